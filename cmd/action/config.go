@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/keyless-dev/keyless/internal/ci"
+	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// settings are the values of the inputs, after flags, platform inputs and
+// defaults were merged.
+type settings struct {
+	get func(string) string
+}
+
+func (s settings) str(name string) string { return s.get(name) }
+
+func (s settings) boolean(name string) (bool, error) {
+	v := s.get(name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &job.InputError{Input: name, Err: fmt.Errorf("%q is not a boolean: use true or false", v)}
+	}
+	return b, nil
+}
+
+// options are the run-level settings that are not part of job.Config.
+type options struct {
+	timeout     time.Duration
+	summary     bool
+	outputDir   string
+	chainsHints bool
+}
+
+// buildConfig turns the inputs into a job.Config, checking each input.
+func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv func(string) string, client *http.Client) (job.Config, options, error) {
+	var c job.Config
+	var o options
+	var err error
+	c.Images = append(registry.SplitRefs(s.str("images")), args...)
+	if u := getenv("KEYLESS_IMAGE_URL"); u != "" {
+		c.Images = append(c.Images, imageFromBuild(u, getenv("KEYLESS_IMAGE_DIGEST")))
+	}
+	if len(c.Images) == 0 {
+		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…)")}
+	}
+	if _, err := registry.Parse(c.Images); err != nil {
+		return c, o, &job.InputError{Input: "images", Err: err}
+	}
+	if c.Recursive, err = s.boolean("recursive"); err != nil {
+		return c, o, err
+	}
+	if c.Formats, err = sign.ParseFormats(s.str("signature-format")); err != nil {
+		return c, o, &job.InputError{Input: "signature-format", Err: err}
+	}
+	if o.summary, err = s.boolean("summary"); err != nil {
+		return c, o, err
+	}
+	if o.timeout, err = time.ParseDuration(s.str("timeout")); err != nil || o.timeout <= 0 {
+		return c, o, &job.InputError{Input: "timeout", Err: fmt.Errorf("%q is not a positive duration: use e.g. 10m or 90s", s.str("timeout"))}
+	}
+	o.outputDir = s.str("output-dir")
+	c.Policy = verify.Policy{
+		Identity: s.str("certificate-identity"), IdentityRegexp: s.str("certificate-identity-regexp"),
+		Issuer: s.str("certificate-oidc-issuer"), IssuerRegexp: s.str("certificate-oidc-issuer-regexp"),
+		SourceRepository: s.str("source-repository"), SourceRef: s.str("source-ref"),
+		WorkflowTrigger: s.str("workflow-trigger"), BuildSignerDigest: s.str("build-signer-digest"),
+		RunnerEnvironment: s.str("runner-environment"),
+	}
+	c.Trust = trust.Config{
+		TrustedRoot: s.str("trusted-root"), SigningConfig: s.str("signing-config"),
+		FulcioURL: s.str("fulcio-url"), RekorURL: s.str("rekor-url"), TSAURL: s.str("tsa-url"),
+	}
+	if err := c.Trust.Check(); err != nil {
+		return c, o, err
+	}
+	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
+		return c, o, err
+	}
+	if cmd == "verify" {
+		return c, o, c.Policy.Check()
+	}
+	if c.Verify, err = s.boolean("verify"); err != nil {
+		return c, o, err
+	}
+	if c.DryRun, err = s.boolean("dry-run"); err != nil {
+		return c, o, err
+	}
+	if o.chainsHints, err = s.boolean("chains-type-hints"); err != nil {
+		return c, o, err
+	}
+	if c.Annotations, err = annotations(s.str("annotations")); err != nil {
+		return c, o, err
+	}
+	c.Token, err = tokenSource(s, p, getenv, client)
+	return c, o, err
+}
+
+// imageFromBuild joins a build Task's IMAGE_URL and IMAGE_DIGEST results.
+func imageFromBuild(url, digest string) string {
+	if digest == "" {
+		return url
+	}
+	if i := strings.LastIndex(url, "@"); i >= 0 {
+		url = url[:i]
+	} else if r, err := name.ParseReference(url); err == nil {
+		url = r.Context().Name()
+	}
+	return url + "@" + digest
+}
+
+func annotations(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range registry.SplitRefs(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, &job.InputError{Input: "annotations", Err: fmt.Errorf("%q is not key=value", kv)}
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func auth(s settings, p ci.Platform, images []string, getenv func(string) string) (registry.Auth, error) {
+	a := registry.Auth{
+		Username: s.str("registry-username"), Password: s.str("registry-password"),
+		GitHubToken: getenv("GITHUB_TOKEN"), GitHubActor: getenv("GITHUB_ACTOR"),
+		DockerAuthConfig: getenv("DOCKER_AUTH_CONFIG"),
+	}
+	if (a.Username == "") != (a.Password == "") {
+		return a, &job.InputError{Input: "registry-username", Err: fmt.Errorf("give registry-username and registry-password together")}
+	}
+	if a.Username == "" && p.Name() == "gitlab" && getenv("CI_REGISTRY") != "" {
+		a.Username, a.Password = getenv("CI_REGISTRY_USER"), getenv("CI_REGISTRY_PASSWORD")
+		a.Registries = []string{getenv("CI_REGISTRY")}
+		return a, nil
+	}
+	for _, img := range images {
+		if r, err := name.ParseReference(img); err == nil {
+			a.Registries = append(a.Registries, r.Context().RegistryStr())
+		}
+	}
+	return a, nil
+}
+
+// defaultTokenFile is where the Tekton Tasks mount the projected service
+// account token, the path cosign also reads.
+const defaultTokenFile = "/var/run/sigstore/cosign/oidc-token"
+
+func tokenSource(s settings, p ci.Platform, getenv func(string) string, client *http.Client) (oidc.Source, error) {
+	tok, file := s.str("identity-token"), s.str("identity-token-file")
+	switch {
+	case tok != "" && file != "":
+		return nil, &job.InputError{Input: "identity-token", Err: fmt.Errorf("give identity-token or identity-token-file, not both")}
+	case tok != "":
+		return oidc.Static(tok), nil
+	case file != "":
+		return oidc.File(file), nil
+	}
+	switch p.Name() {
+	case "github":
+		return oidc.GitHubActions(getenv, client), nil
+	case "gitlab":
+		if t := getenv("SIGSTORE_ID_TOKEN"); t != "" {
+			return oidc.Static(t), nil
+		}
+		return nil, &job.InputError{Input: "identity-token", Err: fmt.Errorf("SIGSTORE_ID_TOKEN is not set: add to the job\n  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore")}
+	case "tekton":
+		return oidc.File(defaultTokenFile), nil
+	}
+	if t := getenv("SIGSTORE_ID_TOKEN"); t != "" {
+		return oidc.Static(t), nil
+	}
+	return nil, &job.InputError{Input: "identity-token", Err: fmt.Errorf("no identity token: give --identity-token-file (or SIGSTORE_ID_TOKEN) with a token of audience sigstore")}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// input is one input of keyless: a GitHub input, a Tekton param, a GitLab
+// component input, a KEYLESS_* variable and a CLI flag, all of one name.
+type input struct {
+	name, def, usage string
+	// only limits the input to one subcommand ("sign" or "verify").
+	only string
+}
+
+// inputs is the one list of inputs; action.yml, verify/action.yml, the
+// Tekton Tasks and the GitLab components mirror it (a test checks).
+var inputs = []input{
+	{name: "images", usage: "image references, newline- or comma-separated (also positional arguments); tags are resolved to digests once"},
+	{name: "recursive", def: "false", usage: "for an image index, also sign/verify every platform manifest"},
+	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both"},
+	{name: "verify", def: "true", usage: "read the signatures back from the registry and verify them", only: "sign"},
+	{name: "certificate-identity", usage: "expected certificate identity (SAN); sign: overrides the identity derived from the token"},
+	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify"},
+	{name: "certificate-oidc-issuer", usage: "expected OIDC issuer; sign: overrides the token's issuer"},
+	{name: "certificate-oidc-issuer-regexp", usage: "anchored regular expression for the OIDC issuer", only: "verify"},
+	{name: "source-repository", usage: "required source repository URI certificate extension", only: "verify"},
+	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify"},
+	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify"},
+	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify"},
+	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify"},
+	{name: "trusted-root", usage: "path of a trusted_root.json for a private Sigstore (default: public-good via TUF)"},
+	{name: "signing-config", usage: "path of a signing_config.json (Fulcio, Rekor, TSA URLs)", only: "sign"},
+	{name: "fulcio-url", usage: "Fulcio URL of a private Sigstore", only: "sign"},
+	{name: "rekor-url", usage: "Rekor v1 URL of a private Sigstore", only: "sign"},
+	{name: "tsa-url", usage: "RFC 3161 timestamp authority URL (full path)", only: "sign"},
+	{name: "registry-username", usage: "registry username (with registry-password)"},
+	{name: "registry-password", usage: "registry password or token (masked)"},
+	{name: "identity-token", usage: "OIDC identity token with audience sigstore (masked); default: the platform's", only: "sign"},
+	{name: "identity-token-file", usage: "file holding the OIDC identity token (re-read, for rotated Kubernetes tokens)", only: "sign"},
+	{name: "annotations", usage: "key=value pairs, newline- or comma-separated, signed into every signature", only: "sign"},
+	{name: "summary", def: "true", usage: "write the job summary"},
+	{name: "dry-run", def: "false", usage: "resolve images, check push access and print the plan; sign nothing", only: "sign"},
+	{name: "timeout", def: "10m", usage: "time budget for the whole run"},
+	{name: "output-dir", usage: "directory for report.json and summary.md (GitLab default: keyless)"},
+	{name: "chains-type-hints", def: "false", usage: "Tekton: also write the IMAGES result, so Tekton Chains picks the images up", only: "sign"},
+}
+
+// flags registers the inputs of cmd as string flags and returns a lookup
+// that yields a flag's value only when it was set on the command line.
+func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
+	vals := map[string]*string{}
+	for _, in := range inputs {
+		if in.only != "" && in.only != cmd {
+			continue
+		}
+		usage := in.usage
+		if in.def != "" {
+			usage += fmt.Sprintf(" (default %s)", in.def)
+		}
+		vals[in.name] = fs.String(in.name, "", usage)
+	}
+	return func(name string) (string, bool) {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+		if !set {
+			return "", false
+		}
+		return *vals[name], true
+	}
+}
+
+func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
+	return func() {
+		fmt.Fprintf(w, "Usage: keyless %s [flags] [IMAGE...]\n\n", cmd)
+		if cmd == "sign" {
+			fmt.Fprint(w, "Signs image digests with Sigstore keyless signing, stores the signatures in\nthe registry, reads them back and verifies them.\n\n")
+		} else {
+			fmt.Fprint(w, "Verifies the signatures of image digests against an identity policy.\n\n")
+		}
+		fmt.Fprint(w, "Every flag is also read from KEYLESS_<NAME> (GitHub: INPUT_<NAME>).\n\nFlags:\n")
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fmt.Fprint(w, strings.ReplaceAll(b.String(), "\n    \t", "\n    \t"))
+	}
+}
+
+func defaultOf(name string) string {
+	for _, in := range inputs {
+		if in.name == name {
+			return in.def
+		}
+	}
+	return ""
+}

@@ -1,0 +1,184 @@
+// Command keyless signs container image digests with Sigstore keyless
+// signing and verifies them, as a GitHub Action, a Tekton step, a GitLab CI
+// job or a plain CLI. This is the only package that touches the process
+// environment, flags, signals and the exit status.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/ci"
+	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/report"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0 // everything signed and verified
+	exitFailed = 1 // a signature or verification failed
+	exitInput  = 2 // bad input or configuration; nothing was signed
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: testable with any environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "sign"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "sign", "verify":
+	case "help":
+		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n\nRun keyless sign -h or keyless verify -h for the flags.\n")
+		return exitOK
+	case "version":
+		fmt.Fprintln(stdout, "keyless", version)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign or verify\n", cmd)
+		return exitInput
+	}
+	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flagValue := flags(cmd, fs)
+	fs.Usage = usage(stderr, cmd, fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInput
+	}
+	p, err := ci.Detect(getenv, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyless: %v\n", err)
+		return exitInput
+	}
+	s := settings{get: func(name string) string {
+		if v, ok := flagValue(name); ok {
+			return strings.TrimSpace(v)
+		}
+		if v := p.Input(name); v != "" {
+			return v
+		}
+		return defaultOf(name)
+	}}
+	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN")} {
+		if secret != "" {
+			p.Mask(secret)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	client := &http.Client{Timeout: 30 * time.Second}
+	cfg, opts, err := buildConfig(cmd, s, fs.Args(), p, getenv, client)
+	if err != nil {
+		return fail(p, stdout, stderr, err)
+	}
+	cfg.Log, cfg.Mask = log, p.Mask
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	end := p.Section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
+	var r *report.Run
+	if cmd == "sign" {
+		r, err = job.Sign(ctx, cfg)
+	} else {
+		r, err = job.Verify(ctx, cfg)
+	}
+	end()
+	if err != nil {
+		return fail(p, stdout, stderr, err)
+	}
+	if err := publish(p, r, cfg, opts); err != nil {
+		fmt.Fprintf(stderr, "keyless: publishing results: %v\n", err)
+		return exitFailed
+	}
+	if !r.Verified {
+		for _, sub := range r.Subjects {
+			if !sub.OK(cmd == "verify" || cfg.Verify) {
+				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, failure(sub))
+			}
+		}
+		return exitFailed
+	}
+	log.Info("done", "images", len(r.Subjects), "verified", r.Verified, "duration", r.Duration.Round(time.Millisecond))
+	return exitOK
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "devel"
+
+func failure(s report.Subject) string {
+	if s.Error != "" {
+		return s.Error
+	}
+	var reasons []string
+	for _, v := range s.Verifications {
+		if !v.Verified {
+			reasons = append(reasons, fmt.Sprintf("%s: %s", v.Format, strings.Join(v.Reasons, "; ")))
+		}
+	}
+	return "verification failed: " + strings.Join(reasons, "; ")
+}
+
+// fail reports err and returns its exit status.
+func fail(p ci.Platform, stdout, stderr io.Writer, err error) int {
+	code := exitFailed
+	msg := err.Error()
+	switch {
+	case errors.Is(err, oidc.ErrNoGitHubPermission):
+		code = exitInput
+		msg = "the job may not request an OIDC token: add to the workflow job\n  permissions:\n    id-token: write   # for the Sigstore certificate\n    packages: write   # to push signatures to ghcr.io\n(" + msg + ")"
+	case job.IsInput(err):
+		code = exitInput
+	case errors.Is(err, context.DeadlineExceeded):
+		msg += " (the run exceeded its timeout input)"
+	}
+	if p.Name() == "github" {
+		fmt.Fprintf(stdout, "::error title=keyless::%s\n", strings.ReplaceAll(msg, "\n", "%0A"))
+	}
+	fmt.Fprintf(stderr, "keyless: %s\n", msg)
+	return code
+}
+
+func publish(p ci.Platform, r *report.Run, cfg job.Config, opts options) error {
+	rep, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	a := ci.Artifacts{Report: rep, OutputDir: opts.outputDir, ChainsHints: opts.chainsHints}
+	for _, o := range r.Outputs() {
+		a.Outputs = append(a.Outputs, [2]string{o.Name, o.Value})
+	}
+	for _, s := range r.Subjects {
+		a.Images = append(a.Images, s.Digest)
+		for _, sig := range s.Signatures {
+			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
+		}
+	}
+	if opts.summary {
+		var b strings.Builder
+		if err := r.Markdown(&b, report.SummaryOptions{TrustedRoot: cfg.Trust.TrustedRoot}); err != nil {
+			return err
+		}
+		a.Summary = b.String()
+	}
+	return p.Publish(a)
+}

@@ -1,0 +1,115 @@
+// Package job runs keyless end to end: resolve the images, get the identity
+// token, sign, read the signatures back and verify them, and describe the
+// run in a report. It knows nothing of the CI platform it runs in.
+package job
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// Config is one run's configuration, built from the platform's inputs.
+type Config struct {
+	// Images are the references to sign or verify.
+	Images []string
+	// Recursive also handles every manifest of an index.
+	Recursive bool
+	// Formats are the storage formats to write (sign) or check (verify).
+	Formats []sign.Format
+	// Verify reads the signatures back and verifies them after signing.
+	Verify bool
+	// Policy is the verify policy; for sign, its Identity and Issuer
+	// override the identity derived from the token.
+	Policy verify.Policy
+	// Trust says where the trust material comes from.
+	Trust trust.Config
+	// Auth holds registry credentials.
+	Auth registry.Auth
+	// Token is where the identity token comes from (sign only).
+	Token oidc.Source
+	// Annotations are signed into every payload.
+	Annotations map[string]string
+	// DryRun resolves and checks access, and signs nothing.
+	DryRun bool
+	// Concurrency bounds how many subjects are worked on at once.
+	Concurrency int
+	// Transport is the HTTP transport for every service; nil means default.
+	Transport http.RoundTripper
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+	// Mask is called with every secret as soon as keyless holds it.
+	Mask func(string)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// defaultConcurrency is how many subjects are signed at once: enough to
+// overlap the network round trips of a multi-platform index, few enough
+// not to trip registry rate limits.
+const defaultConcurrency = 4
+
+func (c *Config) defaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Mask == nil {
+		c.Mask = func(string) {}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(c.Formats) == 0 {
+		c.Formats = []sign.Format{sign.Bundle}
+	}
+}
+
+func (c *Config) remote() ([]remote.Option, error) {
+	kc, err := c.Auth.Keychain()
+	if err != nil {
+		return nil, &InputError{Input: "registry credentials", Err: err}
+	}
+	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
+	if c.Transport != nil {
+		opts = append(opts, remote.WithTransport(c.Transport))
+	}
+	return opts, nil
+}
+
+// InputError is bad input or configuration: exit status 2, nothing written.
+type InputError struct {
+	// Input names the input to fix.
+	Input string
+	Err   error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// IsInput reports whether err is bad input or configuration, from any
+// package: exit status 2.
+func IsInput(err error) bool {
+	var (
+		ie *InputError
+		te *trust.InputError
+		re *registry.InputError
+		pe *verify.PolicyError
+		oe *oidc.PreflightError
+	)
+	return errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &re) || errors.As(err, &pe) ||
+		errors.As(err, &oe) || errors.Is(err, oidc.ErrNoGitHubPermission)
+}

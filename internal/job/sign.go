@@ -1,0 +1,164 @@
+package job
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// Sign signs every subject of c, then verifies what it stored. Every input
+// is checked before anything is written; an error that IsInput means
+// nothing was signed. A run whose signatures failed returns a report with
+// Verified false and a nil error.
+func Sign(ctx context.Context, c Config) (*report.Run, error) {
+	c.defaults()
+	run := &report.Run{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
+	material, err := trust.Load(c.Trust, true)
+	if err != nil {
+		return nil, err
+	}
+	run.Trust = material.Source
+	raw, err := c.Token.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getting identity token: %w", err)
+	}
+	c.Mask(raw)
+	tok, err := oidc.Parse(raw)
+	if err != nil {
+		return nil, &InputError{Input: "identity-token", Err: err}
+	}
+	if err := tok.Preflight(c.Now()); err != nil {
+		return nil, err
+	}
+	id, _ := tok.Identity()
+	run.Identity, run.Issuer = id.SAN, id.Issuer
+	if c.Policy.Identity != "" {
+		run.Identity = c.Policy.Identity
+	}
+	if c.Policy.Issuer != "" {
+		run.Issuer = c.Policy.Issuer
+	}
+	run.Policy = c.Policy
+	run.Policy.Identity, run.Policy.Issuer = run.Identity, run.Issuer
+	remoteOpts, err := c.remote()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := sign.New(raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(c.Transport), sign.WithClock(c.Now))
+	if err != nil {
+		return nil, &InputError{Input: "signature-format", Err: err}
+	}
+	var verifier *verify.Verifier
+	if c.Verify {
+		if verifier, err = verify.New(material.Root, run.Policy, remoteOpts...); err != nil {
+			return nil, err
+		}
+	}
+	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
+	if err != nil {
+		return nil, err
+	}
+	c.Log.Info("resolved images", "count", len(subjects), "identity", run.Identity, "issuer", run.Issuer)
+	if c.DryRun {
+		return dryRun(run, subjects, c)
+	}
+	cert, err := signer.Certificate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getting signing certificate: %w", err)
+	}
+	run.Certificate = summarize(cert)
+	if run.Certificate != nil && c.Policy.Identity == "" && run.Certificate.SubjectAlternativeName != run.Identity {
+		c.Log.Warn("certificate identity differs from the token's", "certificate", run.Certificate.SubjectAlternativeName, "token", run.Identity)
+		run.Identity = run.Certificate.SubjectAlternativeName
+	}
+	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
+	run.Verified = true
+	for _, s := range run.Subjects {
+		run.Verified = run.Verified && s.OK(c.Verify)
+	}
+	run.Duration = c.Now().Sub(run.Started)
+	return run, nil
+}
+
+func summarize(cert *x509.Certificate) *certificate.Summary {
+	s, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return nil
+	}
+	return &s
+}
+
+// signAll signs and verifies subjects concurrently, bounded, keeping order.
+func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []report.Subject {
+	out := make([]report.Subject, len(subjects))
+	var g errgroup.Group
+	g.SetLimit(c.Concurrency)
+	var mu sync.Mutex // serialises log lines per subject
+	for i, s := range subjects {
+		g.Go(func() error {
+			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+			for _, f := range c.Formats {
+				sig, err := signer.Sign(ctx, s, f)
+				if err != nil {
+					r.Error = err.Error()
+					break
+				}
+				r.Signatures = append(r.Signatures, *sig)
+			}
+			if r.Error == "" && verifier != nil {
+				for _, f := range c.Formats {
+					res, err := verifier.Verify(ctx, s, f)
+					if err != nil {
+						res.Reasons = append(res.Reasons, err.Error())
+					}
+					r.Verifications = append(r.Verifications, res)
+				}
+			}
+			mu.Lock()
+			c.Log.Info("signed", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(verifier != nil), "error", r.Error)
+			mu.Unlock()
+			out[i] = r
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// dryRun checks that every repository can be written to and returns the
+// plan: the subjects that a real run would sign.
+func dryRun(run *report.Run, subjects []registry.Subject, c Config) (*report.Run, error) {
+	kc, err := c.Auth.Keychain()
+	if err != nil {
+		return nil, err
+	}
+	t := c.Transport
+	if t == nil {
+		t = remote.DefaultTransport
+	}
+	checked := map[string]bool{}
+	for _, s := range subjects {
+		repo := s.Digest.Context()
+		if !checked[repo.String()] {
+			checked[repo.String()] = true
+			if err := remote.CheckPushPermission(s.Digest, kc, t); err != nil {
+				return nil, &InputError{Input: "registry credentials", Err: fmt.Errorf("cannot push signatures to %s: %w", repo, err)}
+			}
+		}
+		run.Subjects = append(run.Subjects, report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform})
+	}
+	run.Verified = true
+	return run, nil
+}

@@ -1,0 +1,73 @@
+package job
+
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/trust"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// Verify verifies every subject of c against c.Policy, in every format of
+// c.Formats. A subject passes when each format has a valid signature.
+func Verify(ctx context.Context, c Config) (*report.Run, error) {
+	c.defaults()
+	run := &report.Run{
+		Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy,
+		Identity: c.Policy.Identity, Issuer: c.Policy.Issuer,
+		IdentityRegexp: c.Policy.IdentityRegexp, IssuerRegexp: c.Policy.IssuerRegexp,
+	}
+	if err := c.Policy.Check(); err != nil {
+		return nil, err
+	}
+	material, err := trust.Load(c.Trust, false)
+	if err != nil {
+		return nil, err
+	}
+	run.Trust = material.Source
+	remoteOpts, err := c.remote()
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := verify.New(material.Root, c.Policy, remoteOpts...)
+	if err != nil {
+		return nil, err
+	}
+	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
+	if err != nil {
+		return nil, err
+	}
+	run.Subjects = make([]report.Subject, len(subjects))
+	var g errgroup.Group
+	g.SetLimit(c.Concurrency)
+	for i, s := range subjects {
+		g.Go(func() error {
+			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+			for _, f := range c.Formats {
+				res, err := verifier.Verify(ctx, s, f)
+				if err != nil {
+					res.Reasons = append(res.Reasons, err.Error())
+				}
+				r.Verifications = append(r.Verifications, res)
+			}
+			c.Log.Info("verified", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(true))
+			run.Subjects[i] = r
+			return nil
+		})
+	}
+	_ = g.Wait()
+	run.Verified = len(run.Subjects) > 0
+	for _, s := range run.Subjects {
+		run.Verified = run.Verified && s.OK(true)
+		for _, v := range s.Verifications {
+			if v.Verified && run.Certificate == nil {
+				run.Certificate = v.Certificate
+			}
+		}
+	}
+	run.Duration = c.Now().Sub(run.Started)
+	return run, nil
+}

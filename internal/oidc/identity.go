@@ -1,0 +1,99 @@
+package oidc
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Platform names the kind of CI system a token comes from.
+type Platform string
+
+// The platforms whose tokens keyless knows the shape of.
+const (
+	GitHub     Platform = "github"
+	GitLab     Platform = "gitlab"
+	Kubernetes Platform = "kubernetes"
+	Generic    Platform = "generic"
+)
+
+// Identity is what a Fulcio certificate issued for a token names: the issuer
+// and the subject alternative name.
+type Identity struct {
+	// Platform is the kind of token the identity was derived from.
+	Platform Platform `json:"platform"`
+	// Issuer is the OIDC issuer, as Fulcio writes it in the certificate.
+	Issuer string `json:"issuer"`
+	// SAN is the certificate's subject alternative name.
+	SAN string `json:"san"`
+}
+
+// githubURL is the server URL Fulcio's github-workflow issuer type prefixes
+// job_workflow_ref with.
+const githubURL = "https://github.com/"
+
+// Platform returns the kind of token t is, from the claims it carries.
+func (t *Token) Platform() Platform {
+	switch {
+	case t.has("job_workflow_ref") || t.has("runner_environment") && t.has("workflow_ref"):
+		return GitHub
+	case t.has("ci_config_ref_uri") || t.has("project_path") && t.has("pipeline_source"):
+		return GitLab
+	case t.has("kubernetes.io"):
+		return Kubernetes
+	}
+	return Generic
+}
+
+func (t *Token) has(name string) bool {
+	_, ok := t.Claims[name]
+	return ok
+}
+
+// Identity derives the identity Fulcio will certify for t, the same way
+// Fulcio's issuer types do: github-workflow from job_workflow_ref (the called
+// workflow, for reusable workflows), gitlab-pipeline from ci_config_ref_uri,
+// kubernetes from the service account, and otherwise the email or subject.
+func (t *Token) Identity() (Identity, error) {
+	id := Identity{Platform: t.Platform(), Issuer: t.Issuer}
+	switch id.Platform {
+	case GitHub:
+		ref, ok := t.Claim("job_workflow_ref")
+		if !ok {
+			return id, &PreflightError{
+				Reason: "GitHub token has no job_workflow_ref claim",
+				Fix:    "request the token from the Actions runner (permissions: id-token: write), not from a personal access token",
+			}
+		}
+		id.SAN = githubURL + ref
+	case GitLab:
+		uri, ok := t.Claim("ci_config_ref_uri")
+		if !ok {
+			return id, &PreflightError{
+				Reason: "GitLab token has a null or missing ci_config_ref_uri claim, which Fulcio needs for the certificate identity",
+				Fix:    "run the signing job in a pipeline whose CI configuration comes from this project's repository: not a child pipeline from an artifact, a merge request pipeline from a fork, or a configuration from another project (GitLab sets the claim to null there)",
+			}
+		}
+		id.SAN = "https://" + strings.TrimPrefix(uri, "https://")
+	case Kubernetes:
+		k8s, _ := t.Claims["kubernetes.io"].(map[string]any)
+		ns, _ := k8s["namespace"].(string)
+		sa, _ := k8s["serviceaccount"].(map[string]any)
+		name, _ := sa["name"].(string)
+		if ns == "" || name == "" {
+			return id, &PreflightError{
+				Reason: "Kubernetes token has no namespace or service account in its kubernetes.io claim",
+				Fix:    "use a projected service account token (volume projection serviceAccountToken with audience sigstore)",
+			}
+		}
+		id.SAN = fmt.Sprintf("https://kubernetes.io/namespaces/%s/serviceaccounts/%s", ns, name)
+	default:
+		if email, ok := t.Claim("email"); ok {
+			id.SAN = email
+		} else if t.Subject != "" {
+			id.SAN = t.Subject
+		} else {
+			return id, &PreflightError{Reason: "token has neither an email nor a sub claim", Fix: "use a token from a CI platform's OIDC provider"}
+		}
+	}
+	return id, nil
+}

@@ -1,0 +1,87 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Source gets a raw identity token.
+type Source interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// SourceFunc adapts a function to a Source.
+type SourceFunc func(ctx context.Context) (string, error)
+
+// Token calls f.
+func (f SourceFunc) Token(ctx context.Context) (string, error) { return f(ctx) }
+
+// Static returns a Source for a token given as a value.
+func Static(raw string) Source {
+	return SourceFunc(func(context.Context) (string, error) { return strings.TrimSpace(raw), nil })
+}
+
+// File returns a Source that reads the token from path at every call, so a
+// projected Kubernetes token that the kubelet rotates is read fresh.
+func File(path string) Source {
+	return SourceFunc(func(context.Context) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("reading identity token file: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", fmt.Errorf("identity token file %s is empty", path)
+		}
+		return tok, nil
+	})
+}
+
+// ErrNoGitHubPermission is returned when the GitHub runner offers no token:
+// the job lacks the id-token: write permission.
+var ErrNoGitHubPermission = errors.New("the GitHub runner offers no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")
+
+// GitHubActions returns a Source that asks the Actions runner for a token with
+// the sigstore audience.
+func GitHubActions(getenv func(string) string, client *http.Client) Source {
+	return SourceFunc(func(ctx context.Context) (string, error) {
+		if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
+			return "", ErrNoGitHubPermission
+		}
+		a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithHTTPClient(client))
+		tok, err := a.GetIDToken(ctx, Audience)
+		if err != nil {
+			var rf *githubactions.RequestFailedError
+			if errors.As(err, &rf) {
+				return "", &StatusError{Service: "GitHub OIDC token endpoint", StatusCode: rf.StatusCode}
+			}
+			return "", fmt.Errorf("requesting token from the GitHub runner: %w", err)
+		}
+		if tok == "" {
+			return "", errors.New("the GitHub runner returned an empty token")
+		}
+		return tok, nil
+	})
+}
+
+// StatusError is an HTTP failure of a token endpoint. Its message leaves out
+// the response body, which may echo credentials.
+type StatusError struct {
+	Service    string
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s answered HTTP %d", e.Service, e.StatusCode)
+}
+
+// Temporary reports whether a retry may succeed.
+func (e *StatusError) Temporary() bool {
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
+}

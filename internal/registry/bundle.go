@@ -1,0 +1,117 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Media types and annotations of cosign's bundle storage, which cosign v3
+// writes and reads.
+const (
+	// BundleMediaType is a Sigstore bundle v0.3; also the referrer's artifactType.
+	BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	// SignPredicateType is the in-toto predicate type cosign uses for a
+	// signature over an image digest.
+	SignPredicateType = "https://sigstore.dev/cosign/sign/v1"
+
+	emptyMediaType          = "application/vnd.oci.empty.v1+json"
+	annotationContent       = "dev.sigstore.bundle.content"
+	annotationPredicateType = "dev.sigstore.bundle.predicateType"
+	annotationCreated       = "org.opencontainers.image.created"
+)
+
+// referrerManifest is an OCI 1.1 image manifest with artifactType, which
+// ggcr's v1.Manifest lacks.
+type referrerManifest struct {
+	v1.Manifest
+	ArtifactType string `json:"artifactType,omitempty"`
+}
+
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)         { return r.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// WriteBundle stores a bundle as a referrer of subject: blobs first, then the
+// manifest, so a failure never leaves a manifest pointing at a missing blob.
+// Registries without the referrers API get the tag-schema fallback index
+// (updated by ggcr). It returns repository@digest of the referrer manifest.
+func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now time.Time, opts ...remote.Option) (name.Digest, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	repo := subject.Digest.Context()
+	layer := static.NewLayer(bundleJSON, BundleMediaType)
+	config := static.NewLayer([]byte("{}"), emptyMediaType)
+	for _, l := range []v1.Layer{config, layer} {
+		if err := remote.WriteLayer(repo, l, opts...); err != nil {
+			return name.Digest{}, fmt.Errorf("uploading bundle blob to %s: %w", repo, err)
+		}
+	}
+	ld, err := descriptor(layer)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	cd, err := descriptor(config)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	m := referrerManifest{
+		Manifest: v1.Manifest{
+			SchemaVersion: 2,
+			MediaType:     types.OCIManifestSchema1,
+			Config:        cd,
+			Layers:        []v1.Descriptor{ld},
+			Subject: &v1.Descriptor{
+				MediaType: subject.Descriptor.MediaType,
+				Digest:    subject.Descriptor.Digest,
+				Size:      subject.Descriptor.Size,
+			},
+			Annotations: map[string]string{
+				annotationCreated:       now.UTC().Format(time.RFC3339),
+				annotationContent:       "dsse-envelope",
+				annotationPredicateType: SignPredicateType,
+			},
+		},
+		ArtifactType: BundleMediaType,
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return name.Digest{}, err
+	}
+	dst := repo.Digest(h.String())
+	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, opts...); err != nil {
+		return name.Digest{}, fmt.Errorf("writing bundle referrer %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+func descriptor(l v1.Layer) (v1.Descriptor, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	sz, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := l.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: sz}, nil
+}

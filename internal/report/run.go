@@ -1,0 +1,112 @@
+// Package report describes what a keyless run did, and renders it for people
+// and for machines: the Markdown job summary, the JSON report, the outputs,
+// the cosign commands and admission policies a downstream verifier needs.
+package report
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// Run is the outcome of one keyless sign or verify run.
+type Run struct {
+	// Command is "sign" or "verify".
+	Command string `json:"command"`
+	// DryRun is true when nothing was signed.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Issuer and Identity are the certificate's OIDC issuer and SAN: what
+	// the signature was made as (sign), or the policy (verify).
+	Issuer   string `json:"certificateOidcIssuer"`
+	Identity string `json:"certificateIdentity"`
+	// IdentityRegexp and IssuerRegexp are set when verify used patterns.
+	IdentityRegexp string `json:"certificateIdentityRegexp,omitempty"`
+	IssuerRegexp   string `json:"certificateOidcIssuerRegexp,omitempty"`
+	// Certificate holds the signing certificate's Fulcio extensions.
+	Certificate *certificate.Summary `json:"certificate,omitempty"`
+	// Formats are the storage formats written or checked.
+	Formats []sign.Format `json:"formats"`
+	// Trust says where the trusted root came from.
+	Trust string `json:"trust"`
+	// Policy is the verification policy used.
+	Policy verify.Policy `json:"policy"`
+	// Subjects are the manifests, one entry per digest.
+	Subjects []Subject `json:"subjects"`
+	// Verified is true when every subject verified in every format.
+	Verified bool `json:"verified"`
+	// Started and Duration time the run.
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"durationNs"`
+}
+
+// Subject is one manifest's outcome.
+type Subject struct {
+	// Input is the reference as given; Digest is repository@sha256:….
+	Input  string `json:"input"`
+	Digest string `json:"digest"`
+	// Platform is os/arch for a manifest of an index.
+	Platform string `json:"platform,omitempty"`
+	// Signatures are those written by this run (sign only).
+	Signatures []sign.Signature `json:"signatures,omitempty"`
+	// Verifications are the read-back checks, one per format.
+	Verifications []verify.Result `json:"verifications,omitempty"`
+	// Error is a signing or registry error for this subject.
+	Error string `json:"error,omitempty"`
+}
+
+// OK reports whether s was signed (if signing) and verified in every format.
+func (s Subject) OK(wantVerify bool) bool {
+	if s.Error != "" {
+		return false
+	}
+	if !wantVerify {
+		return true
+	}
+	if len(s.Verifications) == 0 {
+		return false
+	}
+	for _, v := range s.Verifications {
+		if !v.Verified {
+			return false
+		}
+	}
+	return true
+}
+
+// Output is one named output value.
+type Output struct {
+	Name, Value string
+}
+
+// Outputs returns the run's outputs, in a fixed order.
+func (r *Run) Outputs() []Output {
+	var digests, sigs, idx []string
+	for _, s := range r.Subjects {
+		digests = append(digests, s.Digest)
+		for _, sig := range s.Signatures {
+			sigs = append(sigs, sig.Location)
+			idx = append(idx, strconv.FormatInt(sig.LogIndex, 10))
+		}
+		if r.Command == "verify" {
+			for _, v := range s.Verifications {
+				if v.Location != "" {
+					sigs = append(sigs, v.Location)
+					idx = append(idx, strconv.FormatInt(v.LogIndex, 10))
+				}
+			}
+		}
+	}
+	return []Output{
+		{"digests", strings.Join(digests, "\n")},
+		{"signatures", strings.Join(sigs, "\n")},
+		{"rekor-log-indexes", strings.Join(idx, "\n")},
+		{"certificate-identity", r.Identity},
+		{"certificate-oidc-issuer", r.Issuer},
+		{"verified", strconv.FormatBool(r.Verified)},
+	}
+}

@@ -1,0 +1,142 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/keyless-dev/keyless/internal/sign"
+)
+
+// SummaryOptions tune the Markdown summary.
+type SummaryOptions struct {
+	// TrustedRoot is a private trusted root path for the commands, or "".
+	TrustedRoot string
+	// Policies adds the Kyverno and policy-controller policies.
+	Policies bool
+}
+
+// Markdown writes the job summary: one row per manifest, the identity and
+// certificate extensions, and how to verify.
+func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
+	var b strings.Builder
+	status := "✅ signed and verified"
+	switch {
+	case r.DryRun:
+		status = "📝 dry run: nothing was signed"
+	case r.Command == "verify" && r.Verified:
+		status = "✅ verified"
+	case !r.Verified:
+		status = "❌ failed"
+	}
+	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
+	b.WriteString("| image | platform | digest | format | transparency log | verified |\n|---|---|---|---|---|---|\n")
+	for _, s := range r.Subjects {
+		b.WriteString(r.rows(s))
+	}
+	b.WriteString("\n### Identity\n\n")
+	if r.Command == "sign" {
+		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
+	}
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | `%s` |\n| OIDC issuer | `%s` |\n", r.identity(), r.issuer())
+	if c := r.Certificate; c != nil {
+		for _, kv := range [][2]string{
+			{"source repository", c.SourceRepositoryURI}, {"source ref", c.SourceRepositoryRef},
+			{"source commit", c.SourceRepositoryDigest}, {"trigger", c.BuildTrigger},
+			{"runner environment", c.RunnerEnvironment}, {"build signer digest", c.BuildSignerDigest},
+		} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, "| %s | `%s` |\n", kv[0], kv[1])
+			}
+		}
+	}
+	fmt.Fprintf(&b, "| trust | %s |\n", r.Trust)
+	if len(r.Subjects) > 0 && !r.DryRun {
+		b.WriteString("\n### How to verify\n\n")
+		for _, c := range r.VerifyCommands(r.Subjects[0].Digest, o.TrustedRoot) {
+			fmt.Fprintf(&b, "%s:\n\n```sh\n%s\n```\n\n", c.Title, c.Line)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r *Run) identity() string {
+	if r.IdentityRegexp != "" {
+		return "~ " + r.IdentityRegexp
+	}
+	return r.Identity
+}
+
+func (r *Run) issuer() string {
+	if r.IssuerRegexp != "" {
+		return "~ " + r.IssuerRegexp
+	}
+	return r.Issuer
+}
+
+func (r *Run) rows(s Subject) string {
+	var b strings.Builder
+	platform := s.Platform
+	if platform == "" {
+		platform = "—"
+	}
+	short := s.Digest
+	if i := strings.LastIndex(short, "@"); i >= 0 {
+		short = short[i+1:]
+		if len(short) > 19 {
+			short = short[:19] + "…"
+		}
+	}
+	for _, f := range r.Formats {
+		log, verified := "—", "—"
+		for _, sig := range s.Signatures {
+			if sig.Format == f {
+				log = logLink(sig)
+			}
+		}
+		for _, v := range s.Verifications {
+			if v.Format != f {
+				continue
+			}
+			if v.Verified {
+				verified = "✅"
+				if log == "—" && v.LogIndex >= 0 {
+					log = fmt.Sprintf("entry %d", v.LogIndex)
+				}
+			} else {
+				verified = "❌ " + mdEscape(strings.Join(v.Reasons, "; "))
+			}
+		}
+		if s.Error != "" {
+			verified = "❌ " + mdEscape(s.Error)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(s.Input), platform, short, f, log, verified)
+	}
+	return b.String()
+}
+
+// publicRekor is the public-good Rekor v1 log, whose entries have a search page.
+const publicRekor = "https://rekor.sigstore.dev"
+
+// logLink links a public-good Rekor entry to its search page, and names
+// other entries by index.
+func logLink(sig sign.Signature) string {
+	if sig.LogURL == publicRekor {
+		return fmt.Sprintf("[%d](%s)", sig.LogIndex, EntryURL(sig.LogURL, sig.LogIndex))
+	}
+	return fmt.Sprintf("entry %d", sig.LogIndex)
+}
+
+// EntryURL links a transparency-log entry: the public-good search page, or
+// the log's own API for other Rekor v1 logs.
+func EntryURL(logURL string, index int64) string {
+	if logURL == publicRekor {
+		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
+	}
+	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}

@@ -1,0 +1,231 @@
+package sign
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/trust"
+)
+
+// Signature is one signature made and stored for one subject.
+type Signature struct {
+	// Format is how it was stored.
+	Format Format `json:"format"`
+	// Location is the referrer manifest or .sig tag it was written to.
+	Location string `json:"location"`
+	// LogURL is the transparency log's base URL; LogIndex the entry's index.
+	LogURL   string `json:"logUrl"`
+	LogIndex int64  `json:"logIndex"`
+	// Bundle is what was signed, as stored (bundle) or converted (legacy).
+	Bundle *protobundle.Bundle `json:"-"`
+}
+
+// Signer signs subjects with one ephemeral key and one certificate.
+type Signer struct {
+	opts     options
+	keypair  *sgsign.EphemeralKeypair
+	cert     *onceCertificate
+	token    string
+	material *trust.Material
+	services map[Format]trust.Services
+}
+
+// Option configures a Signer.
+type Option func(*options)
+
+type options struct {
+	transport   http.RoundTripper
+	remote      []remote.Option
+	annotations map[string]string
+	retries     uint
+	timeout     time.Duration
+	now         func() time.Time
+}
+
+// Defaults, in one place.
+const (
+	// defaultRetries is how often a Fulcio, Rekor or TSA call is retried on
+	// a 5xx: public-good Rekor has bursts of 502s that outlast two retries.
+	defaultRetries = 4
+	// defaultRequestTimeout bounds one Sigstore request; the run as a whole
+	// is bounded by the caller's context.
+	defaultRequestTimeout = 30 * time.Second
+)
+
+// WithTransport sets the HTTP transport for Fulcio, Rekor and the TSA.
+func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// WithRemote sets the registry options (auth, transport).
+func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remote = opts } }
+
+// WithAnnotations sets annotations signed into every payload.
+func WithAnnotations(a map[string]string) Option { return func(o *options) { o.annotations = a } }
+
+// WithRetries sets how often a Sigstore call is retried.
+func WithRetries(n uint) Option { return func(o *options) { o.retries = n } }
+
+// WithClock sets the clock used to select services.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// New returns a Signer for token. It selects the services each format needs
+// from the material's signing config and fails when one is missing.
+func New(token string, material *trust.Material, formats []Format, opts ...Option) (*Signer, error) {
+	o := options{retries: defaultRetries, timeout: defaultRequestTimeout, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{}}
+	for _, f := range formats {
+		versions := []uint32{1, 2}
+		if f == Legacy {
+			versions = []uint32{1} // cosign's .sig format records a Rekor v1 entry
+		}
+		svc, err := material.Select(o.now(), versions...)
+		if err != nil {
+			if f == Legacy {
+				return nil, fmt.Errorf("signature-format legacy needs a Rekor v1 log (set rekor-url, or a signing-config that lists one): %w", err)
+			}
+			return nil, err
+		}
+		s.services[f] = svc
+	}
+	kp, err := sgsign.NewEphemeralKeypair(nil)
+	if err != nil {
+		return nil, fmt.Errorf("generating ephemeral key: %w", err)
+	}
+	s.keypair = kp
+	var fulcioURL string
+	for _, svc := range s.services {
+		fulcioURL = svc.Fulcio
+	}
+	s.cert = &onceCertificate{provider: sgsign.NewFulcio(&sgsign.FulcioOptions{
+		BaseURL: fulcioURL, Timeout: o.timeout, Retries: o.retries, Transport: o.transport,
+	})}
+	return s, nil
+}
+
+// Services returns the services used for format f.
+func (s *Signer) Services(f Format) trust.Services { return s.services[f] }
+
+// Certificate gets the run's one certificate from Fulcio, the first time it
+// is called, and returns it parsed.
+func (s *Signer) Certificate(ctx context.Context) (*x509.Certificate, error) {
+	der, err := s.cert.GetCertificate(ctx, s.keypair, &sgsign.CertificateProviderOptions{IDToken: s.token})
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// onceCertificate asks its provider once and then returns the same
+// certificate: one Fulcio certificate per run, however many subjects.
+type onceCertificate struct {
+	provider sgsign.CertificateProvider
+	mu       sync.Mutex
+	der      []byte
+}
+
+func (c *onceCertificate) GetCertificate(ctx context.Context, kp sgsign.Keypair, o *sgsign.CertificateProviderOptions) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.der != nil {
+		return c.der, nil
+	}
+	der, err := c.provider.GetCertificate(ctx, kp, o)
+	if err != nil {
+		return nil, fmt.Errorf("getting a certificate from Fulcio: %w", err)
+	}
+	c.der = der
+	return der, nil
+}
+
+// Sign signs subject in format f and writes the signature to the registry.
+func (s *Signer) Sign(ctx context.Context, subject registry.Subject, f Format) (*Signature, error) {
+	switch f {
+	case Bundle:
+		return s.signBundle(ctx, subject)
+	case Legacy:
+		return s.signLegacy(ctx, subject)
+	}
+	return nil, fmt.Errorf("unknown format %q", f)
+}
+
+func (s *Signer) bundle(ctx context.Context, content sgsign.Content, svc trust.Services) (*protobundle.Bundle, error) {
+	opts := sgsign.BundleOptions{
+		CertificateProvider:        s.cert,
+		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: s.token},
+		Context:                    ctx,
+		TransparencyLogs: []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{
+			BaseURL: svc.Rekor, Version: svc.RekorVersion, Timeout: s.opts.timeout, Retries: s.opts.retries,
+		})},
+	}
+	for _, u := range svc.TSAs {
+		opts.TimestampAuthorities = append(opts.TimestampAuthorities, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
+			URL: u, Timeout: s.opts.timeout, Retries: s.opts.retries, Transport: s.opts.transport,
+		}))
+	}
+	b, err := sgsign.Bundle(content, s.keypair, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *Signer) signBundle(ctx context.Context, subject registry.Subject) (*Signature, error) {
+	stmt, err := Statement(subject.Digest, s.opts.annotations)
+	if err != nil {
+		return nil, err
+	}
+	svc := s.services[Bundle]
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, svc)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
+	}
+	raw, err := protojson.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := registry.WriteBundle(ctx, subject, raw, s.opts.now(), s.opts.remote...)
+	if err != nil {
+		return nil, err
+	}
+	return &Signature{Format: Bundle, Location: loc.String(), LogURL: svc.Rekor, LogIndex: logIndex(b), Bundle: b}, nil
+}
+
+func (s *Signer) signLegacy(ctx context.Context, subject registry.Subject) (*Signature, error) {
+	payload, err := SimpleSigningPayload(subject.Digest, s.opts.annotations)
+	if err != nil {
+		return nil, err
+	}
+	svc := s.services[Legacy]
+	b, err := s.bundle(ctx, &sgsign.PlainData{Data: payload}, svc)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
+	}
+	ann, err := LegacyAnnotations(b, s.material)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := registry.WriteLegacy(ctx, subject.Digest, payload, ann, s.opts.remote...)
+	if err != nil {
+		return nil, err
+	}
+	return &Signature{Format: Legacy, Location: tag.String(), LogURL: svc.Rekor, LogIndex: logIndex(b), Bundle: b}, nil
+}
+
+func logIndex(b *protobundle.Bundle) int64 {
+	if es := b.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
+		return es[0].GetLogIndex()
+	}
+	return -1
+}

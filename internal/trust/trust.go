@@ -1,0 +1,157 @@
+// Package trust loads the Sigstore trust material keyless signs and verifies
+// with: the trusted root (CA certificates, transparency-log, CT-log and TSA
+// keys) and the signing config (which Fulcio, Rekor and TSA to call).
+package trust
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+)
+
+// Material is the trust material of one run.
+type Material struct {
+	// Root verifies certificates, log entries and timestamps.
+	Root *root.TrustedRoot
+	// Signing says which services sign. It is nil when only verifying.
+	Signing *root.SigningConfig
+	// Source says where the material came from, for the summary.
+	Source string
+}
+
+// Config says where to get the trust material.
+type Config struct {
+	// TrustedRoot is a trusted_root.json path; empty means public-good TUF.
+	TrustedRoot string
+	// SigningConfig is a signing_config.json path.
+	SigningConfig string
+	// FulcioURL, RekorURL and TSAURL, when set, replace the signing config's
+	// services. RekorURL names a Rekor v1 log.
+	FulcioURL, RekorURL, TSAURL string
+	// TUFCache is where the public-good TUF metadata is cached.
+	TUFCache string
+}
+
+// InputError is trust configuration that cannot be used. Input names the
+// offending input.
+type InputError struct {
+	Input string
+	Err   error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Check validates the configuration without touching the network.
+func (c Config) Check() error {
+	for _, f := range []struct{ input, path string }{{"trusted-root", c.TrustedRoot}, {"signing-config", c.SigningConfig}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return &InputError{f.input, fmt.Errorf("cannot read %s: give the path of a readable JSON file", f.path)}
+		}
+	}
+	for _, u := range []struct{ input, url string }{{"fulcio-url", c.FulcioURL}, {"rekor-url", c.RekorURL}, {"tsa-url", c.TSAURL}} {
+		if u.url == "" {
+			continue
+		}
+		p, err := url.Parse(u.url)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return &InputError{u.input, fmt.Errorf("%q is not an http(s) URL: give e.g. https://fulcio.example.com", u.url)}
+		}
+	}
+	if (c.FulcioURL != "" || c.RekorURL != "" || c.TSAURL != "") && c.TrustedRoot == "" {
+		return &InputError{"trusted-root", errors.New("fulcio-url, rekor-url and tsa-url name a private Sigstore: give its trusted_root.json too")}
+	}
+	return nil
+}
+
+// Load reads the trust material. withSigning also loads a signing config.
+func Load(c Config, withSigning bool) (*Material, error) {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	m := &Material{Source: "Sigstore public-good instance (TUF)"}
+	var tufClient *tuf.Client
+	if c.TrustedRoot != "" {
+		tr, err := root.NewTrustedRootFromPath(c.TrustedRoot)
+		if err != nil {
+			return nil, &InputError{"trusted-root", fmt.Errorf("parsing %s: %w", c.TrustedRoot, err)}
+		}
+		m.Root, m.Source = tr, c.TrustedRoot
+	} else {
+		opts := tuf.DefaultOptions()
+		if c.TUFCache != "" {
+			opts.CachePath = c.TUFCache
+		}
+		var err error
+		if tufClient, err = tuf.New(opts); err != nil {
+			return nil, fmt.Errorf("fetching public-good trust metadata through TUF: %w", err)
+		}
+		if m.Root, err = root.GetTrustedRoot(tufClient); err != nil {
+			return nil, fmt.Errorf("fetching trusted root through TUF: %w", err)
+		}
+	}
+	if !withSigning {
+		return m, nil
+	}
+	sc, err := signingConfig(c, tufClient)
+	if err != nil {
+		return nil, err
+	}
+	m.Signing = sc
+	return m, nil
+}
+
+func signingConfig(c Config, tufClient *tuf.Client) (*root.SigningConfig, error) {
+	var sc *root.SigningConfig
+	switch {
+	case c.SigningConfig != "":
+		var err error
+		if sc, err = root.NewSigningConfigFromPath(c.SigningConfig); err != nil {
+			return nil, &InputError{"signing-config", fmt.Errorf("parsing %s: %w", c.SigningConfig, err)}
+		}
+	case tufClient != nil:
+		var err error
+		if sc, err = root.GetSigningConfig(tufClient); err != nil {
+			return nil, fmt.Errorf("fetching signing config through TUF: %w", err)
+		}
+	default:
+		empty, err := root.NewSigningConfig(root.SigningConfigMediaType02, nil, nil, nil,
+			root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}, nil,
+			root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY})
+		if err != nil {
+			return nil, err
+		}
+		sc = empty
+	}
+	// since is when the overriding services became valid: the distant past,
+	// so that they are valid at any signing time.
+	since := time.Unix(0, 0)
+	if c.FulcioURL != "" {
+		sc = sc.WithFulcioCertificateAuthorityURLs(root.Service{URL: c.FulcioURL, MajorAPIVersion: 1, ValidityPeriodStart: since})
+	}
+	if c.RekorURL != "" {
+		sc = sc.WithRekorLogURLs(root.Service{URL: c.RekorURL, MajorAPIVersion: 1, ValidityPeriodStart: since}).
+			WithRekorTlogConfig(prototrustroot.ServiceSelector_ANY, 1)
+	}
+	if c.TSAURL != "" {
+		sc = sc.WithTimestampAuthorityURLs(root.Service{URL: c.TSAURL, MajorAPIVersion: 1, ValidityPeriodStart: since}).
+			WithTsaConfig(prototrustroot.ServiceSelector_ANY, 1)
+	}
+	if len(sc.FulcioCertificateAuthorityURLs()) == 0 {
+		return nil, &InputError{"signing-config", errors.New("no Fulcio is configured: give signing-config, or fulcio-url and rekor-url")}
+	}
+	if len(sc.RekorLogURLs()) == 0 {
+		return nil, &InputError{"signing-config", errors.New("no Rekor log is configured: give signing-config, or rekor-url")}
+	}
+	return sc, nil
+}

@@ -1,0 +1,90 @@
+// Package verify reads signatures back from the registry and verifies them
+// against a trusted root and an exact identity policy. It fails closed: a
+// subject is verified only when a signature was found and every check passed.
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// Policy is what a signature's certificate must show.
+type Policy struct {
+	// Issuer or IssuerRegexp must match the OIDC issuer.
+	Issuer       string `json:"issuer,omitempty"`
+	IssuerRegexp string `json:"issuerRegexp,omitempty"`
+	// Identity or IdentityRegexp must match the subject alternative name.
+	Identity       string `json:"identity,omitempty"`
+	IdentityRegexp string `json:"identityRegexp,omitempty"`
+	// Optional exact constraints on Fulcio certificate extensions.
+	SourceRepository  string `json:"sourceRepository,omitempty"`
+	SourceRef         string `json:"sourceRef,omitempty"`
+	WorkflowTrigger   string `json:"workflowTrigger,omitempty"`
+	BuildSignerDigest string `json:"buildSignerDigest,omitempty"`
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
+}
+
+// PolicyError is a policy that cannot be used; Input names the input.
+type PolicyError struct {
+	Input string
+	Err   error
+}
+
+func (e *PolicyError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
+
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// anchor makes a regular expression match whole values only, so that
+// "https://github.com/org/app" never admits ".../app-evil".
+func anchor(re string) string {
+	if re == "" {
+		return ""
+	}
+	return "^(?:" + strings.TrimSuffix(strings.TrimPrefix(re, "^"), "$") + ")$"
+}
+
+// identity checks p and builds the sigstore-go certificate identity.
+func (p Policy) identity() (sgverify.CertificateIdentity, error) {
+	var zero sgverify.CertificateIdentity
+	switch {
+	case p.Issuer == "" && p.IssuerRegexp == "":
+		return zero, &PolicyError{"certificate-oidc-issuer", errors.New("required: the OIDC issuer that signed, e.g. https://token.actions.githubusercontent.com")}
+	case p.Issuer != "" && p.IssuerRegexp != "":
+		return zero, &PolicyError{"certificate-oidc-issuer-regexp", errors.New("give certificate-oidc-issuer or certificate-oidc-issuer-regexp, not both")}
+	case p.Identity == "" && p.IdentityRegexp == "":
+		return zero, &PolicyError{"certificate-identity", errors.New("required: the certificate identity, e.g. https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main")}
+	case p.Identity != "" && p.IdentityRegexp != "":
+		return zero, &PolicyError{"certificate-identity-regexp", errors.New("give certificate-identity or certificate-identity-regexp, not both")}
+	}
+	for _, r := range []struct{ input, re string }{{"certificate-identity-regexp", p.IdentityRegexp}, {"certificate-oidc-issuer-regexp", p.IssuerRegexp}} {
+		if _, err := regexp.Compile(anchor(r.re)); err != nil {
+			return zero, &PolicyError{r.input, fmt.Errorf("not a valid regular expression: %w", err)}
+		}
+	}
+	san, err := sgverify.NewSANMatcher(p.Identity, anchor(p.IdentityRegexp))
+	if err != nil {
+		return zero, &PolicyError{"certificate-identity", err}
+	}
+	iss, err := sgverify.NewIssuerMatcher(p.Issuer, anchor(p.IssuerRegexp))
+	if err != nil {
+		return zero, &PolicyError{"certificate-oidc-issuer", err}
+	}
+	return sgverify.NewCertificateIdentity(san, iss, certificate.Extensions{
+		SourceRepositoryURI: p.SourceRepository,
+		SourceRepositoryRef: p.SourceRef,
+		BuildTrigger:        p.WorkflowTrigger,
+		BuildSignerDigest:   p.BuildSignerDigest,
+		RunnerEnvironment:   p.RunnerEnvironment,
+	})
+}
+
+// Check validates p without verifying anything.
+func (p Policy) Check() error {
+	_, err := p.identity()
+	return err
+}

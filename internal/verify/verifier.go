@@ -1,0 +1,180 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sign"
+)
+
+// Result is the verification of one subject in one format.
+type Result struct {
+	// Format is the storage format checked.
+	Format sign.Format `json:"format"`
+	// Verified is true when a signature passed every check.
+	Verified bool `json:"verified"`
+	// Location is where the verified signature was read from.
+	Location string `json:"location,omitempty"`
+	// Certificate summarises the verified signature's certificate.
+	Certificate *certificate.Summary `json:"certificate,omitempty"`
+	// LogIndex is the verified signature's transparency-log index.
+	LogIndex int64 `json:"logIndex"`
+	// SignedAt is the earliest verified timestamp.
+	SignedAt time.Time `json:"signedAt,omitzero"`
+	// Reasons say why each signature that was found failed, or that none was.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Verifier verifies stored signatures against a trusted root and a policy.
+type Verifier struct {
+	v        *sgverify.Verifier
+	identity sgverify.CertificateIdentity
+	remote   []remote.Option
+}
+
+// New returns a Verifier. It requires a transparency-log entry, a verified
+// signing time (log-integrated or RFC 3161), and an SCT whenever the trusted
+// root lists CT logs.
+func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verifier, error) {
+	id, err := p.identity()
+	if err != nil {
+		return nil, err
+	}
+	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
+	if len(tr.CTLogs()) > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	v, err := sgverify.NewVerifier(tr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("building verifier: %w", err)
+	}
+	return &Verifier{v: v, identity: id, remote: remoteOpts}, nil
+}
+
+// Verify reads subject's signatures in format f from the registry and
+// verifies them. Registry errors are returned; failed checks are in Result.
+func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.Format) (Result, error) {
+	res := Result{Format: f, LogIndex: -1}
+	var stored []registry.Stored
+	var err error
+	switch f {
+	case sign.Bundle:
+		stored, err = registry.ReadBundles(ctx, subject.Digest, v.remote...)
+	case sign.Legacy:
+		stored, err = registry.ReadLegacy(ctx, subject.Digest, v.remote...)
+	default:
+		return res, fmt.Errorf("unknown format %q", f)
+	}
+	if err != nil {
+		return res, err
+	}
+	if len(stored) == 0 {
+		res.Reasons = []string{fmt.Sprintf("no %s signature found for %s", f, subject.Digest.DigestStr())}
+		return res, nil
+	}
+	for _, s := range stored {
+		vr, err := v.one(subject, f, s)
+		if err != nil {
+			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", s.Location, err))
+			continue
+		}
+		res.Verified, res.Location, res.Reasons = true, s.Location, nil
+		if vr.Signature != nil {
+			res.Certificate = vr.Signature.Certificate
+		}
+		for _, t := range vr.VerifiedTimestamps {
+			if res.SignedAt.IsZero() || t.Timestamp.Before(res.SignedAt) {
+				res.SignedAt = t.Timestamp
+			}
+		}
+		res.LogIndex = logIndex(s, f)
+		return res, nil
+	}
+	return res, nil
+}
+
+func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, error) {
+	alg, hexDigest := subject.Digest.DigestStr()[:6], subject.Digest.DigestStr()[7:]
+	if alg != "sha256" {
+		return nil, fmt.Errorf("unsupported digest algorithm %s", alg)
+	}
+	want, err := hex.DecodeString(hexDigest)
+	if err != nil {
+		return nil, err
+	}
+	if f == sign.Legacy {
+		return v.legacy(subject, s)
+	}
+	var b bundle.Bundle
+	b.Bundle = new(protobundle.Bundle)
+	if err := b.UnmarshalJSON(s.Blob); err != nil {
+		return nil, fmt.Errorf("parsing bundle: %w", err)
+	}
+	if b.GetDsseEnvelope() == nil {
+		return nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
+	}
+	vr, err := v.v.Verify(&b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
+	if err != nil {
+		return nil, err
+	}
+	if vr.Statement == nil || vr.Statement.GetPredicateType() != registry.SignPredicateType {
+		return nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
+	}
+	return vr, nil
+}
+
+func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, error) {
+	pb, err := sign.BundleFromLegacy(s.Blob, s.Annotations)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("rebuilding bundle: %w", err)
+	}
+	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
+	if err != nil {
+		return nil, err
+	}
+	var p sign.SimpleSigning
+	if err := json.Unmarshal(s.Blob, &p); err != nil {
+		return nil, fmt.Errorf("parsing simple-signing payload: %w", err)
+	}
+	if p.Critical.Type != sign.SimpleSigningType {
+		return nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
+	}
+	if got := p.Critical.Image.DockerManifestDigest; got != subject.Digest.DigestStr() {
+		return nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
+	}
+	return vr, nil
+}
+
+func logIndex(s registry.Stored, f sign.Format) int64 {
+	var pb *protobundle.Bundle
+	if f == sign.Legacy {
+		pb, _ = sign.BundleFromLegacy(s.Blob, s.Annotations)
+	} else {
+		var b bundle.Bundle
+		b.Bundle = new(protobundle.Bundle)
+		if b.UnmarshalJSON(s.Blob) == nil {
+			pb = b.Bundle
+		}
+	}
+	if es := pb.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
+		return es[0].GetLogIndex()
+	}
+	return -1
+}
