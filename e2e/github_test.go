@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keyless-dev/keyless/e2e/stack"
+)
+
+// TestGitHubSign runs the binary as the runner runs the container action,
+// for each signature format, and checks the outputs, the summary, the
+// secrets and what the real cosign CLIs say of the signatures.
+func TestGitHubSign(t *testing.T) {
+	for _, tc := range []struct {
+		format, signingConfig string
+		// cosign is the CLI that must accept the format, and its flags.
+		cosigns []cosignCheck
+	}{
+		{"bundle", stk.SigningConfig, []cosignCheck{{stk.CosignV3, nil}}},
+		{"legacy", stk.SigningConfigV1, []cosignCheck{{stk.CosignV2, nil}}},
+		{"both", stk.SigningConfigAll, []cosignCheck{{stk.CosignV3, nil}, {stk.CosignV2, nil}}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			img := pushImage(t)
+			r := runKeyless(t, githubEnv(merge(trustInputs(tc.signingConfig), map[string]string{
+				"images": img, "signature-format": tc.format,
+			})))
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			want := map[string]string{
+				"digests":                 img,
+				"certificate-identity":    githubIdentity,
+				"certificate-oidc-issuer": stk.Issuer("github"),
+				"verified":                "true",
+			}
+			got := map[string]string{}
+			for k := range want {
+				got[k] = r.outputs[k]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("outputs mismatch (-want +got):\n%s", diff)
+			}
+			nsig := len(strings.Split(r.outputs["signatures"], "\n"))
+			if wantSig := len(tc.cosigns); nsig != wantSig {
+				t.Errorf("signatures output has %d lines, want %d:\n%s", nsig, wantSig, r.outputs["signatures"])
+			}
+			if r.outputs["rekor-log-indexes"] == "" || r.files["workspace/keyless-report.json"] == "" || r.outputs["report"] != "keyless-report.json" {
+				t.Errorf("missing log indexes or report: %v", r.outputs)
+			}
+			for _, s := range []string{"✅", img[strings.Index(img, "@")+1:][:19], githubIdentity, "cosign verify", "How to verify"} {
+				if !strings.Contains(r.summary, s) {
+					t.Errorf("summary lacks %q:\n%s", s, r.summary)
+				}
+			}
+			assertNoToken(t, r)
+			for _, c := range tc.cosigns {
+				c.accepts(t, img, r.outputs["certificate-identity"], r.outputs["certificate-oidc-issuer"])
+				c.rejects(t, img, githubIdentity+"x", r.outputs["certificate-oidc-issuer"])
+				c.rejects(t, img, r.outputs["certificate-identity"], r.outputs["certificate-oidc-issuer"]+"/")
+			}
+			// A second run on the same digest succeeds.
+			again := runKeyless(t, githubEnv(merge(trustInputs(tc.signingConfig), map[string]string{
+				"images": img, "signature-format": tc.format,
+			})))
+			if again.code != 0 || again.outputs["verified"] != "true" {
+				t.Fatalf("second run: exit %d\n%s", again.code, again.stderr)
+			}
+		})
+	}
+}
+
+// cosignCheck is one cosign CLI verifying one format.
+type cosignCheck struct {
+	bin   string
+	extra []string
+}
+
+func (c cosignCheck) args(img, identity, issuer string) []string {
+	args := []string{"verify", "--trusted-root", stk.TrustedRoot,
+		"--certificate-identity", identity, "--certificate-oidc-issuer", issuer}
+	args = append(args, registryFlags[:1]...)
+	if c.bin == stk.CosignV2 {
+		args = append(args, "--insecure-ignore-sct=false")
+	}
+	return append(append(args, c.extra...), img)
+}
+
+func (c cosignCheck) accepts(t *testing.T, img, identity, issuer string) {
+	t.Helper()
+	mustCosign(t, c.bin, c.args(img, identity, issuer)...)
+}
+
+func (c cosignCheck) rejects(t *testing.T, img, identity, issuer string) {
+	t.Helper()
+	mustFailCosign(t, c.bin, c.args(img, identity, issuer)...)
+}
+
+// TestGitHubSeveralImages signs two images and a duplicate of one (by tag
+// and by digest): each digest is signed once.
+func TestGitHubSeveralImages(t *testing.T) {
+	a, b := pushImage(t), pushImage(t)
+	b2, err := stk.PushRandomImage(context.Background(), "e2e/several-other", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := strings.Replace(b2, "@"+b2[strings.Index(b2, "@")+1:], ":v1", 1)
+	r := runKeyless(t, githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{
+		"images": a + "\n" + b + ", " + a + "\n" + tag + "\n" + b2,
+	})))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	want := []string{a, b, b2}
+	if diff := cmp.Diff(want, strings.Split(r.outputs["digests"], "\n")); diff != "" {
+		t.Errorf("digests mismatch (-want +got):\n%s", diff)
+	}
+	if n := len(strings.Split(r.outputs["signatures"], "\n")); n != 3 {
+		t.Errorf("%d signatures, want 3", n)
+	}
+	for _, img := range want {
+		cosignCheck{stk.CosignV3, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
+	}
+}
+
+// TestGitHubIndexRecursive signs a two-platform index and its manifests.
+func TestGitHubIndexRecursive(t *testing.T) {
+	for _, format := range []string{"bundle", "legacy"} {
+		t.Run(format, func(t *testing.T) {
+			idx, err := stk.PushRandomIndex(context.Background(), "e2e/index-"+format, "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, cos := stk.SigningConfig, cosignCheck{stk.CosignV3, nil}
+			if format == "legacy" {
+				sc, cos = stk.SigningConfigV1, cosignCheck{stk.CosignV2, nil}
+			}
+			r := runKeyless(t, githubEnv(merge(trustInputs(sc), map[string]string{
+				"images": idx, "recursive": "true", "signature-format": format,
+			})))
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s", r.code, r.stderr)
+			}
+			digests := strings.Split(r.outputs["digests"], "\n")
+			if len(digests) != 3 || digests[0] != idx {
+				t.Fatalf("digests = %q, want the index and its 2 manifests", digests)
+			}
+			if strings.Count(r.summary, "linux/") < 2 {
+				t.Errorf("summary lacks the platform rows:\n%s", r.summary)
+			}
+			for _, d := range digests {
+				cos.accepts(t, d, githubIdentity, stk.Issuer("github"))
+			}
+		})
+	}
+}
+
+// TestGitHubBadInput checks that bad input and a missing permission exit 2
+// with a message naming the fix, and write nothing to the registry.
+func TestGitHubBadInput(t *testing.T) {
+	img := pushImage(t)
+	before := tags(t, img)
+	noPerm := githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img}))
+	delete(noPerm, "ACTIONS_ID_TOKEN_REQUEST_URL")
+	delete(noPerm, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	repo := img[:strings.Index(img, "@")]
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"missing id-token permission", noPerm, "id-token: write"},
+		{"unknown format", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "signature-format": "cosign"})), "signature-format"},
+		{"no images", githubEnv(trustInputs(stk.SigningConfig)), "images"},
+		{"tag-less reference", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": repo})), "tag or digest"},
+		{"image not pushed", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": repo + ":missing"})), "not found"},
+		{"missing trusted root", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "trusted-root": "/nonexistent.json"})), "trusted-root"},
+		{"legacy without Rekor v1", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "signature-format": "legacy"})), "Rekor v1"},
+		{"bad boolean", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "recursive": "yes please"})), "recursive"},
+		{"bad annotation", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "annotations": "novalue"})), "annotations"},
+		{"expired token", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "identity-token": mint(t, "github", stack.WithTTL(-60))})), "expired"},
+		{"wrong audience", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "identity-token": mint(t, "github", stack.WithAudience("other"))})), "audience"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runKeyless(t, tc.env)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "::error") {
+				t.Errorf("no ::error annotation on stdout:\n%s", r.stdout)
+			}
+			assertNoToken(t, r, tc.env["INPUT_IDENTITY-TOKEN"])
+		})
+	}
+	if after := tags(t, img); !slices.Equal(before, after) {
+		t.Errorf("bad input wrote to the registry: tags %v, then %v", before, after)
+	}
+	d, _ := name.NewDigest(img)
+	idx, err := remote.Referrers(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := idx.IndexManifest(); len(m.Manifests) != 0 {
+		t.Errorf("bad input wrote %d referrers", len(m.Manifests))
+	}
+}
+
+// TestGitHubTokenEndpointFailure shows that a failing runner endpoint fails
+// the run (exit 1) and names the service.
+func TestGitHubTokenEndpointFailure(t *testing.T) {
+	img := pushImage(t)
+	env := githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img}))
+	env["ACTIONS_ID_TOKEN_REQUEST_URL"] += "&fail=500"
+	r := runKeyless(t, env)
+	if r.code != 1 || !strings.Contains(r.stderr, "GitHub OIDC token endpoint") {
+		t.Fatalf("exit %d, want 1 naming the token endpoint\n%s", r.code, r.stderr)
+	}
+}

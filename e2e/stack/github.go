@@ -1,0 +1,31 @@
+package stack
+
+import "strings"
+
+// GitHubActionEnv is the environment a GitHub runner gives a container
+// action step, with this stack's runner token endpoint: the GITHUB_*
+// context, INPUT_<NAME> for each input (hyphens kept), and GITHUB_OUTPUT,
+// GITHUB_STEP_SUMMARY and GITHUB_WORKSPACE under work.
+func (s *Stack) GitHubActionEnv(work string, inputs map[string]string) map[string]string {
+	env := map[string]string{
+		"GITHUB_ACTIONS":                 "true",
+		"CI":                             "true",
+		"GITHUB_OUTPUT":                  work + "/github_output",
+		"GITHUB_STEP_SUMMARY":            work + "/step_summary.md",
+		"GITHUB_WORKSPACE":               work + "/workspace",
+		"GITHUB_REPOSITORY":              "keyless-dev/demo",
+		"GITHUB_REF":                     "refs/heads/main",
+		"GITHUB_SHA":                     "0123456789abcdef0123456789abcdef01234567",
+		"GITHUB_WORKFLOW_REF":            "keyless-dev/demo/.github/workflows/release.yml@refs/heads/main",
+		"GITHUB_EVENT_NAME":              "push",
+		"GITHUB_RUN_ID":                  "42",
+		"GITHUB_ACTOR":                   "octocat",
+		"RUNNER_TEMP":                    "/home/runner/work/_temp",
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   s.GitHubRunnerTokenURL,
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": s.GitHubRunnerRequestToken,
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	return env
+}

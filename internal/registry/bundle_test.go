@@ -1,0 +1,277 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// resolveOne resolves one tag to its Subject.
+func resolveOne(t *testing.T, ref string) Subject {
+	t.Helper()
+	subs, err := Resolve(context.Background(), []string{ref}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 1 {
+		t.Fatalf("Resolve(%s) = %d subjects, want 1", ref, len(subs))
+	}
+	return subs[0]
+}
+
+func sortStored(s []Stored) []Stored {
+	sort.Slice(s, func(i, j int) bool { return bytes.Compare(s[i].Blob, s[j].Blob) < 0 })
+	return s
+}
+
+func TestWriteReadBundles(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+	for _, tt := range []struct {
+		name      string
+		referrers bool
+	}{
+		{"referrers API", true},
+		{"tag schema fallback", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			host := newRegistry(t, tt.referrers)
+			pushImage(t, host+"/app:v1")
+			pushImage(t, host+"/app:unsigned")
+			subject := resolveOne(t, host+"/app:v1")
+
+			var want []Stored
+			for i := range 2 {
+				b := jsonBytes(t, map[string]any{"mediaType": BundleMediaType, "n": i})
+				loc, err := WriteBundle(ctx, subject, b, now)
+				if err != nil {
+					t.Fatalf("WriteBundle #%d: %v", i, err)
+				}
+				if diff := cmp.Diff(subject.Digest.Context().String(), loc.Context().String()); diff != "" {
+					t.Errorf("referrer repository mismatch (-want +got):\n%s", diff)
+				}
+				want = append(want, Stored{Location: loc.String(), Blob: b})
+			}
+
+			got, err := ReadBundles(ctx, subject.Digest)
+			if err != nil {
+				t.Fatalf("ReadBundles: %v", err)
+			}
+			if diff := cmp.Diff(sortStored(want), sortStored(got)); diff != "" {
+				t.Errorf("ReadBundles mismatch (-want +got):\n%s", diff)
+			}
+
+			unsigned := resolveOne(t, host+"/app:unsigned")
+			got, err = ReadBundles(ctx, unsigned.Digest)
+			if err != nil {
+				t.Fatalf("ReadBundles(unsigned): %v", err)
+			}
+			if len(got) != 0 {
+				t.Errorf("ReadBundles(unsigned) = %+v, want none", got)
+			}
+		})
+	}
+}
+
+func TestWriteBundleManifest(t *testing.T) {
+	ctx := context.Background()
+	host := newRegistry(t, true)
+	pushImage(t, host+"/app:v1")
+	subject := resolveOne(t, host+"/app:v1")
+	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
+	now := time.Date(2025, 6, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+
+	loc, err := WriteBundle(ctx, subject, bundle, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The returned digest is the digest of what the registry serves.
+	if diff := cmp.Diff(loc.DigestStr(), desc.Digest.String()); diff != "" {
+		t.Errorf("referrer digest mismatch (-want +got):\n%s", diff)
+	}
+	var m struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		MediaType     types.MediaType   `json:"mediaType"`
+		ArtifactType  string            `json:"artifactType"`
+		Config        v1.Descriptor     `json:"config"`
+		Layers        []v1.Descriptor   `json:"layers"`
+		Subject       *v1.Descriptor    `json:"subject"`
+		Annotations   map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	type manifestView struct {
+		SchemaVersion     int
+		MediaType         types.MediaType
+		ArtifactType      string
+		ConfigMediaType   types.MediaType
+		ConfigSize        int64
+		LayerMediaTypes   []types.MediaType
+		LayerSizes        []int64
+		SubjectMediaType  types.MediaType
+		SubjectDigest     string
+		SubjectSize       int64
+		Annotations       map[string]string
+		ResponseMediaType types.MediaType
+	}
+	got := manifestView{
+		SchemaVersion: m.SchemaVersion, MediaType: m.MediaType, ArtifactType: m.ArtifactType,
+		ConfigMediaType: m.Config.MediaType, ConfigSize: m.Config.Size,
+		Annotations: m.Annotations, ResponseMediaType: desc.MediaType,
+	}
+	for _, l := range m.Layers {
+		got.LayerMediaTypes = append(got.LayerMediaTypes, l.MediaType)
+		got.LayerSizes = append(got.LayerSizes, l.Size)
+	}
+	if m.Subject != nil {
+		got.SubjectMediaType, got.SubjectDigest, got.SubjectSize = m.Subject.MediaType, m.Subject.Digest.String(), m.Subject.Size
+	}
+	want := manifestView{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: BundleMediaType,
+		ConfigMediaType: "application/vnd.oci.empty.v1+json", ConfigSize: 2,
+		LayerMediaTypes: []types.MediaType{BundleMediaType}, LayerSizes: []int64{int64(len(bundle))},
+		SubjectMediaType: subject.Descriptor.MediaType, SubjectDigest: subject.Digest.DigestStr(), SubjectSize: subject.Descriptor.Size,
+		Annotations: map[string]string{
+			"org.opencontainers.image.created":  "2025-06-01T12:00:00Z",
+			"dev.sigstore.bundle.content":       "dsse-envelope",
+			"dev.sigstore.bundle.predicateType": SignPredicateType,
+		},
+		ResponseMediaType: types.OCIManifestSchema1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("referrer manifest mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadBundlesSkipsOtherSubject lists, under subject A's fallback tag, a
+// referrer whose manifest names subject B: it must not be read as A's.
+func TestReadBundlesSkipsOtherSubject(t *testing.T) {
+	ctx := context.Background()
+	host := newRegistry(t, false)
+	pushImage(t, host+"/app:a")
+	pushImage(t, host+"/app:b")
+	a, b := resolveOne(t, host+"/app:a"), resolveOne(t, host+"/app:b")
+	now := time.Now()
+
+	bundleA := []byte(`{"for":"a"}`)
+	locA, err := WriteBundle(ctx, a, bundleA, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locB, err := WriteBundle(ctx, b, []byte(`{"for":"b"}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Add B's referrer to A's fallback index.
+	fallback := mustRef(t, host+"/app:"+strings.Replace(a.Digest.DigestStr(), ":", "-", 1))
+	idx, err := remote.Index(fallback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDesc, err := remote.Head(locB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.Manifests = append(im.Manifests, v1.Descriptor{MediaType: bDesc.MediaType, Digest: bDesc.Digest, Size: bDesc.Size, ArtifactType: BundleMediaType})
+	raw, err := json.Marshal(im)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(fallback, rawManifest{raw, types.OCIImageIndex}); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := ReadBundles(ctx, a.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Stored{{Location: locA.String(), Blob: bundleA}}, got); diff != "" {
+		t.Errorf("ReadBundles mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadBundlesLimits(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("blob over MaxBlobSize", func(t *testing.T) {
+		host := newRegistry(t, true)
+		pushImage(t, host+"/app:v1")
+		s := resolveOne(t, host+"/app:v1")
+		big := append([]byte(`"`), bytes.Repeat([]byte("a"), MaxBlobSize)...)
+		if _, err := WriteBundle(ctx, s, big, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadBundles(ctx, s.Digest)
+		if err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Fatalf("ReadBundles = %d bundles, %v; want an over-the-limit error", len(got), err)
+		}
+	})
+
+	t.Run("blob of exactly MaxBlobSize", func(t *testing.T) {
+		host := newRegistry(t, true)
+		pushImage(t, host+"/app:v1")
+		s := resolveOne(t, host+"/app:v1")
+		b := bytes.Repeat([]byte("a"), MaxBlobSize)
+		if _, err := WriteBundle(ctx, s, b, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadBundles(ctx, s.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !bytes.Equal(got[0].Blob, b) {
+			t.Errorf("ReadBundles returned %d bundles, want the one of %d bytes", len(got), MaxBlobSize)
+		}
+	})
+
+	t.Run("more than MaxSignatures referrers", func(t *testing.T) {
+		host := newRegistry(t, true)
+		pushImage(t, host+"/app:v1")
+		s := resolveOne(t, host+"/app:v1")
+		for i := range MaxSignatures + 1 {
+			if _, err := WriteBundle(ctx, s, []byte(fmt.Sprintf(`{"n":%d}`, i)), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ReadBundles(ctx, s.Digest)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d", MaxSignatures)) {
+			t.Fatalf("ReadBundles = %d bundles, %v; want a too-many-referrers error", len(got), err)
+		}
+	})
+}
+
+func TestReadBundlesMissingRepository(t *testing.T) {
+	host := newRegistry(t, false)
+	d, err := name.NewDigest(host + "/ghost@sha256:" + strings.Repeat("1", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadBundles(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("ReadBundles = %+v, want none", got)
+	}
+}
