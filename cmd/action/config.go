@@ -61,7 +61,9 @@ func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv fu
 	if c.Recursive, err = s.boolean("recursive"); err != nil {
 		return c, o, err
 	}
-	if c.Formats, err = sign.ParseFormats(s.str("signature-format")); err != nil {
+	if f := s.str("signature-format"); cmd == "verify" && strings.EqualFold(f, "any") {
+		c.Formats, c.AnyFormat = []sign.Format{sign.Bundle, sign.Legacy}, true
+	} else if c.Formats, err = sign.ParseFormats(f); err != nil {
 		return c, o, &job.InputError{Input: "signature-format", Err: err}
 	}
 	if o.summary, err = s.boolean("summary"); err != nil {

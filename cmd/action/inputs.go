@@ -20,7 +20,8 @@ type input struct {
 var inputs = []input{
 	{name: "images", usage: "image references, newline- or comma-separated (also positional arguments); tags are resolved to digests once"},
 	{name: "recursive", def: "false", usage: "for an image index, also sign/verify every platform manifest"},
-	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both"},
+	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both", only: "sign"},
+	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both", only: "verify"},
 	{name: "verify", def: "true", usage: "read the signatures back from the registry and verify them", only: "sign"},
 	{name: "certificate-identity", usage: "expected certificate identity (SAN); sign: overrides the identity derived from the token"},
 	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify"},
@@ -88,9 +89,9 @@ func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 	}
 }
 
-func defaultOf(name string) string {
+func defaultOf(cmd, name string) string {
 	for _, in := range inputs {
-		if in.name == name {
+		if in.name == name && (in.only == "" || in.only == cmd) {
 			return in.def
 		}
 	}

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if v := p.Input(name); v != "" {
 			return v
 		}
-		return defaultOf(name)
+		return defaultOf(cmd, name)
 	}}
 	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN")} {
 		if secret != "" {

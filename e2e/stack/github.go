@@ -1,6 +1,15 @@
 package stack
 
-import "strings"
+import (
+	"context"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
 
 // GitHubActionEnv is the environment a GitHub runner gives a container
 // action step, with this stack's runner token endpoint: the GITHUB_*
@@ -28,4 +37,19 @@ func (s *Stack) GitHubActionEnv(work string, inputs map[string]string) map[strin
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	return env
+}
+
+// PushPlatformIndex pushes a two-platform image index (linux/amd64 and
+// linux/arm64, random layers) and returns its digest reference.
+func (s *Stack) PushPlatformIndex(ctx context.Context, repo, tag string) (string, error) {
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(512, 1)
+		if err != nil {
+			return "", err
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	return s.push(ctx, repo, tag, idx)
 }

@@ -50,12 +50,13 @@ func (g *GitHub) Publish(a Artifacts) error {
 	outputs := append([][2]string{}, a.Outputs...)
 	outputs = append(outputs, [2]string{"result", string(a.Report)})
 	if len(a.Report) > 0 {
+		workspace := g.getenv("GITHUB_WORKSPACE")
+		if workspace == "" {
+			workspace = "."
+		}
 		dir := a.OutputDir
 		if dir == "" {
-			dir = g.getenv("GITHUB_WORKSPACE")
-		}
-		if dir == "" {
-			dir = "."
+			dir = workspace
 		}
 		p, err := writeFile(dir, "keyless-report.json", a.Report)
 		if err != nil {
@@ -63,8 +64,12 @@ func (g *GitHub) Publish(a Artifacts) error {
 		}
 		// Later steps run outside this container: name the report relative
 		// to the workspace, which both see.
-		if rel, err := filepath.Rel(dir, p); err == nil {
-			p = rel
+		if abs, err := filepath.Abs(p); err == nil {
+			if ws, err := filepath.Abs(workspace); err == nil {
+				if rel, err := filepath.Rel(ws, abs); err == nil && !strings.HasPrefix(rel, "..") {
+					p = rel
+				}
+			}
 		}
 		outputs = append(outputs, [2]string{"report", p})
 	}

@@ -27,6 +27,8 @@ type Config struct {
 	Recursive bool
 	// Formats are the storage formats to write (sign) or check (verify).
 	Formats []sign.Format
+	// AnyFormat passes verify when any one of Formats has a valid signature.
+	AnyFormat bool
 	// Verify reads the signatures back and verifies them after signing.
 	Verify bool
 	// Policy is the verify policy; for sign, its Identity and Issuer

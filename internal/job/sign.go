@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -60,11 +61,9 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, &InputError{Input: "signature-format", Err: err}
 	}
-	var verifier *verify.Verifier
-	if c.Verify {
-		if verifier, err = verify.New(material.Root, run.Policy, remoteOpts...); err != nil {
-			return nil, err
-		}
+	verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
+	if err != nil {
+		return nil, err
 	}
 	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
 	if err != nil {
@@ -76,9 +75,16 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	cert, err := signer.Certificate(ctx)
 	if err != nil {
+		var re *sign.RefusedError
+		if errors.As(err, &re) {
+			return nil, &InputError{Input: "identity token", Err: fmt.Errorf("%w\n"+
+				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
+				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tok.Issuer)}
+		}
 		return nil, fmt.Errorf("getting signing certificate: %w", err)
 	}
 	run.Certificate = summarize(cert)
+	run.SignedTimestamps = len(signer.Services(sign.Bundle).TSAs) > 0
 	if run.Certificate != nil && c.Policy.Identity == "" && run.Certificate.SubjectAlternativeName != run.Identity {
 		c.Log.Warn("certificate identity differs from the token's", "certificate", run.Certificate.SubjectAlternativeName, "token", run.Identity)
 		run.Identity = run.Certificate.SubjectAlternativeName
@@ -110,6 +116,10 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 		g.Go(func() error {
 			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
 			for _, f := range c.Formats {
+				if sig, ok := existing(ctx, verifier, s, f); ok {
+					r.Signatures = append(r.Signatures, sig)
+					continue
+				}
 				sig, err := signer.Sign(ctx, s, f)
 				if err != nil {
 					r.Error = err.Error()
@@ -117,7 +127,7 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 				}
 				r.Signatures = append(r.Signatures, *sig)
 			}
-			if r.Error == "" && verifier != nil {
+			if r.Error == "" && c.Verify {
 				for _, f := range c.Formats {
 					res, err := verifier.Verify(ctx, s, f)
 					if err != nil {
@@ -127,7 +137,7 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 				}
 			}
 			mu.Lock()
-			c.Log.Info("signed", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(verifier != nil), "error", r.Error)
+			c.Log.Info("signed", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(c.Verify), "error", r.Error)
 			mu.Unlock()
 			out[i] = r
 			return nil
@@ -135,6 +145,17 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 	}
 	_ = g.Wait()
 	return out
+}
+
+// existing returns the signature already stored for s in format f when it
+// verifies with this run's identity: a re-run then signs nothing new, so
+// re-runs neither fail nor pile up signatures and log entries.
+func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) (sign.Signature, bool) {
+	res, err := v.Verify(ctx, s, f)
+	if err != nil || !res.Verified {
+		return sign.Signature{}, false
+	}
+	return sign.Signature{Format: f, Location: res.Location, LogIndex: res.LogIndex, Reused: true}, true
 }
 
 // dryRun checks that every repository can be written to and returns the

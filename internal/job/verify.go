@@ -53,6 +53,9 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 				}
 				r.Verifications = append(r.Verifications, res)
 			}
+			if c.AnyFormat {
+				r.Verifications = anyVerified(r.Verifications)
+			}
 			c.Log.Info("verified", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(true))
 			run.Subjects[i] = r
 			return nil
@@ -70,4 +73,19 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// anyVerified keeps only the verified results when there is one, so that
+// one valid signature in any format passes; otherwise every failure stays.
+func anyVerified(rs []verify.Result) []verify.Result {
+	var ok []verify.Result
+	for _, r := range rs {
+		if r.Verified {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) > 0 {
+		return ok
+	}
+	return rs
 }

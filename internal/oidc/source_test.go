@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -102,6 +103,8 @@ type request struct {
 }
 
 func TestGitHubActions(t *testing.T) {
+	defer func(d []time.Duration) { retryDelays = d }(retryDelays)
+	retryDelays = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
 	const secretBody = `{"message":"bad credentials for Bearer runner-secret"}`
 	tests := []struct {
 		name          string
@@ -111,13 +114,14 @@ func TestGitHubActions(t *testing.T) {
 		wantStatus    int
 		wantTemporary bool
 		wantErr       string
+		attempts      int // requests made: temporary failures are retried
 	}{
-		{name: "ok", status: 200, body: `{"value":"eyJ.token.sig"}`, want: "eyJ.token.sig"},
-		{name: "500 is temporary", status: 500, body: secretBody, wantStatus: 500, wantTemporary: true},
-		{name: "429 is temporary", status: 429, body: secretBody, wantStatus: 429, wantTemporary: true},
-		{name: "403 is permanent", status: 403, body: secretBody, wantStatus: 403},
-		{name: "empty token", status: 200, body: `{"value":""}`, wantErr: "empty token"},
-		{name: "not JSON", status: 200, body: `<html>`, wantErr: "requesting token from the GitHub runner"},
+		{name: "ok", status: 200, body: `{"value":"eyJ.token.sig"}`, want: "eyJ.token.sig", attempts: 1},
+		{name: "500 is temporary", status: 500, body: secretBody, wantStatus: 500, wantTemporary: true, attempts: 5},
+		{name: "429 is temporary", status: 429, body: secretBody, wantStatus: 429, wantTemporary: true, attempts: 5},
+		{name: "403 is permanent", status: 403, body: secretBody, wantStatus: 403, attempts: 1},
+		{name: "empty token", status: 200, body: `{"value":""}`, wantErr: "empty token", attempts: 1},
+		{name: "not JSON", status: 200, body: `<html>`, wantErr: "requesting token from the GitHub runner", attempts: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +138,11 @@ func TestGitHubActions(t *testing.T) {
 			}
 			tok, err := GitHubActions(func(k string) string { return env[k] }, srv.Client()).Token(context.Background())
 
-			if diff := cmp.Diff([]request{{Path: "/_apis/token", Audience: "sigstore", Authorization: "Bearer runner-secret"}}, got); diff != "" {
+			var want []request
+			for range tt.attempts {
+				want = append(want, request{Path: "/_apis/token", Audience: "sigstore", Authorization: "Bearer runner-secret"})
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("requests mismatch (-want +got):\n%s", diff)
 			}
 			switch {

@@ -36,11 +36,14 @@ func ReadBundles(ctx context.Context, subject name.Digest, opts ...remote.Option
 		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
 	}
 	var out []Stored
+	read := 0
 	for _, d := range im.Manifests {
 		if d.ArtifactType != BundleMediaType {
 			continue
 		}
-		if len(out) == MaxSignatures {
+		// Count every manifest fetched, not only the bundles kept, so that
+		// a registry cannot make keyless fetch without bound.
+		if read++; read > MaxSignatures {
 			return nil, fmt.Errorf("%s has more than %d bundle referrers: refusing to read more", subject, MaxSignatures)
 		}
 		loc := subject.Context().Digest(d.Digest.String())
@@ -58,6 +61,9 @@ func ReadBundles(ctx context.Context, subject name.Digest, opts ...remote.Option
 		for _, l := range m.Layers {
 			if l.MediaType != BundleMediaType {
 				continue
+			}
+			if len(out) == MaxSignatures {
+				return nil, fmt.Errorf("%s has more than %d bundles: refusing to read more", subject, MaxSignatures)
 			}
 			b, err := readBlob(img, l)
 			if err != nil {

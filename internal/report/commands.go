@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -15,29 +16,32 @@ type Command struct {
 	Line string `json:"command"`
 }
 
-// VerifyCommands returns the cosign commands that verify image (a
-// repository@digest) as this run signed or checked it: cosign v3 for the
-// bundle format, v2 for the legacy format. trustedRoot is the path of a
-// private trusted root, or "" for the public-good instance.
+// VerifyCommands returns the cosign v2 and v3 commands that verify image (a
+// repository@digest) as this run signed or checked it: for the bundle when
+// one was written (both cosign versions prefer it), else for the .sig tag.
+// trustedRoot is the path of a private trusted root, or "" for public-good.
 func (r *Run) VerifyCommands(image, trustedRoot string) []Command {
 	id := r.identityFlags()
 	if trustedRoot != "" {
 		id += " \\\n  --trusted-root " + shellQuote(trustedRoot)
 	}
-	var out []Command
-	for _, f := range r.Formats {
-		switch f {
-		case sign.Bundle:
-			out = append(out,
-				Command{"cosign v3 (bundle format)", "cosign verify" + id + " \\\n  " + shellQuote(image)},
-				Command{"cosign v2.6 (bundle format)", "cosign verify --new-bundle-format --use-signed-timestamps" + id + " \\\n  " + shellQuote(image)})
-		case sign.Legacy:
-			out = append(out,
-				Command{"cosign v2 (legacy .sig format)", "cosign verify" + id + " \\\n  " + shellQuote(image)},
-				Command{"cosign v3 (legacy .sig format)", "cosign verify --new-bundle-format=false" + id + " \\\n  " + shellQuote(image)})
+	img := " \\\n  " + shellQuote(image)
+	if !slices.Contains(r.Formats, sign.Bundle) {
+		return []Command{
+			{"cosign v2 (legacy .sig format)", "cosign verify" + id + img},
+			{"cosign v3 (legacy .sig format)", "cosign verify --new-bundle-format=false" + id + img},
 		}
 	}
-	return out
+	// cosign v2.6 reads the bundle whenever one is attached, and checks
+	// RFC 3161 timestamps only when told to.
+	v2 := "cosign verify"
+	if r.SignedTimestamps {
+		v2 += " --use-signed-timestamps"
+	}
+	return []Command{
+		{"cosign v3 (bundle format)", "cosign verify" + id + img},
+		{"cosign v2.6 (bundle format)", v2 + id + img},
+	}
 }
 
 func (r *Run) identityFlags() string {

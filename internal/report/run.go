@@ -31,6 +31,9 @@ type Run struct {
 	Certificate *certificate.Summary `json:"certificate,omitempty"`
 	// Formats are the storage formats written or checked.
 	Formats []sign.Format `json:"formats"`
+	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps,
+	// which cosign v2 must be told to check (--use-signed-timestamps).
+	SignedTimestamps bool `json:"signedTimestamps,omitempty"`
 	// Trust says where the trusted root came from.
 	Trust string `json:"trust"`
 	// Policy is the verification policy used.

@@ -38,7 +38,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
 	}
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | `%s` |\n| OIDC issuer | `%s` |\n", r.identity(), r.issuer())
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | `%s` |\n| OIDC issuer | `%s` |\n", mdEscape(r.identity()), mdEscape(r.issuer()))
 	if c := r.Certificate; c != nil {
 		for _, kv := range [][2]string{
 			{"source repository", c.SourceRepositoryURI}, {"source ref", c.SourceRepositoryRef},
@@ -46,7 +46,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 			{"runner environment", c.RunnerEnvironment}, {"build signer digest", c.BuildSignerDigest},
 		} {
 			if kv[1] != "" {
-				fmt.Fprintf(&b, "| %s | `%s` |\n", kv[0], kv[1])
+				fmt.Fprintf(&b, "| %s | `%s` |\n", kv[0], mdEscape(kv[1]))
 			}
 		}
 	}
@@ -93,6 +93,9 @@ func (r *Run) rows(s Subject) string {
 		for _, sig := range s.Signatures {
 			if sig.Format == f {
 				log = logLink(sig)
+				if sig.Reused {
+					log += " (already signed)"
+				}
 			}
 		}
 		for _, v := range s.Verifications {

@@ -5,6 +5,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +29,9 @@ type Signature struct {
 	// LogURL is the transparency log's base URL; LogIndex the entry's index.
 	LogURL   string `json:"logUrl"`
 	LogIndex int64  `json:"logIndex"`
+	// Reused is true when a valid signature by the same identity was
+	// already stored, so none was made (re-runs do not pile up signatures).
+	Reused bool `json:"reused,omitempty"`
 	// Bundle is what was signed, as stored (bundle) or converted (legacy).
 	Bundle *protobundle.Bundle `json:"-"`
 }
@@ -143,10 +149,31 @@ func (c *onceCertificate) GetCertificate(ctx context.Context, kp sgsign.Keypair,
 	}
 	der, err := c.provider.GetCertificate(ctx, kp, o)
 	if err != nil {
+		if m := fulcioStatus.FindStringSubmatch(err.Error()); m != nil {
+			status, _ := strconv.Atoi(m[1])
+			if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+				return nil, &RefusedError{Service: "Fulcio", StatusCode: status, Message: strings.TrimSpace(m[2])}
+			}
+		}
 		return nil, fmt.Errorf("getting a certificate from Fulcio: %w", err)
 	}
 	c.der = der
 	return der, nil
+}
+
+// fulcioStatus matches sigstore-go's error for a non-200 Fulcio answer.
+var fulcioStatus = regexp.MustCompile(`^Fulcio returned (\d{3}): (.*)$`)
+
+// RefusedError is a service's permanent refusal (HTTP 4xx): retrying the
+// same request cannot succeed.
+type RefusedError struct {
+	Service    string
+	StatusCode int
+	Message    string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s refused the request (HTTP %d): %s", e.Service, e.StatusCode, e.Message)
 }
 
 // Sign signs subject in format f and writes the signature to the registry.

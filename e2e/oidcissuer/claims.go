@@ -1,0 +1,161 @@
+package oidcissuer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind names one of the token shapes the issuer mints.
+type Kind string
+
+// The token kinds, each served as its own issuer under /<kind>.
+const (
+	GitHub     Kind = "github"
+	GitLab     Kind = "gitlab"
+	Kubernetes Kind = "kubernetes"
+)
+
+// Kinds lists every kind the issuer serves.
+var Kinds = []Kind{GitHub, GitLab, Kubernetes}
+
+func (k Kind) valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Default values of the minted tokens. Tests that override repository/ref
+// (GitHub), project_path/ref (GitLab) or sub (Kubernetes) get the dependent
+// claims derived from the override unless they override those too.
+const (
+	DefaultGitHubRepository = "keyless-dev/demo"
+	DefaultGitHubWorkflow   = ".github/workflows/release.yml"
+	DefaultGitLabProject    = "keyless-dev/demo"
+	DefaultNamespace        = "keyless"
+	DefaultServiceAccount   = "signer"
+	defaultSHA              = "4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80"
+)
+
+func str(overrides map[string]any, key, def string) string {
+	if v, ok := overrides[key].(string); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// kindClaims returns the kind-specific default claims (without iss, aud and
+// the time claims), derived from the overrides where that keeps them
+// consistent.
+func kindClaims(kind Kind, overrides map[string]any) map[string]any {
+	switch kind {
+	case GitHub:
+		return githubClaims(overrides)
+	case GitLab:
+		return gitlabClaims(overrides)
+	default:
+		return kubernetesClaims(overrides)
+	}
+}
+
+func githubClaims(o map[string]any) map[string]any {
+	repo := str(o, "repository", DefaultGitHubRepository)
+	ref := str(o, "ref", "refs/heads/main")
+	owner, _, _ := strings.Cut(repo, "/")
+	workflowRef := repo + "/" + DefaultGitHubWorkflow + "@" + ref
+	refType := "branch"
+	if strings.HasPrefix(ref, "refs/tags/") {
+		refType = "tag"
+	}
+	return map[string]any{
+		"sub":                   "repo:" + repo + ":ref:" + ref,
+		"job_workflow_ref":      workflowRef,
+		"job_workflow_sha":      defaultSHA,
+		"sha":                   defaultSHA,
+		"event_name":            "push",
+		"repository":            repo,
+		"repository_id":         "700000001",
+		"repository_owner":      owner,
+		"repository_owner_id":   "700000002",
+		"repository_visibility": "public",
+		"workflow":              "release",
+		"workflow_ref":          workflowRef,
+		"workflow_sha":          defaultSHA,
+		"ref":                   ref,
+		"ref_type":              refType,
+		"ref_protected":         "true",
+		"run_id":                "1234567890",
+		"run_number":            "42",
+		"run_attempt":           "1",
+		"runner_environment":    "github-hosted",
+		"actor":                 "keyless-bot",
+		"actor_id":              "700000003",
+		"head_ref":              "",
+		"base_ref":              "",
+	}
+}
+
+func gitlabClaims(o map[string]any) map[string]any {
+	project := str(o, "project_path", DefaultGitLabProject)
+	ref := str(o, "ref", "main")
+	refType := str(o, "ref_type", "branch")
+	namespace := project
+	if i := strings.LastIndex(project, "/"); i >= 0 {
+		namespace = project[:i]
+	}
+	refPath := "refs/heads/" + ref
+	if refType == "tag" {
+		refPath = "refs/tags/" + ref
+	}
+	return map[string]any{
+		"sub":                fmt.Sprintf("project_path:%s:ref_type:%s:ref:%s", project, refType, ref),
+		"namespace_id":       "800000001",
+		"namespace_path":     namespace,
+		"project_id":         "800000002",
+		"project_path":       project,
+		"user_id":            "800000003",
+		"user_login":         "keyless-bot",
+		"user_email":         "bot@keyless.dev",
+		"user_access_level":  "developer",
+		"pipeline_id":        "800000004",
+		"pipeline_source":    "push",
+		"job_id":             "800000005",
+		"ref":                ref,
+		"ref_type":           refType,
+		"ref_path":           refPath,
+		"ref_protected":      "true",
+		"runner_id":          800000006,
+		"runner_environment": "gitlab-hosted",
+		"sha":                defaultSHA,
+		"project_visibility": "public",
+		"ci_config_ref_uri":  "gitlab.com/" + project + "//.gitlab-ci.yml@" + refPath,
+		"ci_config_sha":      defaultSHA,
+		"job_project_path":   project,
+		"job_namespace_path": namespace,
+	}
+}
+
+func kubernetesClaims(o map[string]any) map[string]any {
+	ns, sa := DefaultNamespace, DefaultServiceAccount
+	if sub, ok := o["sub"].(string); ok {
+		if parts := strings.Split(sub, ":"); len(parts) == 4 && parts[0] == "system" && parts[1] == "serviceaccount" {
+			ns, sa = parts[2], parts[3]
+		}
+	}
+	return map[string]any{
+		"sub": "system:serviceaccount:" + ns + ":" + sa,
+		"kubernetes.io": map[string]any{
+			"namespace": ns,
+			"pod": map[string]any{
+				"name": sa + "-7d9f8b6c5d-x2x4q",
+				"uid":  "6f1c2e8a-0d4b-4c3e-9a51-2b7f0e9d1c11",
+			},
+			"serviceaccount": map[string]any{
+				"name": sa,
+				"uid":  "0b5e7c3d-9f2a-4e61-8c7d-3a1f5b9e2d22",
+			},
+		},
+	}
+}

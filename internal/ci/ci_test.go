@@ -1,0 +1,151 @@
+package ci
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// listDir returns the names of the files in dir.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "default cli", env: map[string]string{}, want: "cli"},
+		{name: "github", env: map[string]string{"GITHUB_ACTIONS": "true"}, want: "github"},
+		{name: "GITHUB_ACTIONS must be true", env: map[string]string{"GITHUB_ACTIONS": "1"}, want: "cli"},
+		{name: "gitlab", env: map[string]string{"GITLAB_CI": "true"}, want: "gitlab"},
+		{name: "tekton by KEYLESS_RESULTS_DIR", env: map[string]string{"KEYLESS_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
+		{name: "tekton by TEKTON_RESULTS_DIR", env: map[string]string{"TEKTON_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
+		{name: "github before gitlab", env: map[string]string{"GITHUB_ACTIONS": "true", "GITLAB_CI": "true"}, want: "github"},
+		{name: "override beats detection", env: map[string]string{"KEYLESS_PLATFORM": "cli", "GITHUB_ACTIONS": "true"}, want: "cli"},
+		{name: "override gitlab", env: map[string]string{"KEYLESS_PLATFORM": "gitlab"}, want: "gitlab"},
+		{name: "override tekton", env: map[string]string{"KEYLESS_PLATFORM": "tekton"}, want: "tekton"},
+		{name: "override github", env: map[string]string{"KEYLESS_PLATFORM": "github"}, want: "github"},
+		{name: "unknown override", env: map[string]string{"KEYLESS_PLATFORM": "jenkins", "GITHUB_ACTIONS": "true"}, wantErr: `KEYLESS_PLATFORM="jenkins"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Detect(env(tt.env), &bytes.Buffer{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Detect() = %v, %v; want error containing %q", p, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, p.Name()); diff != "" {
+				t.Errorf("Detect().Name() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestInput(t *testing.T) {
+	e := env(map[string]string{
+		"INPUT_SIGNATURE-FORMAT":   " both\n",
+		"INPUT_IMAGES":             "ghcr.io/o/a:v1\nghcr.io/o/b:v1\n",
+		"KEYLESS_SIGNATURE_FORMAT": " legacy ",
+		"KEYLESS_IMAGES":           "r/a:1",
+	})
+	tests := []struct {
+		platform Platform
+		input    string
+		want     string
+	}{
+		{NewGitHub(e, &bytes.Buffer{}), "signature-format", "both"},
+		{NewGitHub(e, &bytes.Buffer{}), "images", "ghcr.io/o/a:v1\nghcr.io/o/b:v1"},
+		{NewGitHub(e, &bytes.Buffer{}), "missing", ""},
+		{NewGitLab(e, &bytes.Buffer{}), "signature-format", "legacy"},
+		{NewTekton(e, &bytes.Buffer{}), "signature-format", "legacy"},
+		{NewCLI(e, &bytes.Buffer{}), "signature-format", "legacy"},
+		{NewCLI(e, &bytes.Buffer{}), "images", "r/a:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.platform.Name()+"/"+tt.input, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.platform.Input(tt.input)); diff != "" {
+				t.Errorf("Input(%q) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+func TestMaskOnlyOnGitHub(t *testing.T) {
+	tests := []struct {
+		name string
+		new  func(func(string) string, *bytes.Buffer) Platform
+		want string
+	}{
+		{"github", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitHub(e, b) }, "::add-mask::s3cr3t\n"},
+		{"gitlab", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitLab(e, b) }, ""},
+		{"tekton", func(e func(string) string, b *bytes.Buffer) Platform { return NewTekton(e, b) }, ""},
+		{"cli", func(e func(string) string, b *bytes.Buffer) Platform { return NewCLI(e, b) }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			tt.new(env(nil), &out).Mask("s3cr3t")
+			if diff := cmp.Diff(tt.want, out.String()); diff != "" {
+				t.Errorf("Mask output mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	p, err := writeFile(dir, "f.txt", []byte("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(filepath.Join(dir, "f.txt"), p); diff != "" {
+		t.Errorf("path mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("data", readFile(t, p)); diff != "" {
+		t.Errorf("content mismatch (-want +got):\n%s", diff)
+	}
+
+	// A file where the directory should be.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeFile(blocker, "f.txt", nil); err == nil || !strings.Contains(err.Error(), "creating output directory") {
+		t.Errorf("writeFile under a file = %v, want a directory error", err)
+	}
+}

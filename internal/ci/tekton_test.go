@@ -1,0 +1,155 @@
+package ci
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTektonPublish(t *testing.T) {
+	outputs := [][2]string{{"digests", "r/a@sha256:1\nr/b@sha256:2"}, {"verified", "true"}, {"signatures", ""}}
+	images := []string{"r/a@sha256:1", "r/b@sha256:2"}
+	tests := []struct {
+		name        string
+		artifacts   Artifacts
+		wantResults map[string]string
+		wantOutput  map[string]string // relative to OutputDir
+	}{
+		{
+			name:        "outputs only",
+			artifacts:   Artifacts{Outputs: outputs, Images: images, Report: []byte(`{"r":1}`), Summary: "sum"},
+			wantResults: map[string]string{"digests": "r/a@sha256:1\nr/b@sha256:2", "verified": "true", "signatures": ""},
+		},
+		{
+			name:        "chains hints add IMAGES",
+			artifacts:   Artifacts{Outputs: outputs, Images: images, ChainsHints: true},
+			wantResults: map[string]string{"digests": "r/a@sha256:1\nr/b@sha256:2", "verified": "true", "signatures": "", "IMAGES": "r/a@sha256:1,r/b@sha256:2"},
+		},
+		{
+			name:        "report and summary to the output dir",
+			artifacts:   Artifacts{Outputs: outputs[1:2], Report: []byte(`{"r":1}`), Summary: "## sum\n", OutputDir: "workspace/out"},
+			wantResults: map[string]string{"verified": "true"},
+			wantOutput:  map[string]string{"report.json": `{"r":1}`, "summary.md": "## sum\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			results := filepath.Join(base, "results")
+			if tt.artifacts.OutputDir != "" {
+				tt.artifacts.OutputDir = filepath.Join(base, tt.artifacts.OutputDir)
+			}
+			var stdout bytes.Buffer
+			if err := NewTekton(env(map[string]string{"KEYLESS_RESULTS_DIR": results}), &stdout).Publish(tt.artifacts); err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			got := map[string]string{}
+			for _, n := range listDir(t, results) {
+				got[n] = readFile(t, filepath.Join(results, n))
+			}
+			if diff := cmp.Diff(tt.wantResults, got); diff != "" {
+				t.Errorf("results mismatch (-want +got):\n%s", diff)
+			}
+			if tt.wantOutput != nil {
+				gotOut := map[string]string{}
+				for _, n := range listDir(t, tt.artifacts.OutputDir) {
+					gotOut[n] = readFile(t, filepath.Join(tt.artifacts.OutputDir, n))
+				}
+				if diff := cmp.Diff(tt.wantOutput, gotOut); diff != "" {
+					t.Errorf("output dir mismatch (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestTektonPublishResultLimit(t *testing.T) {
+	tests := []struct {
+		name      string
+		artifacts Artifacts
+		wantErr   bool
+	}{
+		{"exactly the limit", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-1)}, {"b", "y"}}}, false},
+		{"over the limit across results", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit)}, {"b", "y"}}}, true},
+		{"IMAGES counts", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}}, Images: []string{"r/a@sha256:1"}, ChainsHints: true}, true},
+		{"IMAGES ignored without chains hints", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}}, Images: []string{"r/a@sha256:1"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			results := filepath.Join(t.TempDir(), "results")
+			err := NewTekton(env(map[string]string{"KEYLESS_RESULTS_DIR": results}), &bytes.Buffer{}).Publish(tt.artifacts)
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatalf("Publish: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "budget") {
+				t.Fatalf("Publish = %v, want a result budget error", err)
+			}
+			if _, err := os.Stat(results); !os.IsNotExist(err) {
+				t.Errorf("results were written despite the error: %v", err)
+			}
+		})
+	}
+}
+
+func TestTektonSection(t *testing.T) {
+	var out bytes.Buffer
+	end := NewTekton(env(nil), &out).Section("Verifying")
+	end()
+	if diff := cmp.Diff("--- Verifying\n", out.String()); diff != "" {
+		t.Errorf("Section output mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCLIPublish(t *testing.T) {
+	report := []byte(`{"command":"verify","verified":true}`)
+	tests := []struct {
+		name      string
+		outputDir string
+		wantFiles map[string]string
+	}{
+		{"stdout only", "", nil},
+		{"with output dir", "out", map[string]string{"report.json": string(report), "summary.md": "## summary\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout bytes.Buffer
+			c := NewCLI(env(nil), &stdout)
+			if err := c.Publish(Artifacts{Outputs: [][2]string{{"verified", "true"}}, Report: report, Summary: "## summary\n", OutputDir: tt.outputDir}); err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			if diff := cmp.Diff(string(report)+"\n", stdout.String()); diff != "" {
+				t.Errorf("stdout mismatch (-want +got):\n%s", diff)
+			}
+			entries, _ := os.ReadDir(".")
+			if tt.wantFiles == nil {
+				if len(entries) != 0 {
+					t.Errorf("files written without an output dir: %v", entries)
+				}
+				return
+			}
+			got := map[string]string{}
+			for _, n := range listDir(t, tt.outputDir) {
+				got[n] = readFile(t, filepath.Join(tt.outputDir, n))
+			}
+			if diff := cmp.Diff(tt.wantFiles, got); diff != "" {
+				t.Errorf("output files mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCLISectionSilent(t *testing.T) {
+	var out bytes.Buffer
+	NewCLI(env(nil), &out).Section("x")()
+	if out.Len() != 0 {
+		t.Errorf("CLI Section wrote %q", out.String())
+	}
+}

@@ -1,0 +1,499 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+const (
+	hexA = "aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111"
+	hexB = "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222"
+	ghID = "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main"
+	ghIS = "https://token.actions.githubusercontent.com"
+)
+
+// signRun is a sign run of two subjects in both formats.
+func signRun() *Run {
+	return &Run{
+		Command:  "sign",
+		Issuer:   ghIS,
+		Identity: ghID,
+		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
+		Trust:    "public-good (TUF)",
+		Verified: true,
+		Certificate: &certificate.Summary{
+			CertificateIssuer:      "CN=sigstore-intermediate,O=sigstore.dev",
+			SubjectAlternativeName: ghID,
+			Extensions: certificate.Extensions{
+				SourceRepositoryURI:    "https://github.com/octo/app",
+				SourceRepositoryRef:    "refs/heads/main",
+				SourceRepositoryDigest: "0123456789abcdef0123456789abcdef01234567",
+				BuildTrigger:           "push",
+				RunnerEnvironment:      "github-hosted",
+			},
+		},
+		Subjects: []Subject{
+			{
+				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexA,
+				Signatures: []sign.Signature{
+					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogURL: "https://rekor.sigstore.dev", LogIndex: 100},
+					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogURL: "https://rekor.sigstore.dev", LogIndex: 101},
+				},
+				Verifications: []verify.Result{
+					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogIndex: 100},
+					{Format: sign.Legacy, Verified: true, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogIndex: 101},
+				},
+			},
+			{
+				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexB, Platform: "linux/arm64",
+				Signatures: []sign.Signature{
+					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogURL: "https://rekor.example", LogIndex: 7},
+					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexB + ".sig", LogURL: "https://rekor.example", LogIndex: 8},
+				},
+				Verifications: []verify.Result{
+					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogIndex: 7},
+					{Format: sign.Legacy, Verified: false, LogIndex: -1, Reasons: []string{"no signature found", "tag a|b"}},
+				},
+			},
+		},
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	verifyRun := signRun()
+	verifyRun.Command = "verify"
+	for i := range verifyRun.Subjects {
+		verifyRun.Subjects[i].Signatures = nil
+	}
+	verifyRun.Verified = false
+
+	tests := []struct {
+		name string
+		run  *Run
+		want []Output
+	}{
+		{
+			name: "sign, two subjects, two formats",
+			run:  signRun(),
+			want: []Output{
+				{"digests", "ghcr.io/octo/app@sha256:" + hexA + "\nghcr.io/octo/app@sha256:" + hexB},
+				{"signatures", strings.Join([]string{
+					"ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64),
+					"ghcr.io/octo/app:sha256-" + hexA + ".sig",
+					"ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64),
+					"ghcr.io/octo/app:sha256-" + hexB + ".sig",
+				}, "\n")},
+				{"rekor-log-indexes", "100\n101\n7\n8"},
+				{"certificate-identity", ghID},
+				{"certificate-oidc-issuer", ghIS},
+				{"verified", "true"},
+			},
+		},
+		{
+			name: "verify lists the verified locations only",
+			run:  verifyRun,
+			want: []Output{
+				{"digests", "ghcr.io/octo/app@sha256:" + hexA + "\nghcr.io/octo/app@sha256:" + hexB},
+				{"signatures", strings.Join([]string{
+					"ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64),
+					"ghcr.io/octo/app:sha256-" + hexA + ".sig",
+					"ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64),
+				}, "\n")},
+				{"rekor-log-indexes", "100\n101\n7"},
+				{"certificate-identity", ghID},
+				{"certificate-oidc-issuer", ghIS},
+				{"verified", "false"},
+			},
+		},
+		{
+			name: "empty run",
+			run:  &Run{Command: "sign"},
+			want: []Output{{"digests", ""}, {"signatures", ""}, {"rekor-log-indexes", ""}, {"certificate-identity", ""}, {"certificate-oidc-issuer", ""}, {"verified", "false"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.run.Outputs()); diff != "" {
+				t.Errorf("Outputs mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSubjectOK(t *testing.T) {
+	ok := verify.Result{Format: sign.Bundle, Verified: true}
+	bad := verify.Result{Format: sign.Legacy, Reasons: []string{"no signature"}}
+	tests := []struct {
+		name       string
+		subject    Subject
+		wantVerify bool
+		want       bool
+	}{
+		{"signed, no verify wanted", Subject{}, false, true},
+		{"error, no verify wanted", Subject{Error: "push failed"}, false, false},
+		{"verify wanted, none done", Subject{}, true, false},
+		{"all verified", Subject{Verifications: []verify.Result{ok, ok}}, true, true},
+		{"one failed", Subject{Verifications: []verify.Result{ok, bad}}, true, false},
+		{"verified but error", Subject{Verifications: []verify.Result{ok}, Error: "x"}, true, false},
+		{"failed verifications ignored without verify", Subject{Verifications: []verify.Result{bad}}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.subject.OK(tt.wantVerify); got != tt.want {
+				t.Errorf("OK(%v) = %v, want %v", tt.wantVerify, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEntryURL(t *testing.T) {
+	tests := []struct {
+		logURL string
+		index  int64
+		want   string
+	}{
+		{"https://rekor.sigstore.dev", 123456789, "https://search.sigstore.dev/?logIndex=123456789"},
+		{"https://rekor.sigstage.dev", 5, "https://rekor.sigstage.dev/api/v1/log/entries?logIndex=5"},
+		{"http://rekor.internal:3000", 0, "http://rekor.internal:3000/api/v1/log/entries?logIndex=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.logURL, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, EntryURL(tt.logURL, tt.index)); diff != "" {
+				t.Errorf("EntryURL mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// shellWords splits a command line the way a POSIX shell would, for the
+// quoting keyless uses: single quotes, backslash escapes and
+// backslash-newline continuations.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	in, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted:
+			if c == '\'' {
+				quoted = false
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '\'':
+			quoted, in = true, true
+		case c == '\\':
+			if i+1 == len(line) {
+				t.Fatalf("trailing backslash in %q", line)
+			}
+			i++
+			if line[i] != '\n' {
+				cur.WriteByte(line[i])
+				in = true
+			}
+		case c == ' ' || c == '\n' || c == '\t':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if quoted {
+		t.Fatalf("unterminated quote in %q", line)
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+func TestVerifyCommands(t *testing.T) {
+	image := "ghcr.io/octo/app@sha256:" + hexA
+	tests := []struct {
+		name        string
+		run         Run
+		trustedRoot string
+		want        [][]string // argv per command
+		wantTitles  []string
+	}{
+		{
+			name: "bundle",
+			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+			},
+			wantTitles: []string{"cosign v3 (bundle format)", "cosign v2.6 (bundle format)"},
+		},
+		{
+			name: "bundle with signed timestamps",
+			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}, SignedTimestamps: true},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+				{"cosign", "verify", "--use-signed-timestamps", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+			},
+			wantTitles: []string{"cosign v3 (bundle format)", "cosign v2.6 (bundle format)"},
+		},
+		{
+			name: "legacy",
+			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
+			},
+			wantTitles: []string{"cosign v2 (legacy .sig format)", "cosign v3 (legacy .sig format)"},
+		},
+		{
+			name: "identity with a single quote",
+			run:  Run{Identity: "dev'o@example.com", Issuer: "https://accounts.example/it's", Formats: []sign.Format{sign.Legacy}},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
+				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
+			},
+			wantTitles: []string{"cosign v2 (legacy .sig format)", "cosign v3 (legacy .sig format)"},
+		},
+		{
+			name: "regexp flags used when set",
+			run: Run{Identity: ghID, Issuer: ghIS, IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`,
+				Formats: []sign.Format{sign.Bundle}},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity-regexp", `^https://github\.com/octo/.*$`, "--certificate-oidc-issuer-regexp", `https://token\.actions\..*`, image},
+				{"cosign", "verify", "--certificate-identity-regexp", `^https://github\.com/octo/.*$`, "--certificate-oidc-issuer-regexp", `https://token\.actions\..*`, image},
+			},
+			wantTitles: []string{"cosign v3 (bundle format)", "cosign v2.6 (bundle format)"},
+		},
+		{
+			name:        "trusted root",
+			run:         Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			trustedRoot: "/work/trusted root.json",
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, "--trusted-root", "/work/trusted root.json", image},
+				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, "--trusted-root", "/work/trusted root.json", image},
+			},
+			wantTitles: []string{"cosign v2 (legacy .sig format)", "cosign v3 (legacy .sig format)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmds := tt.run.VerifyCommands(image, tt.trustedRoot)
+			var argv [][]string
+			var titles []string
+			for _, c := range cmds {
+				argv = append(argv, shellWords(t, c.Line))
+				titles = append(titles, c.Title)
+			}
+			if diff := cmp.Diff(tt.want, argv); diff != "" {
+				t.Errorf("command arguments mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantTitles, titles); diff != "" {
+				t.Errorf("titles mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"plain", `'plain'`},
+		{"", `''`},
+		{"it's", `'it'\''s'`},
+		{"$(rm -rf /) `x` \"y\"", `'$(rm -rf /) ` + "`x`" + ` "y"'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := shellQuote(tt.in)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("shellQuote mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{tt.in}, shellWords(t, got)); tt.in != "" && diff != "" {
+				t.Errorf("shellQuote does not round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func markdown(t *testing.T, r *Run, o SummaryOptions) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := r.Markdown(&b, o); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestMarkdown(t *testing.T) {
+	md := markdown(t, signRun(), SummaryOptions{})
+	lines := strings.Split(md, "\n")
+
+	var rows []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "| `ghcr.io/") {
+			rows = append(rows, l)
+		}
+	}
+	wantRows := []string{
+		"| `ghcr.io/octo/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | [100](https://search.sigstore.dev/?logIndex=100) | ✅ |",
+		"| `ghcr.io/octo/app:v1` | — | `sha256:aaaaaaaaaaaa…` | legacy | [101](https://search.sigstore.dev/?logIndex=101) | ✅ |",
+		"| `ghcr.io/octo/app:v1` | linux/arm64 | `sha256:bbbbbbbbbbbb…` | bundle | entry 7 | ✅ |",
+		`| ` + "`ghcr.io/octo/app:v1`" + ` | linux/arm64 | ` + "`sha256:bbbbbbbbbbbb…`" + ` | legacy | entry 8 | ❌ no signature found; tag a\|b |`,
+	}
+	if diff := cmp.Diff(wantRows, rows); diff != "" {
+		t.Errorf("table rows mismatch (-want +got):\n%s", diff)
+	}
+
+	for _, want := range []string{
+		"## keyless sign — ✅ signed and verified\n",
+		"| certificate identity | `" + ghID + "` |\n",
+		"| OIDC issuer | `" + ghIS + "` |\n",
+		"| source repository | `https://github.com/octo/app` |\n",
+		"| source ref | `refs/heads/main` |\n",
+		"| source commit | `0123456789abcdef0123456789abcdef01234567` |\n",
+		"| trigger | `push` |\n",
+		"| runner environment | `github-hosted` |\n",
+		"| trust | public-good (TUF) |\n",
+		"Signed as this identity.",
+		"### How to verify",
+		"cosign v3 (bundle format):\n\n```sh\ncosign verify \\\n  --certificate-identity '" + ghID + "' \\\n  --certificate-oidc-issuer '" + ghIS + "' \\\n  'ghcr.io/octo/app@sha256:" + hexA + "'\n```\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	// An extension that is not in the certificate gets no row.
+	if strings.Contains(md, "build signer digest") {
+		t.Errorf("summary has a row for the absent build signer digest:\n%s", md)
+	}
+}
+
+func TestMarkdownStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Run)
+		want   string
+	}{
+		{"signed and verified", func(*Run) {}, "## keyless sign — ✅ signed and verified\n"},
+		{"sign failed", func(r *Run) { r.Verified = false }, "## keyless sign — ❌ failed\n"},
+		{"verify ok", func(r *Run) { r.Command = "verify" }, "## keyless verify — ✅ verified\n"},
+		{"verify failed", func(r *Run) { r.Command = "verify"; r.Verified = false }, "## keyless verify — ❌ failed\n"},
+		{"dry run", func(r *Run) { r.DryRun = true; r.Verified = false }, "## keyless sign — 📝 dry run: nothing was signed\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := signRun()
+			tt.modify(r)
+			md := markdown(t, r, SummaryOptions{})
+			if !strings.HasPrefix(md, tt.want) {
+				t.Errorf("summary starts %q, want %q", strings.SplitN(md, "\n", 2)[0], tt.want)
+			}
+			if hasHowTo := strings.Contains(md, "### How to verify"); hasHowTo == r.DryRun {
+				t.Errorf("How to verify present = %v with DryRun = %v", hasHowTo, r.DryRun)
+			}
+		})
+	}
+}
+
+func TestMarkdownRows(t *testing.T) {
+	digest := "r.example/app@sha256:" + hexA
+	tests := []struct {
+		name    string
+		formats []sign.Format
+		subject Subject
+		want    []string
+	}{
+		{
+			name:    "error overrides verification",
+			formats: []sign.Format{sign.Bundle},
+			subject: Subject{Input: "r.example/app:v1", Digest: digest, Error: "writing referrer: HTTP 403\ndenied",
+				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 3}}},
+			want: []string{"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | entry 3 | ❌ writing referrer: HTTP 403 denied |"},
+		},
+		{
+			name:    "not verified shows a dash",
+			formats: []sign.Format{sign.Bundle, sign.Legacy},
+			subject: Subject{Input: "r.example/app:v1", Digest: digest,
+				Signatures: []sign.Signature{{Format: sign.Legacy, LogURL: "https://rekor.example", LogIndex: 9}}},
+			want: []string{
+				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | — | — |",
+				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | legacy | entry 9 | — |",
+			},
+		},
+		{
+			name:    "input with pipe and backtick escaped",
+			formats: []sign.Format{sign.Legacy},
+			subject: Subject{Input: "a|b`c", Digest: digest},
+			want:    []string{"| `a\\|b'c` | — | `sha256:aaaaaaaaaaaa…` | legacy | — | — |"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{Command: "verify", Formats: tt.formats, Subjects: []Subject{tt.subject}}
+			var rows []string
+			for _, l := range strings.Split(markdown(t, r, SummaryOptions{}), "\n") {
+				if strings.HasPrefix(l, "| `") {
+					rows = append(rows, l)
+				}
+			}
+			if diff := cmp.Diff(tt.want, rows); diff != "" {
+				t.Errorf("rows mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMarkdownRegexpAndTrustedRoot(t *testing.T) {
+	r := &Run{
+		Command: "verify", Verified: true, Formats: []sign.Format{sign.Bundle},
+		IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `^https://token\.actions\.githubusercontent\.com$`,
+		Subjects: []Subject{{Input: "r/a:1", Digest: "r/a@sha256:" + hexA}},
+	}
+	md := markdown(t, r, SummaryOptions{TrustedRoot: "/etc/keyless/trusted_root.json"})
+	for _, want := range []string{
+		"| certificate identity | `~ ^https://github\\.com/octo/.*$` |",
+		"| OIDC issuer | `~ ^https://token\\.actions\\.githubusercontent\\.com$` |",
+		"--certificate-identity-regexp '^https://github\\.com/octo/.*$'",
+		"--trusted-root '/etc/keyless/trusted_root.json'",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "Signed as this identity") {
+		t.Errorf("verify summary claims to have signed:\n%s", md)
+	}
+}
+
+func TestMarkdownSize(t *testing.T) {
+	r := signRun()
+	tmpl := r.Subjects[1]
+	r.Subjects = nil
+	for i := range 200 {
+		s := tmpl
+		s.Input = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d:v1.2.3", i)
+		s.Digest = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d@sha256:%064x", i, i)
+		r.Subjects = append(r.Subjects, s)
+	}
+	md := markdown(t, r, SummaryOptions{TrustedRoot: "/trusted_root.json"})
+	if got := strings.Count(md, "| `registry.example.com/"); got != 400 {
+		t.Errorf("summary has %d rows, want 400", got)
+	}
+	const limit = 1 << 20 // GitHub's step summary limit
+	if len(md) > limit/4 {
+		t.Errorf("summary of 200 subjects is %d bytes, want well under %d", len(md), limit)
+	}
+}
