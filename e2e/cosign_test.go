@@ -84,6 +84,20 @@ func TestTokenKinds(t *testing.T) {
 	}
 }
 
+// signV2Legacy signs ref with cosign v2 in the legacy .sig format, logged
+// in Rekor v1 and timestamped, using a freshly minted token of kind.
+func signV2Legacy(t *testing.T, ref, kind string) {
+	t.Helper()
+	mustCosign(t, stk.CosignV2, slices.Concat([]string{"sign", "-y",
+		"--identity-token=" + mintFile(t, kind),
+		"--fulcio-url=" + stk.FulcioURL,
+		"--rekor-url=" + stk.RekorV1URL,
+		"--timestamp-server-url=" + stk.TSAURL,
+		"--trusted-root=" + stk.TrustedRoot,
+		"--tlog-upload=true",
+	}, registryFlags, []string{ref})...)
+}
+
 // legacyVerifyArgs are the cosign v2 verify arguments for an identity.
 func legacyVerifyArgs(ref, identity, issuer string) []string {
 	return slices.Concat([]string{"verify",
@@ -96,14 +110,7 @@ func legacyVerifyArgs(ref, identity, issuer string) []string {
 
 func TestCosignV2LegacyRekorV1(t *testing.T) {
 	ref := pushImage(t)
-	mustCosign(t, stk.CosignV2, slices.Concat([]string{"sign", "-y",
-		"--identity-token=" + mintFile(t, "github"),
-		"--fulcio-url=" + stk.FulcioURL,
-		"--rekor-url=" + stk.RekorV1URL,
-		"--timestamp-server-url=" + stk.TSAURL,
-		"--trusted-root=" + stk.TrustedRoot,
-		"--tlog-upload=true",
-	}, registryFlags, []string{ref})...)
+	signV2Legacy(t, ref, "github")
 	assertLegacySignature(t, ref)
 
 	out := mustCosign(t, stk.CosignV2, legacyVerifyArgs(ref, githubIdentity, stk.OIDCIssuerGitHub)...)
