@@ -63,6 +63,15 @@ func TestGitHubSign(t *testing.T) {
 					t.Errorf("summary lacks %q:\n%s", s, r.summary)
 				}
 			}
+			for _, out := range []string{"kyverno-policy", "cluster-image-policy"} {
+				pol := r.files["workspace/"+r.outputs[out]]
+				if !strings.Contains(pol, githubIdentity) || !strings.Contains(pol, stk.Issuer("github")) {
+					t.Errorf("%s output %q: policy lacks the signing identity:\n%s", out, r.outputs[out], pol)
+				}
+			}
+			if !strings.Contains(r.summary, "Admission policies") {
+				t.Errorf("summary lacks the admission policies")
+			}
 			assertNoToken(t, r)
 			if !regexp.MustCompile(`(?m)^::add-mask::` + jwtPattern.String() + `$`).MatchString(r.stdout) {
 				t.Errorf("the runner's token was not masked:\n%s", r.stdout)

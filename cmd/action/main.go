@@ -173,12 +173,38 @@ func publish(p ci.Platform, r *report.Run, cfg job.Config, opts options) error {
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
 		}
 	}
+	policies, err := admissionPolicies(r, cfg.Trust.TrustedRoot)
+	if err != nil {
+		return err
+	}
+	a.Files = map[string][]byte{}
+	for _, pol := range policies {
+		a.Files[pol.File] = pol.YAML
+	}
 	if opts.summary {
 		var b strings.Builder
-		if err := r.Markdown(&b, report.SummaryOptions{TrustedRoot: cfg.Trust.TrustedRoot}); err != nil {
+		if err := r.Markdown(&b, report.SummaryOptions{TrustedRoot: cfg.Trust.TrustedRoot, Policies: policies}); err != nil {
 			return err
 		}
 		a.Summary = b.String()
 	}
 	return p.Publish(a)
+}
+
+// admissionPolicies builds the Kyverno and policy-controller policies for
+// the identity that signed (or the policy verified), for a private Sigstore
+// with its keys from the trusted root file.
+func admissionPolicies(r *report.Run, trustedRoot string) ([]report.Policy, error) {
+	if r.DryRun || !r.Verified {
+		return nil, nil
+	}
+	var o report.PolicyOptions
+	if trustedRoot != "" {
+		b, err := os.ReadFile(trustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("reading trusted root for the policies: %w", err)
+		}
+		o.TrustedRootJSON = b
+	}
+	return r.Policies(o)
 }

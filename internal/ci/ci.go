@@ -7,8 +7,10 @@ package ci
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +42,9 @@ type Artifacts struct {
 	ChainsHints bool
 	// Images are the signed repository@digest references.
 	Images []string
+	// Files are extra files (name → content), such as admission policies,
+	// written next to the report.
+	Files map[string][]byte
 	// OutputDir is where report and summary files go; each platform has a
 	// default when it is empty.
 	OutputDir string
@@ -82,6 +87,20 @@ func Detect(getenv func(string) string, stdout io.Writer) (Platform, error) {
 // envInput reads input name from KEYLESS_<NAME> (upper case, - → _).
 func envInput(getenv func(string) string, name string) string {
 	return strings.TrimSpace(getenv("KEYLESS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))))
+}
+
+// writeFiles writes every file into dir, prefixing each name, in name
+// order, and returns the paths by name.
+func writeFiles(dir, prefix string, files map[string][]byte) (map[string]string, error) {
+	paths := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		p, err := writeFile(dir, prefix+name, files[name])
+		if err != nil {
+			return nil, err
+		}
+		paths[name] = p
+	}
+	return paths, nil
 }
 
 // writeFile writes data to dir/name, creating dir, and returns the path.

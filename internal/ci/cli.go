@@ -42,6 +42,9 @@ func (c *CLI) Publish(a Artifacts) error {
 		if _, err := writeFile(dir, "summary.md", []byte(a.Summary)); err != nil {
 			return err
 		}
+		if _, err := writeFiles(dir, "", a.Files); err != nil {
+			return err
+		}
 	}
 	return nil
 }

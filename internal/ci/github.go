@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -49,29 +51,28 @@ func (g *GitHub) Section(title string) func() {
 func (g *GitHub) Publish(a Artifacts) error {
 	outputs := append([][2]string{}, a.Outputs...)
 	outputs = append(outputs, [2]string{"result", string(a.Report)})
+	workspace := g.getenv("GITHUB_WORKSPACE")
+	if workspace == "" {
+		workspace = "."
+	}
+	dir := a.OutputDir
+	if dir == "" {
+		dir = workspace
+	}
+	files := map[string][]byte{}
 	if len(a.Report) > 0 {
-		workspace := g.getenv("GITHUB_WORKSPACE")
-		if workspace == "" {
-			workspace = "."
-		}
-		dir := a.OutputDir
-		if dir == "" {
-			dir = workspace
-		}
-		p, err := writeFile(dir, "keyless-report.json", a.Report)
-		if err != nil {
-			return err
-		}
-		// Later steps run outside this container: name the report relative
-		// to the workspace, which both see.
-		if abs, err := filepath.Abs(p); err == nil {
-			if ws, err := filepath.Abs(workspace); err == nil {
-				if rel, err := filepath.Rel(ws, abs); err == nil && !strings.HasPrefix(rel, "..") {
-					p = rel
-				}
-			}
-		}
-		outputs = append(outputs, [2]string{"report", p})
+		files["report.json"] = a.Report
+	}
+	for k, v := range a.Files {
+		files[k] = v
+	}
+	paths, err := writeFiles(dir, "keyless-", files)
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(paths)) {
+		output := strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".yaml")
+		outputs = append(outputs, [2]string{output, workspacePath(workspace, paths[name])})
 	}
 	if f := g.getenv("GITHUB_OUTPUT"); f != "" {
 		if err := appendFile(f, githubOutputs(outputs)); err != nil {
@@ -84,6 +85,24 @@ func (g *GitHub) Publish(a Artifacts) error {
 		}
 	}
 	return nil
+}
+
+// workspacePath names p relative to the workspace when it is inside it:
+// later steps run outside this container and see the workspace at another
+// absolute path.
+func workspacePath(workspace, p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	ws, err := filepath.Abs(workspace)
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(ws, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
 }
 
 // githubOutputs renders name<<DELIM lines with a random delimiter, so that

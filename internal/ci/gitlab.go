@@ -69,7 +69,8 @@ func (g *GitLab) Publish(a Artifacts) error {
 			return err
 		}
 	}
-	return nil
+	_, err = writeFiles(dir, "", a.Files)
+	return err
 }
 
 // Dotenv renders outputs as KEYLESS_NAME=value lines. Multi-line values are

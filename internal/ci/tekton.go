@@ -72,6 +72,9 @@ func (t *Tekton) Publish(a Artifacts) error {
 				return err
 			}
 		}
+		if _, err := writeFiles(out, "", a.Files); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"sigs.k8s.io/yaml"
 
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
 )
 
 // PublicGoodRekorURL is the public-good Sigstore transparency log, which
@@ -77,12 +77,6 @@ type logKey struct {
 	baseURL, hash, pem string
 }
 
-// anchor makes a regular expression match whole values, as keyless's own
-// verification does: cosign (under Kyverno and policy-controller) does not.
-func anchor(re string) string {
-	return "^(?:" + strings.TrimSuffix(strings.TrimPrefix(re, "^"), "$") + ")$"
-}
-
 func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	in := &policyInputs{}
 	for _, s := range r.Subjects {
@@ -101,7 +95,7 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 
 	switch {
 	case r.IdentityRegexp != "":
-		in.subjectRE = anchor(r.IdentityRegexp)
+		in.subjectRE = verify.Anchor(r.IdentityRegexp)
 	case r.Identity != "":
 		in.subject = r.Identity
 	default:
@@ -109,7 +103,7 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	}
 	switch {
 	case r.IssuerRegexp != "":
-		in.issuerRE = anchor(r.IssuerRegexp)
+		in.issuerRE = verify.Anchor(r.IssuerRegexp)
 	case r.Issuer != "":
 		in.issuer = r.Issuer
 	default:
@@ -284,389 +278,6 @@ func pickLog(logs []logKey, url string) (logKey, bool) {
 	return logKey{}, false
 }
 
-// Kyverno kyverno.io/v1 ClusterPolicy, as much of it as keyless writes.
-type kyvernoPolicy struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Metadata   objectMeta  `json:"metadata"`
-	Spec       kyvernoSpec `json:"spec"`
-}
-
-type objectMeta struct {
-	Name        string            `json:"name"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-type kyvernoSpec struct {
-	Background           bool                 `json:"background"`
-	WebhookConfiguration kyvernoWebhookConfig `json:"webhookConfiguration"`
-	Rules                []kyvernoRule        `json:"rules"`
-}
-
-type kyvernoWebhookConfig struct {
-	FailurePolicy  string `json:"failurePolicy"`
-	TimeoutSeconds int    `json:"timeoutSeconds"`
-}
-
-type kyvernoRule struct {
-	Name         string               `json:"name"`
-	Match        kyvernoMatch         `json:"match"`
-	VerifyImages []kyvernoVerifyImage `json:"verifyImages"`
-}
-
-type kyvernoMatch struct {
-	Any []kyvernoFilter `json:"any"`
-}
-
-type kyvernoFilter struct {
-	Resources kyvernoResources `json:"resources"`
-}
-
-type kyvernoResources struct {
-	Kinds []string `json:"kinds"`
-}
-
-type kyvernoVerifyImage struct {
-	ImageReferences []string          `json:"imageReferences"`
-	Type            string            `json:"type"`
-	FailureAction   string            `json:"failureAction"`
-	Required        bool              `json:"required"`
-	MutateDigest    bool              `json:"mutateDigest"`
-	VerifyDigest    bool              `json:"verifyDigest"`
-	Attestors       []kyvernoAttestor `json:"attestors"`
-}
-
-type kyvernoAttestor struct {
-	Count   int            `json:"count"`
-	Entries []kyvernoEntry `json:"entries"`
-}
-
-type kyvernoEntry struct {
-	Keyless kyvernoKeyless `json:"keyless"`
-}
-
-type kyvernoKeyless struct {
-	Subject              string            `json:"subject,omitempty"`
-	SubjectRegExp        string            `json:"subjectRegExp,omitempty"`
-	Issuer               string            `json:"issuer,omitempty"`
-	IssuerRegExp         string            `json:"issuerRegExp,omitempty"`
-	AdditionalExtensions map[string]string `json:"additionalExtensions,omitempty"`
-	Rekor                kyvernoRekor      `json:"rekor"`
-	CTLog                *kyvernoCTLog     `json:"ctlog,omitempty"`
-	Roots                string            `json:"roots,omitempty"`
-}
-
-type kyvernoRekor struct {
-	URL    string `json:"url"`
-	PubKey string `json:"pubkey,omitempty"`
-}
-
-type kyvernoCTLog struct {
-	PubKey       string `json:"pubkey,omitempty"`
-	TSACertChain string `json:"tsaCertChain,omitempty"`
-}
-
-// kyvernoImageReferences turns repositories into Kyverno patterns: any tag
-// ("repo:*", which also covers "repo:tag@digest") or digest ("repo@*").
-// Kyverno names Docker Hub "docker.io".
-func kyvernoImageReferences(repos []string) []string {
-	var refs []string
-	for _, repo := range repos {
-		if rest, ok := strings.CutPrefix(repo, "index.docker.io/"); ok {
-			repo = "docker.io/" + rest
-		}
-		for _, p := range []string{repo + ":*", repo + "@*"} {
-			if !slices.Contains(refs, p) {
-				refs = append(refs, p)
-			}
-		}
-	}
-	slices.Sort(refs)
-	return refs
-}
-
-// KyvernoPolicy returns a Kyverno kyverno.io/v1 ClusterPolicy (Kyverno
-// 1.13 or later) that admits Pods whose images from the run's repositories
-// carry a keyless signature by the run's identity and issuer. It reads the
-// .sig tag (type Cosign) when the run wrote the legacy format, else the
-// Sigstore bundle referrer (type SigstoreBundle).
-func (r *Run) KyvernoPolicy(o PolicyOptions) ([]byte, error) {
-	in, err := r.policyInputs(o)
-	if err != nil {
-		return nil, err
-	}
-	timeout := o.WebhookTimeoutSeconds
-	if timeout == 0 {
-		timeout = 30
-	}
-	if timeout < 1 || timeout > 30 {
-		return nil, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
-	}
-	kl := kyvernoKeyless{
-		Subject:       in.subject,
-		SubjectRegExp: in.subjectRE,
-		Issuer:        in.issuer,
-		IssuerRegExp:  in.issuerRE,
-		Rekor:         kyvernoRekor{URL: in.rekorURL},
-	}
-	if len(in.githubExtensions) > 0 {
-		kl.AdditionalExtensions = in.githubExtensions
-	}
-	if t := in.trust; t != nil {
-		if l, ok := pickLog(t.tlogs, in.rekorURL); ok {
-			kl.Rekor.PubKey = l.pem
-		}
-		ct := &kyvernoCTLog{}
-		if l, ok := pickLog(t.ctlogs, ""); ok {
-			ct.PubKey = l.pem
-		}
-		if r.SignedTimestamps && len(t.tsas) > 0 {
-			ct.TSACertChain = t.tsas[0].pem
-		}
-		if *ct != (kyvernoCTLog{}) {
-			kl.CTLog = ct
-		}
-		var roots strings.Builder
-		for _, c := range t.cas {
-			roots.WriteString(c.pem)
-		}
-		kl.Roots = roots.String()
-	}
-	typ := "Cosign"
-	if in.bundleOnly {
-		typ = "SigstoreBundle"
-	}
-	p := kyvernoPolicy{
-		APIVersion: "kyverno.io/v1",
-		Kind:       "ClusterPolicy",
-		Metadata: objectMeta{
-			Name: o.name(),
-			Annotations: map[string]string{
-				"policies.kyverno.io/title":       "Keyless-signed images",
-				"policies.kyverno.io/description": "Images from " + strings.Join(in.repos, ", ") + " must carry a Sigstore keyless signature by the identity that signed them with keyless.",
-			},
-		},
-		Spec: kyvernoSpec{
-			Background:           false,
-			WebhookConfiguration: kyvernoWebhookConfig{FailurePolicy: "Fail", TimeoutSeconds: timeout},
-			Rules: []kyvernoRule{{
-				Name:  "verify-keyless-signature",
-				Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
-				VerifyImages: []kyvernoVerifyImage{{
-					ImageReferences: kyvernoImageReferences(in.repos),
-					Type:            typ,
-					FailureAction:   "Enforce",
-					Required:        true,
-					MutateDigest:    true,
-					VerifyDigest:    true,
-					Attestors:       []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}},
-				}},
-			}},
-		},
-	}
-	body, err := yaml.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("rendering Kyverno policy: %w", err)
-	}
-	var head []string
-	head = append(head, "Kyverno 1.13+ ClusterPolicy generated by keyless.")
-	if in.bundleOnly {
-		head = append(head, "type SigstoreBundle reads the Sigstore bundle attached as an OCI 1.1 referrer;",
-			"Kyverno releases without it need the .sig tag: sign with signature-format both and use type Cosign.")
-	}
-	if in.rekorV2Only {
-		head = append(head, "The signatures are logged in Rekor v2 only: type Cosign cannot check them",
-			"online; the bundle carries the inclusion proof (type SigstoreBundle).")
-	}
-	if len(in.unenforcedKyverno) > 0 {
-		head = append(head, "Not enforced by this policy (Kyverno checks only GitHub Actions' legacy extensions): "+strings.Join(in.unenforcedKyverno, ", "))
-	}
-	return withComments(head, body), nil
-}
-
-// policy-controller policy.sigstore.dev/v1beta1 ClusterImagePolicy.
-type clusterImagePolicy struct {
-	APIVersion string     `json:"apiVersion"`
-	Kind       string     `json:"kind"`
-	Metadata   objectMeta `json:"metadata"`
-	Spec       cipSpec    `json:"spec"`
-}
-
-type cipSpec struct {
-	Images      []cipImage     `json:"images"`
-	Authorities []cipAuthority `json:"authorities"`
-}
-
-type cipImage struct {
-	Glob string `json:"glob"`
-}
-
-type cipAuthority struct {
-	Name             string     `json:"name"`
-	Keyless          cipKeyless `json:"keyless"`
-	CTLog            cipCTLog   `json:"ctlog"`
-	RFC3161Timestamp *cipTSARef `json:"rfc3161timestamp,omitempty"`
-}
-
-type cipKeyless struct {
-	URL          string        `json:"url,omitempty"`
-	Identities   []cipIdentity `json:"identities"`
-	TrustRootRef string        `json:"trustRootRef,omitempty"`
-}
-
-type cipIdentity struct {
-	Issuer        string `json:"issuer,omitempty"`
-	IssuerRegExp  string `json:"issuerRegExp,omitempty"`
-	Subject       string `json:"subject,omitempty"`
-	SubjectRegExp string `json:"subjectRegExp,omitempty"`
-}
-
-type cipCTLog struct {
-	URL          string `json:"url"`
-	TrustRootRef string `json:"trustRootRef,omitempty"`
-}
-
-type cipTSARef struct {
-	TrustRootRef string `json:"trustRootRef"`
-}
-
-// policy-controller policy.sigstore.dev/v1alpha1 TrustRoot. Its key and
-// certificate fields are Go []byte holding PEM, so JSON carries them as
-// base64 of the PEM text.
-type trustRoot struct {
-	APIVersion string        `json:"apiVersion"`
-	Kind       string        `json:"kind"`
-	Metadata   objectMeta    `json:"metadata"`
-	Spec       trustRootSpec `json:"spec"`
-}
-
-type trustRootSpec struct {
-	SigstoreKeys sigstoreKeys `json:"sigstoreKeys"`
-}
-
-type sigstoreKeys struct {
-	CertificateAuthorities []trCA  `json:"certificateAuthorities"`
-	TLogs                  []trLog `json:"tLogs"`
-	CTLogs                 []trLog `json:"ctLogs,omitempty"`
-	TimestampAuthorities   []trCA  `json:"timestampAuthorities,omitempty"`
-}
-
-type trCA struct {
-	Subject   trSubject `json:"subject"`
-	URI       string    `json:"uri,omitempty"`
-	CertChain []byte    `json:"certChain"`
-}
-
-type trSubject struct {
-	Organization string `json:"organization"`
-	CommonName   string `json:"commonName"`
-}
-
-type trLog struct {
-	BaseURL       string `json:"baseURL"`
-	HashAlgorithm string `json:"hashAlgorithm"`
-	PublicKey     []byte `json:"publicKey"`
-}
-
-// cipGlobs turns repositories into policy-controller globs. Its globs
-// cannot hold "@", and "*" stops at "/", so "repo*" matches the repository
-// with any tag or digest (and, fail-closed, sibling repositories sharing
-// the prefix, which then need this signature too).
-func cipGlobs(repos []string) []cipImage {
-	var globs []cipImage
-	for _, repo := range repos {
-		globs = append(globs, cipImage{Glob: repo + "*"})
-	}
-	return globs
-}
-
-// ClusterImagePolicy returns a sigstore policy-controller
-// policy.sigstore.dev/v1beta1 ClusterImagePolicy with one keyless
-// authority for the run's identity and issuer; for a private Sigstore it
-// is followed by a policy.sigstore.dev/v1alpha1 TrustRoot document holding
-// the trusted root's CAs, logs and timestamp authorities.
-func (r *Run) ClusterImagePolicy(o PolicyOptions) ([]byte, error) {
-	in, err := r.policyInputs(o)
-	if err != nil {
-		return nil, err
-	}
-	name := o.name()
-	auth := cipAuthority{
-		Name: "keyless",
-		Keyless: cipKeyless{Identities: []cipIdentity{{
-			Issuer: in.issuer, IssuerRegExp: in.issuerRE,
-			Subject: in.subject, SubjectRegExp: in.subjectRE,
-		}}},
-		CTLog: cipCTLog{URL: in.rekorURL},
-	}
-	if in.trust != nil {
-		auth.Keyless.TrustRootRef = name
-		auth.CTLog.TrustRootRef = name
-		if len(in.trust.cas) > 0 && in.trust.cas[0].uri != "" {
-			auth.Keyless.URL = in.trust.cas[0].uri
-		}
-		if r.SignedTimestamps && len(in.trust.tsas) > 0 {
-			auth.RFC3161Timestamp = &cipTSARef{TrustRootRef: name}
-		}
-	}
-	cip := clusterImagePolicy{
-		APIVersion: "policy.sigstore.dev/v1beta1",
-		Kind:       "ClusterImagePolicy",
-		Metadata:   objectMeta{Name: name},
-		Spec:       cipSpec{Images: cipGlobs(in.repos), Authorities: []cipAuthority{auth}},
-	}
-	body, err := yaml.Marshal(cip)
-	if err != nil {
-		return nil, fmt.Errorf("rendering ClusterImagePolicy: %w", err)
-	}
-	head := []string{"sigstore policy-controller ClusterImagePolicy generated by keyless."}
-	if in.bundleOnly {
-		head = append(head, "policy-controller reads cosign's .sig tag: a bundle-only run needs signature-format both.")
-	}
-	if in.rekorV2Only {
-		head = append(head, "The signatures are logged in Rekor v2 only, which policy-controller cannot check.")
-	}
-	if len(in.unenforced) > 0 {
-		head = append(head, "Not enforced by this policy (policy-controller matches issuer and subject only): "+strings.Join(in.unenforced, ", "))
-	}
-	out := withComments(head, body)
-	if in.trust == nil {
-		return out, nil
-	}
-	t := in.trust
-	keys := sigstoreKeys{}
-	for _, c := range t.cas {
-		keys.CertificateAuthorities = append(keys.CertificateAuthorities, trCA{
-			Subject: trSubject{Organization: c.organization, CommonName: c.commonName},
-			URI:     c.uri, CertChain: []byte(c.pem),
-		})
-	}
-	for _, c := range t.tsas {
-		keys.TimestampAuthorities = append(keys.TimestampAuthorities, trCA{
-			Subject: trSubject{Organization: c.organization, CommonName: c.commonName},
-			URI:     c.uri, CertChain: []byte(c.pem),
-		})
-	}
-	for _, l := range t.tlogs {
-		keys.TLogs = append(keys.TLogs, trLog{BaseURL: l.baseURL, HashAlgorithm: l.hash, PublicKey: []byte(l.pem)})
-	}
-	for _, l := range t.ctlogs {
-		keys.CTLogs = append(keys.CTLogs, trLog{BaseURL: l.baseURL, HashAlgorithm: l.hash, PublicKey: []byte(l.pem)})
-	}
-	tr := trustRoot{
-		APIVersion: "policy.sigstore.dev/v1alpha1",
-		Kind:       "TrustRoot",
-		Metadata:   objectMeta{Name: name},
-		Spec:       trustRootSpec{SigstoreKeys: keys},
-	}
-	trBody, err := yaml.Marshal(tr)
-	if err != nil {
-		return nil, fmt.Errorf("rendering TrustRoot: %w", err)
-	}
-	out = append(out, "---\n"...)
-	return append(out, withComments([]string{"The private Sigstore's keys, from its trusted_root.json (base64 of PEM)."}, trBody)...), nil
-}
-
 // withComments prefixes a YAML document with comment lines.
 func withComments(lines []string, body []byte) []byte {
 	var b strings.Builder
@@ -675,4 +286,31 @@ func withComments(lines []string, body []byte) []byte {
 	}
 	b.Write(body)
 	return []byte(b.String())
+}
+
+// Policy is one generated admission policy.
+type Policy struct {
+	// Title names the controller and kind.
+	Title string
+	// File is the file name it is written to.
+	File string
+	// YAML is the manifest.
+	YAML []byte
+}
+
+// Policies returns the Kyverno ClusterPolicy and the policy-controller
+// ClusterImagePolicy for r.
+func (r *Run) Policies(o PolicyOptions) ([]Policy, error) {
+	k, err := r.KyvernoPolicy(o)
+	if err != nil {
+		return nil, fmt.Errorf("building Kyverno policy: %w", err)
+	}
+	c, err := r.ClusterImagePolicy(o)
+	if err != nil {
+		return nil, fmt.Errorf("building ClusterImagePolicy: %w", err)
+	}
+	return []Policy{
+		{Title: "Kyverno ClusterPolicy", File: "kyverno-policy.yaml", YAML: k},
+		{Title: "sigstore policy-controller ClusterImagePolicy", File: "cluster-image-policy.yaml", YAML: c},
+	}, nil
 }

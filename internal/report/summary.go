@@ -12,8 +12,8 @@ import (
 type SummaryOptions struct {
 	// TrustedRoot is a private trusted root path for the commands, or "".
 	TrustedRoot string
-	// Policies adds the Kyverno and policy-controller policies.
-	Policies bool
+	// Policies are the admission policies to show.
+	Policies []Policy
 }
 
 // Markdown writes the job summary: one row per manifest, the identity and
@@ -55,6 +55,12 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		b.WriteString("\n### How to verify\n\n")
 		for _, c := range r.VerifyCommands(r.Subjects[0].Digest, o.TrustedRoot) {
 			fmt.Fprintf(&b, "%s:\n\n```sh\n%s\n```\n\n", c.Title, c.Line)
+		}
+	}
+	if len(o.Policies) > 0 {
+		b.WriteString("### Admission policies\n\nEnforce this identity at Kubernetes admission:\n\n")
+		for _, p := range o.Policies {
+			fmt.Fprintf(&b, "<details><summary>%s (%s)</summary>\n\n```yaml\n%s```\n\n</details>\n\n", p.Title, p.File, p.YAML)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

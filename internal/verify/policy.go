@@ -39,9 +39,9 @@ func (e *PolicyError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.E
 
 func (e *PolicyError) Unwrap() error { return e.Err }
 
-// anchor makes a regular expression match whole values only, so that
+// Anchor makes a regular expression match whole values only, so that
 // "https://github.com/org/app" never admits ".../app-evil".
-func anchor(re string) string {
+func Anchor(re string) string {
 	if re == "" {
 		return ""
 	}
@@ -62,15 +62,15 @@ func (p Policy) identity() (sgverify.CertificateIdentity, error) {
 		return zero, &PolicyError{"certificate-identity-regexp", errors.New("give certificate-identity or certificate-identity-regexp, not both")}
 	}
 	for _, r := range []struct{ input, re string }{{"certificate-identity-regexp", p.IdentityRegexp}, {"certificate-oidc-issuer-regexp", p.IssuerRegexp}} {
-		if _, err := regexp.Compile(anchor(r.re)); err != nil {
+		if _, err := regexp.Compile(Anchor(r.re)); err != nil {
 			return zero, &PolicyError{r.input, fmt.Errorf("not a valid regular expression: %w", err)}
 		}
 	}
-	san, err := sgverify.NewSANMatcher(p.Identity, anchor(p.IdentityRegexp))
+	san, err := sgverify.NewSANMatcher(p.Identity, Anchor(p.IdentityRegexp))
 	if err != nil {
 		return zero, &PolicyError{"certificate-identity", err}
 	}
-	iss, err := sgverify.NewIssuerMatcher(p.Issuer, anchor(p.IssuerRegexp))
+	iss, err := sgverify.NewIssuerMatcher(p.Issuer, Anchor(p.IssuerRegexp))
 	if err != nil {
 		return zero, &PolicyError{"certificate-oidc-issuer", err}
 	}

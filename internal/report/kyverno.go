@@ -1,0 +1,209 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Kyverno kyverno.io/v1 ClusterPolicy, as much of it as keyless writes.
+type kyvernoPolicy struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Metadata   objectMeta  `json:"metadata"`
+	Spec       kyvernoSpec `json:"spec"`
+}
+
+type objectMeta struct {
+	Name        string            `json:"name"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+type kyvernoSpec struct {
+	Background           bool                 `json:"background"`
+	WebhookConfiguration kyvernoWebhookConfig `json:"webhookConfiguration"`
+	Rules                []kyvernoRule        `json:"rules"`
+}
+
+type kyvernoWebhookConfig struct {
+	FailurePolicy  string `json:"failurePolicy"`
+	TimeoutSeconds int    `json:"timeoutSeconds"`
+}
+
+type kyvernoRule struct {
+	Name         string               `json:"name"`
+	Match        kyvernoMatch         `json:"match"`
+	VerifyImages []kyvernoVerifyImage `json:"verifyImages"`
+}
+
+type kyvernoMatch struct {
+	Any []kyvernoFilter `json:"any"`
+}
+
+type kyvernoFilter struct {
+	Resources kyvernoResources `json:"resources"`
+}
+
+type kyvernoResources struct {
+	Kinds []string `json:"kinds"`
+}
+
+type kyvernoVerifyImage struct {
+	ImageReferences []string          `json:"imageReferences"`
+	Type            string            `json:"type"`
+	FailureAction   string            `json:"failureAction"`
+	Required        bool              `json:"required"`
+	MutateDigest    bool              `json:"mutateDigest"`
+	VerifyDigest    bool              `json:"verifyDigest"`
+	Attestors       []kyvernoAttestor `json:"attestors"`
+}
+
+type kyvernoAttestor struct {
+	Count   int            `json:"count"`
+	Entries []kyvernoEntry `json:"entries"`
+}
+
+type kyvernoEntry struct {
+	Keyless kyvernoKeyless `json:"keyless"`
+}
+
+type kyvernoKeyless struct {
+	Subject              string            `json:"subject,omitempty"`
+	SubjectRegExp        string            `json:"subjectRegExp,omitempty"`
+	Issuer               string            `json:"issuer,omitempty"`
+	IssuerRegExp         string            `json:"issuerRegExp,omitempty"`
+	AdditionalExtensions map[string]string `json:"additionalExtensions,omitempty"`
+	Rekor                kyvernoRekor      `json:"rekor"`
+	CTLog                *kyvernoCTLog     `json:"ctlog,omitempty"`
+	Roots                string            `json:"roots,omitempty"`
+}
+
+type kyvernoRekor struct {
+	URL    string `json:"url"`
+	PubKey string `json:"pubkey,omitempty"`
+}
+
+type kyvernoCTLog struct {
+	PubKey       string `json:"pubkey,omitempty"`
+	TSACertChain string `json:"tsaCertChain,omitempty"`
+}
+
+// kyvernoImageReferences turns repositories into Kyverno patterns: any tag
+// ("repo:*", which also covers "repo:tag@digest") or digest ("repo@*").
+// Kyverno names Docker Hub "docker.io".
+func kyvernoImageReferences(repos []string) []string {
+	var refs []string
+	for _, repo := range repos {
+		if rest, ok := strings.CutPrefix(repo, "index.docker.io/"); ok {
+			repo = "docker.io/" + rest
+		}
+		for _, p := range []string{repo + ":*", repo + "@*"} {
+			if !slices.Contains(refs, p) {
+				refs = append(refs, p)
+			}
+		}
+	}
+	slices.Sort(refs)
+	return refs
+}
+
+// KyvernoPolicy returns a Kyverno kyverno.io/v1 ClusterPolicy (Kyverno
+// 1.13 or later) that admits Pods whose images from the run's repositories
+// carry a keyless signature by the run's identity and issuer. It reads the
+// .sig tag (type Cosign) when the run wrote the legacy format, else the
+// Sigstore bundle referrer (type SigstoreBundle).
+func (r *Run) KyvernoPolicy(o PolicyOptions) ([]byte, error) {
+	in, err := r.policyInputs(o)
+	if err != nil {
+		return nil, err
+	}
+	timeout := o.WebhookTimeoutSeconds
+	if timeout == 0 {
+		timeout = 30
+	}
+	if timeout < 1 || timeout > 30 {
+		return nil, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
+	}
+	kl := kyvernoKeyless{
+		Subject:       in.subject,
+		SubjectRegExp: in.subjectRE,
+		Issuer:        in.issuer,
+		IssuerRegExp:  in.issuerRE,
+		Rekor:         kyvernoRekor{URL: in.rekorURL},
+	}
+	if len(in.githubExtensions) > 0 {
+		kl.AdditionalExtensions = in.githubExtensions
+	}
+	if t := in.trust; t != nil {
+		if l, ok := pickLog(t.tlogs, in.rekorURL); ok {
+			kl.Rekor.PubKey = l.pem
+		}
+		ct := &kyvernoCTLog{}
+		if l, ok := pickLog(t.ctlogs, ""); ok {
+			ct.PubKey = l.pem
+		}
+		if r.SignedTimestamps && len(t.tsas) > 0 {
+			ct.TSACertChain = t.tsas[0].pem
+		}
+		if *ct != (kyvernoCTLog{}) {
+			kl.CTLog = ct
+		}
+		var roots strings.Builder
+		for _, c := range t.cas {
+			roots.WriteString(c.pem)
+		}
+		kl.Roots = roots.String()
+	}
+	typ := "Cosign"
+	if in.bundleOnly {
+		typ = "SigstoreBundle"
+	}
+	p := kyvernoPolicy{
+		APIVersion: "kyverno.io/v1",
+		Kind:       "ClusterPolicy",
+		Metadata: objectMeta{
+			Name: o.name(),
+			Annotations: map[string]string{
+				"policies.kyverno.io/title":       "Keyless-signed images",
+				"policies.kyverno.io/description": "Images from " + strings.Join(in.repos, ", ") + " must carry a Sigstore keyless signature by the identity that signed them with keyless.",
+			},
+		},
+		Spec: kyvernoSpec{
+			Background:           false,
+			WebhookConfiguration: kyvernoWebhookConfig{FailurePolicy: "Fail", TimeoutSeconds: timeout},
+			Rules: []kyvernoRule{{
+				Name:  "verify-keyless-signature",
+				Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
+				VerifyImages: []kyvernoVerifyImage{{
+					ImageReferences: kyvernoImageReferences(in.repos),
+					Type:            typ,
+					FailureAction:   "Enforce",
+					Required:        true,
+					MutateDigest:    true,
+					VerifyDigest:    true,
+					Attestors:       []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}},
+				}},
+			}},
+		},
+	}
+	body, err := yaml.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("rendering Kyverno policy: %w", err)
+	}
+	var head []string
+	head = append(head, "Kyverno 1.13+ ClusterPolicy generated by keyless.")
+	if in.bundleOnly {
+		head = append(head, "type SigstoreBundle reads the Sigstore bundle attached as an OCI 1.1 referrer;",
+			"Kyverno releases without it need the .sig tag: sign with signature-format both and use type Cosign.")
+	}
+	if in.rekorV2Only {
+		head = append(head, "The signatures are logged in Rekor v2 only: type Cosign cannot check them",
+			"online; the bundle carries the inclusion proof (type SigstoreBundle).")
+	}
+	if len(in.unenforcedKyverno) > 0 {
+		head = append(head, "Not enforced by this policy (Kyverno checks only GitHub Actions' legacy extensions): "+strings.Join(in.unenforcedKyverno, ", "))
+	}
+	return withComments(head, body), nil
+}
