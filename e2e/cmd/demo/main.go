@@ -56,7 +56,9 @@ func run(ctx context.Context) error {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The runner reads workflow commands from stdout and never shows a
+	// masked value: do the same here.
+	cmd.Stdout, cmd.Stderr = maskingWriter{}, os.Stderr
 	runErr := cmd.Run()
 	fmt.Println("\n--- outputs (GITHUB_OUTPUT)")
 	printOutputs(env["GITHUB_OUTPUT"])
@@ -72,6 +74,20 @@ func run(ctx context.Context) error {
 	v.Env = []string{"HOME=" + work}
 	v.Stdout, v.Stderr = os.Stdout, os.Stderr
 	return v.Run()
+}
+
+// maskingWriter prints ::add-mask:: commands as the runner logs them.
+type maskingWriter struct{}
+
+func (maskingWriter) Write(p []byte) (int, error) {
+	lines := strings.SplitAfter(string(p), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "::add-mask::") {
+			lines[i] = "::add-mask::***\n"
+		}
+	}
+	_, err := os.Stdout.WriteString(strings.Join(lines, ""))
+	return len(p), err
 }
 
 func printOutputs(path string) {
