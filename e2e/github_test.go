@@ -249,3 +249,23 @@ func TestGitHubTokenEndpointFailure(t *testing.T) {
 		t.Fatalf("exit %d, want 1 naming the token endpoint\n%s", r.code, r.stderr)
 	}
 }
+
+// TestGitHubDryRun resolves and checks push access, signs nothing, and
+// says so.
+func TestGitHubDryRun(t *testing.T) {
+	img := pushImage(t)
+	before := tags(t, img)
+	r := runKeyless(t, githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "dry-run": "true"})))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if r.outputs["digests"] != img || r.outputs["signatures"] != "" {
+		t.Errorf("outputs = %v, want the digest and no signatures", r.outputs)
+	}
+	if !strings.Contains(r.summary, "dry run: nothing was signed") {
+		t.Errorf("summary does not say it was a dry run:\n%s", r.summary)
+	}
+	if after := tags(t, img); !slices.Equal(before, after) {
+		t.Errorf("dry run wrote to the registry: tags %v, then %v", before, after)
+	}
+}

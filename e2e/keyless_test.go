@@ -25,7 +25,7 @@ var (
 
 // keylessBin builds the keyless binary once per test run, from the main
 // module, exactly as the container image builds it (static, no cgo).
-func keylessBin(t *testing.T) string {
+func keylessBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "keyless-bin")
@@ -73,7 +73,7 @@ func (r result) all() string {
 
 // runKeyless runs the binary with exactly env (no inherited variables) in a
 // fresh working directory and collects what it wrote.
-func runKeyless(t *testing.T, env map[string]string, args ...string) result {
+func runKeyless(t testing.TB, env map[string]string, args ...string) result {
 	t.Helper()
 	work := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -109,7 +109,7 @@ func runKeyless(t *testing.T, env map[string]string, args ...string) result {
 }
 
 // parseGitHubOutput parses name<<DELIM blocks of a GITHUB_OUTPUT file.
-func parseGitHubOutput(t *testing.T, s string) map[string]string {
+func parseGitHubOutput(t testing.TB, s string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(s))
