@@ -45,7 +45,21 @@ func Anchor(re string) string {
 	if re == "" {
 		return ""
 	}
-	return "^(?:" + strings.TrimSuffix(strings.TrimPrefix(re, "^"), "$") + ")$"
+	re = strings.TrimPrefix(re, "^")
+	if strings.HasSuffix(re, "$") && !escaped(re, len(re)-1) {
+		re = re[:len(re)-1]
+	}
+	return "^(?:" + re + ")$"
+}
+
+// escaped reports whether the byte at i is escaped: preceded by an odd
+// number of backslashes.
+func escaped(s string, i int) bool {
+	n := 0
+	for i--; i >= 0 && s[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // identity checks p and builds the sigstore-go certificate identity.

@@ -1,0 +1,125 @@
+package verify_test
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+func TestPolicyCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		p         verify.Policy
+		wantInput string // "" for a valid policy
+		wantErr   string
+	}{
+		{"exact", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer}, "", ""},
+		{"patterns", verify.Policy{IdentityRegexp: `https://github\.com/keyless-dev/.*`, IssuerRegexp: `https://token\.actions\..*`}, "", ""},
+		{"no issuer", verify.Policy{Identity: demoIdentity}, "certificate-oidc-issuer", "required"},
+		{"nothing", verify.Policy{}, "certificate-oidc-issuer", "required"},
+		{"both issuer forms", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, IssuerRegexp: ".*"}, "certificate-oidc-issuer-regexp", "not both"},
+		{"no identity", verify.Policy{Issuer: githubIssuer}, "certificate-identity", "required"},
+		{"extensions without identity", verify.Policy{Issuer: githubIssuer, SourceRepository: "https://github.com/keyless-dev/demo"}, "certificate-identity", "required"},
+		{"both identity forms", verify.Policy{Identity: demoIdentity, IdentityRegexp: ".*", Issuer: githubIssuer}, "certificate-identity-regexp", "not both"},
+		{"bad identity pattern", verify.Policy{IdentityRegexp: `https://(github`, Issuer: githubIssuer}, "certificate-identity-regexp", "not a valid regular expression"},
+		{"bad issuer pattern", verify.Policy{Identity: demoIdentity, IssuerRegexp: `[`}, "certificate-oidc-issuer-regexp", "not a valid regular expression"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.p.Check()
+			if tc.wantInput == "" {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				return
+			}
+			var pe *verify.PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Check: %v (%T), want a *PolicyError", err, err)
+			}
+			if diff := cmp.Diff(tc.wantInput, pe.Input); diff != "" {
+				t.Errorf("input (-want +got):\n%s", diff)
+			}
+			if !strings.HasPrefix(err.Error(), tc.wantInput+": ") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q, want %q: …%s…", err, tc.wantInput, tc.wantErr)
+			}
+			if errors.Unwrap(err) == nil {
+				t.Error("PolicyError does not unwrap")
+			}
+		})
+	}
+}
+
+// TestVerifierNeedsAValidPolicy: New refuses what Check refuses.
+func TestVerifierNeedsAValidPolicy(t *testing.T) {
+	f := newFake(t)
+	_, err := verify.New(f.trust(), verify.Policy{Identity: demoIdentity})
+	var pe *verify.PolicyError
+	if !errors.As(err, &pe) || pe.Input != "certificate-oidc-issuer" {
+		t.Fatalf("New: %v, want a certificate-oidc-issuer PolicyError", err)
+	}
+}
+
+func TestAnchor(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"a", "^(?:a)$"},
+		{"^a$", "^(?:a)$"},
+		{"^a", "^(?:a)$"},
+		{"a$", "^(?:a)$"},
+		{"a|b", "^(?:a|b)$"},
+		{`https://github\.com/org/.*`, `^(?:https://github\.com/org/.*)$`},
+	} {
+		if diff := cmp.Diff(tc.want, verify.Anchor(tc.in)); diff != "" {
+			t.Errorf("Anchor(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+// TestAnchorMatchesWholeValues: an anchored pattern never admits a value
+// that merely contains a match.
+func TestAnchorMatchesWholeValues(t *testing.T) {
+	for _, tc := range []struct {
+		re    string
+		value string
+		want  bool
+	}{
+		{`https://github\.com/keyless-dev/demo`, "https://github.com/keyless-dev/demo", true},
+		{`https://github\.com/keyless-dev/demo`, "https://github.com/keyless-dev/demo-evil", false},
+		{`https://github\.com/keyless-dev/demo`, evilIdentity, false},
+		{`https://github\.com/keyless-dev/demo`, "https://evil.example/https://github.com/keyless-dev/demo", false},
+		{`https://github\.com/keyless-dev/demo/.*`, demoIdentity, true},
+		{`https://github\.com/keyless-dev/demo/.*`, evilIdentity, false},
+		{`a|b`, "a", true},
+		{`a|b`, "ab", false},
+		{`a|b`, "xb", false},
+		{`^https://token\.actions\.githubusercontent\.com$`, githubIssuer, true},
+		{`^https://token\.actions\.githubusercontent\.com$`, githubIssuer + "/", false},
+	} {
+		got := regexp.MustCompile(verify.Anchor(tc.re)).MatchString(tc.value)
+		if got != tc.want {
+			t.Errorf("Anchor(%q) matches %q: %v, want %v", tc.re, tc.value, got, tc.want)
+		}
+	}
+}
+
+// TestAnchorEscapedDollar keeps a pattern's escaped final dollar: only an
+// anchoring $ may be replaced.
+func TestAnchorEscapedDollar(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`price\$`, `^(?:price\$)$`},
+		{`price\\$`, `^(?:price\\)$`},
+		{`^a$`, `^(?:a)$`},
+	} {
+		if got := verify.Anchor(tc.in); got != tc.want {
+			t.Errorf("Anchor(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if _, err := regexp.Compile(verify.Anchor(tc.in)); err != nil {
+			t.Errorf("Anchor(%q) does not compile: %v", tc.in, err)
+		}
+	}
+}
