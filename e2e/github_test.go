@@ -32,8 +32,12 @@ func TestGitHubSign(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			img := pushImage(t)
+			// The stack's registry needs no credentials; they are given to
+			// show they never leak.
+			const password = "registry-secret-3f9c2a7d"
 			r := runKeyless(t, githubEnv(merge(trustInputs(tc.signingConfig), map[string]string{
 				"images": img, "signature-format": tc.format,
+				"registry-username": "ci-bot", "registry-password": password,
 			})))
 			if r.code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -72,7 +76,8 @@ func TestGitHubSign(t *testing.T) {
 			if !strings.Contains(r.summary, "Admission policies") {
 				t.Errorf("summary lacks the admission policies")
 			}
-			assertNoToken(t, r)
+			assertNoToken(t, r, password)
+			assertMasked(t, r, password)
 			if !regexp.MustCompile(`(?m)^::add-mask::` + jwtPattern.String() + `$`).MatchString(r.stdout) {
 				t.Errorf("the runner's token was not masked:\n%s", r.stdout)
 			}

@@ -175,6 +175,9 @@ func assertNoToken(t *testing.T, r result, secrets ...string) {
 	if m := jwtPattern.FindString(text); m != "" {
 		t.Errorf("a JWT leaked into the run's output: %.20s…", m)
 	}
+	if strings.Contains(text, "PRIVATE KEY") {
+		t.Errorf("private key material leaked into the run's output")
+	}
 	for _, s := range secrets {
 		if s != "" && strings.Contains(text, s) {
 			t.Errorf("secret %.8s… leaked into the run's output", s)
