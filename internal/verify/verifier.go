@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -86,7 +87,7 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 		return res, nil
 	}
 	for _, s := range stored {
-		vr, err := v.one(subject, f, s)
+		vr, b, err := v.one(subject, f, s)
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", s.Location, err))
 			continue
@@ -100,81 +101,68 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 				res.SignedAt = t.Timestamp
 			}
 		}
-		res.LogIndex = logIndex(s, f)
+		res.LogIndex = -1
+		if es := b.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
+			res.LogIndex = es[0].GetLogIndex()
+		}
 		return res, nil
 	}
 	return res, nil
 }
 
-func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, error) {
-	alg, hexDigest := subject.Digest.DigestStr()[:6], subject.Digest.DigestStr()[7:]
-	if alg != "sha256" {
-		return nil, fmt.Errorf("unsupported digest algorithm %s", alg)
-	}
-	want, err := hex.DecodeString(hexDigest)
-	if err != nil {
-		return nil, err
-	}
+// one verifies one stored signature and returns the result and the bundle
+// it verified (for a legacy signature, the bundle rebuilt from it).
+func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, error) {
 	if f == sign.Legacy {
 		return v.legacy(subject, s)
 	}
-	var b bundle.Bundle
-	b.Bundle = new(protobundle.Bundle)
+	alg, hexDigest, _ := strings.Cut(subject.Digest.DigestStr(), ":")
+	if alg != "sha256" {
+		return nil, nil, fmt.Errorf("unsupported digest algorithm %s", alg)
+	}
+	want, err := hex.DecodeString(hexDigest)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &bundle.Bundle{Bundle: new(protobundle.Bundle)}
 	if err := b.UnmarshalJSON(s.Blob); err != nil {
-		return nil, fmt.Errorf("parsing bundle: %w", err)
+		return nil, nil, fmt.Errorf("parsing bundle: %w", err)
 	}
 	if b.GetDsseEnvelope() == nil {
-		return nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
+		return nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
 	}
-	vr, err := v.v.Verify(&b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
+	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if vr.Statement == nil || vr.Statement.GetPredicateType() != registry.SignPredicateType {
-		return nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
+		return nil, nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
 	}
-	return vr, nil
+	return vr, b, nil
 }
 
-func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, error) {
+func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, error) {
 	pb, err := sign.BundleFromLegacy(s.Blob, s.Annotations)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		return nil, fmt.Errorf("rebuilding bundle: %w", err)
+		return nil, nil, fmt.Errorf("rebuilding bundle: %w", err)
 	}
 	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var p sign.SimpleSigning
 	if err := json.Unmarshal(s.Blob, &p); err != nil {
-		return nil, fmt.Errorf("parsing simple-signing payload: %w", err)
+		return nil, nil, fmt.Errorf("parsing simple-signing payload: %w", err)
 	}
 	if p.Critical.Type != sign.SimpleSigningType {
-		return nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
+		return nil, nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
 	}
 	if got := p.Critical.Image.DockerManifestDigest; got != subject.Digest.DigestStr() {
-		return nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
+		return nil, nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
 	}
-	return vr, nil
-}
-
-func logIndex(s registry.Stored, f sign.Format) int64 {
-	var pb *protobundle.Bundle
-	if f == sign.Legacy {
-		pb, _ = sign.BundleFromLegacy(s.Blob, s.Annotations)
-	} else {
-		var b bundle.Bundle
-		b.Bundle = new(protobundle.Bundle)
-		if b.UnmarshalJSON(s.Blob) == nil {
-			pb = b.Bundle
-		}
-	}
-	if es := pb.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
-		return es[0].GetLogIndex()
-	}
-	return -1
+	return vr, b, nil
 }
