@@ -101,7 +101,6 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 				res.SignedAt = t.Timestamp
 			}
 		}
-		res.LogIndex = -1
 		if es := b.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
 			res.LogIndex = es[0].GetLogIndex()
 		}
