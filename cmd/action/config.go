@@ -148,6 +148,10 @@ func auth(s settings, p ci.Platform, images []string, getenv func(string) string
 	}
 	if a.Username == "" && p.Name() == "gitlab" && getenv("CI_REGISTRY") != "" {
 		a.Username, a.Password = getenv("CI_REGISTRY_USER"), getenv("CI_REGISTRY_PASSWORD")
+		if a.Password == "" && getenv("CI_JOB_TOKEN") != "" {
+			// The job token logs in to the project's registry as gitlab-ci-token.
+			a.Username, a.Password = "gitlab-ci-token", getenv("CI_JOB_TOKEN")
+		}
 		a.Registries = []string{getenv("CI_REGISTRY")}
 		return a, nil
 	}

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return defaultOf(cmd, name)
 	}}
-	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN")} {
+	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN"), getenv("CI_JOB_TOKEN"), getenv("CI_REGISTRY_PASSWORD")} {
 		if secret != "" {
 			p.Mask(secret)
 		}
