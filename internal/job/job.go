@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -84,11 +87,45 @@ func (c *Config) remote() ([]remote.Option, error) {
 	if err != nil {
 		return nil, &InputError{Input: "registry credentials", Err: err}
 	}
-	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
-	if c.Transport != nil {
-		opts = append(opts, remote.WithTransport(c.Transport))
+	// The retrying transport retries each request; ggcr's own per-request
+	// retries are off (no status codes, and its predicate is false for the
+	// transport's raw errors), and it redoes a whole blob upload only when
+	// the transport could not retry it (a PATCH chunk, a streamed body).
+	opts := []remote.Option{
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(retry.New(c.Transport, retry.WithService("registry"))),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(redoUpload),
+		remote.WithRetryBackoff(uploadBackoff),
 	}
 	return opts, nil
+}
+
+// uploadBackoff paces ggcr's redo of a whole blob upload: as many tries
+// as the retrying transport makes of one request, starting as soon.
+var uploadBackoff = remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 10, Cap: 4 * time.Second}
+
+// redoUpload is ggcr's retry predicate. It sees errors at two levels: the
+// transport's raw errors (never retried again: the transport did) and an
+// upload's errors, wrapped by http.Client or ggcr (redone when transient
+// and not already retried by the transport).
+func redoUpload(err error) bool {
+	var ue *url.Error
+	var te *transport.Error
+	switch {
+	case errors.As(err, &ue):
+		return retry.Redo(ue.Err)
+	case errors.As(err, &te):
+		// BLOB_UPLOAD_UNKNOWN: a retried commit whose first answer was
+		// lost; redoing the upload finds the blob already there.
+		for _, d := range te.Errors {
+			if d.Code == transport.BlobUploadUnknownErrorCode {
+				return true
+			}
+		}
+		return retry.TemporaryStatus(te.StatusCode)
+	}
+	return false
 }
 
 // InputError is bad input or configuration: exit status 2, nothing written.

@@ -14,6 +14,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -57,7 +58,10 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := sign.New(raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(c.Transport), sign.WithClock(c.Now))
+	// Fulcio and the TSA retry through this transport, bounded by the run's
+	// budget (sigstore-go sends their requests without a context).
+	sigstoreTransport := retry.New(c.Transport, retry.WithBudget(ctx))
+	signer, err := sign.New(raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
 	if err != nil {
 		return nil, &InputError{Input: "signature-format", Err: err}
 	}

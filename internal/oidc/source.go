@@ -8,9 +8,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/keyless-dev/keyless/internal/retry"
 )
 
 // Source gets a raw identity token.
@@ -57,45 +58,35 @@ func GitHubActions(getenv func(string) string, client *http.Client) Source {
 			return "", ErrNoGitHubPermission
 		}
 		a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithHTTPClient(client))
-		return retry(ctx, func() (string, error) {
-			tok, err := a.GetIDToken(ctx, Audience)
+		// The runner's endpoint has brief outages: retried here (the only
+		// layer: client does not retry), within the run's context.
+		var tok string
+		err := retry.Do(ctx, func() error {
+			t, err := a.GetIDToken(ctx, Audience)
 			if err != nil {
 				var rf *githubactions.RequestFailedError
 				if errors.As(err, &rf) {
-					return "", &StatusError{Service: "GitHub OIDC token endpoint", StatusCode: rf.StatusCode}
+					return &StatusError{Service: "GitHub OIDC token endpoint", StatusCode: rf.StatusCode}
 				}
-				return "", fmt.Errorf("requesting token from the GitHub runner: %w", err)
+				return fmt.Errorf("requesting token from the GitHub runner: %w", err)
 			}
-			if tok == "" {
-				return "", errors.New("the GitHub runner returned an empty token")
+			if t == "" {
+				return errors.New("the GitHub runner returned an empty token")
 			}
-			return tok, nil
-		})
+			tok = t
+			return nil
+		}, func(err error) bool {
+			// Only a StatusError that is Temporary, or a transport error.
+			var se *StatusError
+			var ue *url.Error
+			return errors.As(err, &se) && se.Temporary() || errors.As(err, &ue) && ctx.Err() == nil
+		}, retryOptions...)
+		return tok, err
 	})
 }
 
-// retryDelays are the waits between attempts at a token endpoint: a
-// runner's endpoint has brief outages, and the run's context bounds them all.
-var retryDelays = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}
-
-// retry calls f until it succeeds, fails permanently, or retries run out.
-// Only a StatusError that is Temporary, or a transport error, is retried.
-func retry(ctx context.Context, f func() (string, error)) (string, error) {
-	for i := 0; ; i++ {
-		tok, err := f()
-		var se *StatusError
-		var ue *url.Error
-		temporary := errors.As(err, &se) && se.Temporary() || errors.As(err, &ue)
-		if !temporary || i == len(retryDelays) {
-			return tok, err
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-time.After(retryDelays[i]):
-		}
-	}
-}
+// retryOptions configure the retries at a token endpoint (tests: no waits).
+var retryOptions []retry.Option
 
 // StatusError is an HTTP failure of a token endpoint. Its message leaves out
 // the response body, which may echo credentials.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyless-dev/keyless/internal/retry"
 )
 
 func TestStatic(t *testing.T) {
@@ -103,8 +105,8 @@ type request struct {
 }
 
 func TestGitHubActions(t *testing.T) {
-	defer func(d []time.Duration) { retryDelays = d }(retryDelays)
-	retryDelays = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
+	defer func(o []retry.Option) { retryOptions = o }(retryOptions)
+	retryOptions = []retry.Option{retry.WithBackoff(time.Millisecond, time.Millisecond), retry.WithAttempts(5)}
 	const secretBody = `{"message":"bad credentials for Bearer runner-secret"}`
 	tests := []struct {
 		name          string

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -68,7 +69,8 @@ const (
 	defaultRequestTimeout = 30 * time.Second
 )
 
-// WithTransport sets the HTTP transport for Fulcio, Rekor and the TSA.
+// WithTransport sets the HTTP transport for Fulcio and the TSA. A
+// *retry.Transport does their retries (sigstore-go's own are then off).
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
 // WithRemote sets the registry options (auth, transport).
@@ -115,7 +117,7 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 		fulcioURL = svc.Fulcio
 	}
 	s.cert = &onceCertificate{provider: sgsign.NewFulcio(&sgsign.FulcioOptions{
-		BaseURL: fulcioURL, Timeout: o.timeout, Retries: o.retries, Transport: o.transport,
+		BaseURL: fulcioURL, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
 	})}
 	return s, nil
 }
@@ -187,25 +189,39 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, f Format) (
 	return nil, fmt.Errorf("unknown format %q", f)
 }
 
+// transportRetries is sigstore-go's own retry count for Fulcio and the
+// TSA: none when the transport retries, so that retries do not multiply.
+func (o options) transportRetries() uint {
+	if _, ok := o.transport.(*retry.Transport); ok {
+		return 0
+	}
+	return o.retries
+}
+
+// bundle signs content. Rekor v1 retries inside sigstore-go
+// (retryablehttp); a transient Rekor v2 failure, including the 409 of a
+// retried POST whose first answer was lost, is retried by signing again:
+// a new signature and a new entry, as sigstore-go documents.
 func (s *Signer) bundle(ctx context.Context, content sgsign.Content, svc trust.Services) (*protobundle.Bundle, error) {
 	opts := sgsign.BundleOptions{
 		CertificateProvider:        s.cert,
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: s.token},
 		Context:                    ctx,
-		TransparencyLogs: []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{
+		TransparencyLogs: []sgsign.Transparency{&namedLog{name: "Rekor " + svc.Rekor, version: svc.RekorVersion, log: sgsign.NewRekor(&sgsign.RekorOptions{
 			BaseURL: svc.Rekor, Version: svc.RekorVersion, Timeout: s.opts.timeout, Retries: s.opts.retries,
-		})},
+		})}},
 	}
 	for _, u := range svc.TSAs {
 		opts.TimestampAuthorities = append(opts.TimestampAuthorities, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
-			URL: u, Timeout: s.opts.timeout, Retries: s.opts.retries, Transport: s.opts.transport,
+			URL: u, Timeout: s.opts.timeout, Retries: s.opts.transportRetries(), Transport: s.opts.transport,
 		}))
 	}
-	b, err := sgsign.Bundle(content, s.keypair, opts)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	var b *protobundle.Bundle
+	err := retry.Do(ctx, func() (err error) {
+		b, err = sgsign.Bundle(content, s.keypair, opts)
+		return err
+	}, rekorV2Transient)
+	return b, err
 }
 
 func (s *Signer) signBundle(ctx context.Context, subject registry.Subject) (*Signature, error) {

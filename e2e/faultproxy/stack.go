@@ -1,0 +1,134 @@
+package faultproxy
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/keyless-dev/keyless/e2e/stack"
+)
+
+// The services a Set fronts, by name.
+const (
+	Registry = "registry"
+	Fulcio   = "Fulcio"
+	RekorV2  = "Rekor v2"
+	RekorV1  = "Rekor v1"
+	TSA      = "TSA"
+	OIDC     = "OIDC token endpoint"
+)
+
+// Services are the names of the services a Set fronts, in report order.
+var Services = []string{Registry, Fulcio, RekorV2, RekorV1, TSA, OIDC}
+
+// Set is one proxy per service of a local Sigstore stack, and a signing
+// config that points at them.
+type Set struct {
+	// Proxies maps a service name to its proxy.
+	Proxies map[string]*Proxy
+	// SigningConfig is the path of a copy of the stack's signing config
+	// (Fulcio, both Rekors, TSA) with every URL on its proxy.
+	SigningConfig string
+	// TokenURL is the GitHub runner token URL, on its proxy.
+	TokenURL string
+
+	stk *stack.Stack
+}
+
+// Front starts a proxy with cfg in front of each service of stk and
+// writes the signing config into dir. down names services whose URL is
+// left pointing at a closed proxy: nothing listens there.
+func Front(stk *stack.Stack, cfg Config, dir string, down ...string) (*Set, error) {
+	upstreams := map[string]string{
+		Registry: "http://" + stk.Registry, Fulcio: stk.FulcioURL, RekorV2: stk.RekorURL,
+		RekorV1: stk.RekorV1URL, TSA: stk.TSAURL, OIDC: stk.OIDCURL,
+	}
+	s := &Set{Proxies: map[string]*Proxy{}, stk: stk}
+	for i, name := range Services {
+		c := cfg
+		c.Seed = cfg.Seed*16 + uint64(i)
+		p, err := Start(name, upstreams[name], c)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("starting the %s proxy: %w", name, err)
+		}
+		s.Proxies[name] = p
+	}
+	for _, name := range down {
+		if _, ok := s.Proxies[name]; !ok {
+			s.Close()
+			return nil, fmt.Errorf("unknown service %q", name)
+		}
+		s.Proxies[name].Close()
+	}
+	raw, err := os.ReadFile(stk.SigningConfigAll)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	sc := string(raw)
+	for _, name := range []string{Fulcio, RekorV2, RekorV1, TSA} {
+		sc = strings.ReplaceAll(sc, `"`+hostURL(upstreams[name]), `"`+s.Proxies[name].URL)
+	}
+	s.SigningConfig = filepath.Join(dir, "signing_config_faults.json")
+	if err := os.WriteFile(s.SigningConfig, []byte(sc), 0o644); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.TokenURL = strings.Replace(stk.GitHubRunnerTokenURL, hostURL(stk.OIDCURL), s.Proxies[OIDC].URL, 1)
+	return s, nil
+}
+
+// hostURL is u's scheme and host.
+func hostURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
+}
+
+// Image returns ref (on the stack's registry) on the registry's proxy.
+func (s *Set) Image(ref string) string {
+	return strings.Replace(ref, s.stk.Registry, s.Proxies[Registry].Host, 1)
+}
+
+// Env returns the environment overrides that point keyless at the proxies
+// (the GitHub runner token URL).
+func (s *Set) Env() map[string]string {
+	return map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": s.TokenURL}
+}
+
+// SetRate changes the fault rate of every proxy.
+func (s *Set) SetRate(rate float64) {
+	for _, p := range s.Proxies {
+		p.SetRate(rate)
+	}
+}
+
+// Stats returns each proxy's stats by service name.
+func (s *Set) Stats() map[string]Stats {
+	out := map[string]Stats{}
+	for name, p := range s.Proxies {
+		out[name] = p.Stats()
+	}
+	return out
+}
+
+// Report describes every proxy's stats, one line per service.
+func (s *Set) Report() string {
+	var b strings.Builder
+	for _, name := range Services {
+		fmt.Fprintf(&b, "%-20s %s\n", name, s.Proxies[name].Stats())
+	}
+	return b.String()
+}
+
+// Close stops every proxy.
+func (s *Set) Close() {
+	for _, p := range s.Proxies {
+		_ = p.Close()
+	}
+}
