@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/e2e/stack"
 )
 
 var (
@@ -31,13 +33,7 @@ func conformanceBin(t *testing.T) string {
 			conformanceErr = err
 			return
 		}
-		conformancePath = filepath.Join(dir, "conformance")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", conformancePath, "./cmd/conformance")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			conformanceErr = fmt.Errorf("%v\n%s", err, out)
-		}
+		conformancePath, conformanceErr = stack.Build(context.Background(), "./cmd/conformance", dir)
 	})
 	if conformanceErr != nil {
 		t.Fatalf("building cmd/conformance: %v", conformanceErr)

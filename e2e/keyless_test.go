@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keyless-dev/keyless/e2e/stack"
 )
 
 var (
@@ -33,15 +35,7 @@ func keylessBin(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "keyless")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/action")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
+		binPath, buildErr = stack.Build(context.Background(), "./cmd/action", dir)
 	})
 	if buildErr != nil {
 		t.Fatalf("building keyless: %v", buildErr)

@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if !r.Verified {
 		for _, sub := range r.Subjects {
 			if !sub.OK(cmd == "verify" || cfg.Verify) {
-				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, failure(sub))
+				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, sub.Failure())
 			}
 		}
 		return exitFailed
@@ -124,19 +124,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "devel"
-
-func failure(s report.Subject) string {
-	if s.Error != "" {
-		return s.Error
-	}
-	var reasons []string
-	for _, v := range s.Verifications {
-		if !v.Verified {
-			reasons = append(reasons, fmt.Sprintf("%s: %s", v.Format, strings.Join(v.Reasons, "; ")))
-		}
-	}
-	return "verification failed: " + strings.Join(reasons, "; ")
-}
 
 // fail reports err and returns its exit status.
 func fail(p ci.Platform, stdout, stderr io.Writer, err error) int {

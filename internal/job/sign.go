@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -115,7 +114,6 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 	out := make([]report.Subject, len(subjects))
 	var g errgroup.Group
 	g.SetLimit(c.Concurrency)
-	var mu sync.Mutex // serialises log lines per subject
 	for i, s := range subjects {
 		g.Go(func() error {
 			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
@@ -132,17 +130,9 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 				r.Signatures = append(r.Signatures, *sig)
 			}
 			if r.Error == "" && c.Verify {
-				for _, f := range c.Formats {
-					res, err := verifier.Verify(ctx, s, f)
-					if err != nil {
-						res.Reasons = append(res.Reasons, err.Error())
-					}
-					r.Verifications = append(r.Verifications, res)
-				}
+				r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
 			}
-			mu.Lock()
-			c.Log.Info("signed", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(c.Verify), "error", r.Error)
-			mu.Unlock()
+			logSubject(c.Log, "signed", s, r, c.Verify)
 			out[i] = r
 			return nil
 		})

@@ -2,11 +2,13 @@ package job
 
 import (
 	"context"
+	"log/slog"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -46,17 +48,11 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 	for i, s := range subjects {
 		g.Go(func() error {
 			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
-			for _, f := range c.Formats {
-				res, err := verifier.Verify(ctx, s, f)
-				if err != nil {
-					res.Reasons = append(res.Reasons, err.Error())
-				}
-				r.Verifications = append(r.Verifications, res)
-			}
+			r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
 			if c.AnyFormat {
 				r.Verifications = anyVerified(r.Verifications)
 			}
-			c.Log.Info("verified", "image", s.Digest.String(), "platform", s.Platform, "ok", r.OK(true))
+			logSubject(c.Log, "verified", s, r, true)
 			run.Subjects[i] = r
 			return nil
 		})
@@ -73,6 +69,33 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// verifyFormats verifies s in each format; a registry error is the
+// format's failure reason, so that verification fails closed.
+func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, formats []sign.Format) []verify.Result {
+	var out []verify.Result
+	for _, f := range formats {
+		res, err := v.Verify(ctx, s, f)
+		if err != nil {
+			res.Reasons = append(res.Reasons, err.Error())
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// logSubject logs one subject's outcome, naming only what is set.
+func logSubject(log *slog.Logger, done string, s registry.Subject, r report.Subject, verified bool) {
+	attrs := []any{"image", s.Digest.String()}
+	if s.Platform != "" {
+		attrs = append(attrs, "platform", s.Platform)
+	}
+	if r.OK(verified) {
+		log.Info(done, attrs...)
+		return
+	}
+	log.Error(done+" with errors", attrs...) // the reasons close the run's output
 }
 
 // anyVerified keeps only the verified results when there is one, so that

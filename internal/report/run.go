@@ -4,6 +4,7 @@
 package report
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,20 @@ func (s Subject) OK(wantVerify bool) bool {
 		}
 	}
 	return true
+}
+
+// Failure says why s failed: its error, or each format's reasons.
+func (s Subject) Failure() string {
+	if s.Error != "" {
+		return s.Error
+	}
+	var reasons []string
+	for _, v := range s.Verifications {
+		if !v.Verified {
+			reasons = append(reasons, fmt.Sprintf("%s: %s", v.Format, strings.Join(v.Reasons, "; ")))
+		}
+	}
+	return "verification failed: " + strings.Join(reasons, "; ")
 }
 
 // Output is one named output value.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -34,12 +33,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(work, "keyless")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/action")
-	build.Dir, build.Stderr = "..", os.Stderr
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building keyless: %w", err)
+	bin, err := stack.Build(ctx, "./cmd/action", work)
+	if err != nil {
+		return err
 	}
 	img, err := s.PushRandomImage(ctx, "demo/app", time.Now().Format("20060102-150405"))
 	if err != nil {

@@ -49,12 +49,9 @@ func run(ctx context.Context, runs int, rate float64, seed uint64, timeout time.
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "keyless")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/action")
-	build.Dir, build.Stderr = "..", os.Stderr
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building keyless: %w", err)
+	bin, err := stack.Build(ctx, "./cmd/action", work)
+	if err != nil {
+		return err
 	}
 	set, err := faultproxy.Front(s, faultproxy.Config{Rate: rate, Seed: seed}, work)
 	if err != nil {

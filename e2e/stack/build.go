@@ -1,0 +1,26 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Build builds a command of the main module (e.g. "./cmd/action") as the
+// container image builds it — static, no cgo — into dir, and returns the
+// binary's path. It runs from the e2e module's directory.
+func Build(ctx context.Context, pkg, dir string) (string, error) {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	if pkg == "./cmd/action" {
+		bin = filepath.Join(dir, "keyless")
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+	}
+	return bin, nil
+}
