@@ -31,18 +31,11 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 		return nil, err
 	}
 	run.Trust = material.Source
-	raw, err := c.Token.Token(ctx)
+	tok, err := identityToken(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("getting identity token: %w", err)
-	}
-	c.Mask(raw)
-	tok, err := oidc.Parse(raw)
-	if err != nil {
-		return nil, &InputError{Input: "identity-token", Err: err}
-	}
-	if err := tok.Preflight(c.Now()); err != nil {
 		return nil, err
 	}
+	raw := tok.Raw
 	id, _ := tok.Identity()
 	run.Identity, run.Issuer = id.SAN, id.Issuer
 	if c.Policy.Identity != "" {
@@ -99,6 +92,33 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// identityToken gets the token, masks it and checks it. An expired token
+// is fetched once more: the runner endpoint mints a fresh one, and the
+// kubelet may have rotated a projected token file since it was read.
+func identityToken(ctx context.Context, c Config) (*oidc.Token, error) {
+	for attempt := 0; ; attempt++ {
+		raw, err := c.Token.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("getting identity token: %w", err)
+		}
+		c.Mask(raw)
+		tok, err := oidc.Parse(raw)
+		if err != nil {
+			return nil, &InputError{Input: "identity-token", Err: err}
+		}
+		err = tok.Preflight(c.Now())
+		var pe *oidc.PreflightError
+		if errors.As(err, &pe) && pe.Expired && attempt == 0 {
+			c.Log.Warn("identity token expired: fetching it again")
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return tok, nil
+	}
 }
 
 func summarize(cert *x509.Certificate) *certificate.Summary {

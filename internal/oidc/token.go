@@ -106,6 +106,9 @@ type PreflightError struct {
 	Reason string
 	// Fix says what the user should change.
 	Fix string
+	// Expired is true when the token's only fault is its age: a fresh one
+	// from the same source may do.
+	Expired bool
 }
 
 func (e *PreflightError) Error() string {
@@ -128,8 +131,9 @@ func (t *Token) Preflight(now time.Time) error {
 	}
 	if !t.Expiry.IsZero() && t.Expiry.Before(now.Add(minValidity)) {
 		return &PreflightError{
-			Reason: fmt.Sprintf("identity token expired at %s", t.Expiry.UTC().Format(time.RFC3339)),
-			Fix:    "mint a fresh token right before signing (tokens live minutes; do not cache them across jobs)",
+			Reason:  fmt.Sprintf("identity token expired at %s", t.Expiry.UTC().Format(time.RFC3339)),
+			Fix:     "mint a fresh token right before signing (tokens live minutes; do not cache them across jobs)",
+			Expired: true,
 		}
 	}
 	_, err := t.Identity()
