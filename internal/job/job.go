@@ -59,10 +59,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// defaultConcurrency is how many subjects are signed at once: enough to
-// overlap the network round trips of a multi-platform index, few enough
-// not to trip registry rate limits.
-const defaultConcurrency = 4
+// defaultConcurrency is how many subjects are signed at once. Each waits
+// about a second for Rekor v2 to include its entry in a checkpoint: 8 lets
+// a typical multi-platform index wait once (8 images: 2.9 s at 4, 1.6 s at
+// 8, BenchmarkSign), and stays far below registry rate limits.
+const defaultConcurrency = 8
 
 func (c *Config) defaults() {
 	if c.Concurrency <= 0 {
