@@ -35,6 +35,11 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Trust.TrustedRoot == "" {
+		if err := tok.CheckPublicGoodKubernetes(); err != nil {
+			return nil, err
+		}
+	}
 	raw := tok.Raw
 	id, _ := tok.Identity()
 	run.Identity, run.Issuer = id.SAN, id.Issuer
