@@ -26,6 +26,7 @@ import (
 func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	c.defaults()
 	run := &report.Run{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
+	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
 	material, err := trust.Load(c.Trust, true)
 	if err != nil {
 		return nil, err

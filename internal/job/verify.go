@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -25,6 +26,7 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 	if err := c.Policy.Check(); err != nil {
 		return nil, err
 	}
+	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
 	material, err := trust.Load(c.Trust, false)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -13,6 +14,7 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 )
 
 // Material is the trust material of one run.
@@ -36,6 +38,8 @@ type Config struct {
 	FulcioURL, RekorURL, TSAURL string
 	// TUFCache is where the public-good TUF metadata is cached.
 	TUFCache string
+	// Transport carries the TUF requests; nil means http.DefaultTransport.
+	Transport http.RoundTripper
 }
 
 // InputError is trust configuration that cannot be used. Input names the
@@ -91,6 +95,11 @@ func Load(c Config, withSigning bool) (*Material, error) {
 		opts := tuf.DefaultOptions()
 		if c.TUFCache != "" {
 			opts.CachePath = c.TUFCache
+		}
+		if c.Transport != nil {
+			f := fetcher.NewDefaultFetcher()
+			f.SetHTTPClient(&http.Client{Transport: c.Transport})
+			opts.Fetcher = f
 		}
 		var err error
 		if tufClient, err = tuf.New(opts); err != nil {

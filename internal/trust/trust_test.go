@@ -2,6 +2,7 @@ package trust
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,27 @@ func TestSelect(t *testing.T) {
 				t.Errorf("Select() mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// roundTripFunc adapts a function to an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestLoadTUFUsesTransport shows the public-good TUF requests go through
+// the given transport (which retries within the run's budget).
+func TestLoadTUFUsesTransport(t *testing.T) {
+	var hosts []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		hosts = append(hosts, r.URL.Host)
+		return nil, errors.New("offline")
+	})
+	_, err := Load(Config{TUFCache: t.TempDir(), Transport: rt}, false)
+	if err == nil {
+		t.Fatal("Load succeeded with an offline transport")
+	}
+	if len(hosts) == 0 || hosts[0] != "tuf-repo-cdn.sigstore.dev" {
+		t.Errorf("TUF requests went to %v, want tuf-repo-cdn.sigstore.dev through the transport", hosts)
 	}
 }
