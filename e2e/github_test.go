@@ -159,15 +159,19 @@ func TestGitHubSeveralImages(t *testing.T) {
 
 // TestGitHubIndexRecursive signs a two-platform index and its manifests.
 func TestGitHubIndexRecursive(t *testing.T) {
-	for _, format := range []string{"bundle", "legacy"} {
+	for _, tc := range []struct {
+		format, signingConfig string
+		cosign                cosignCheck
+	}{
+		{"bundle", stk.SigningConfig, cosignCheck{stk.CosignV3, nil}},
+		{"legacy", stk.SigningConfigV1, cosignCheck{stk.CosignV2, nil}},
+		{"both", stk.SigningConfigAll, cosignCheck{stk.CosignV2, []string{"--use-signed-timestamps"}}},
+	} {
+		format, sc, cos := tc.format, tc.signingConfig, tc.cosign
 		t.Run(format, func(t *testing.T) {
 			idx, err := stk.PushPlatformIndex(context.Background(), "e2e/index-"+format, "v1")
 			if err != nil {
 				t.Fatal(err)
-			}
-			sc, cos := stk.SigningConfig, cosignCheck{stk.CosignV3, nil}
-			if format == "legacy" {
-				sc, cos = stk.SigningConfigV1, cosignCheck{stk.CosignV2, nil}
 			}
 			r := runKeyless(t, githubEnv(merge(trustInputs(sc), map[string]string{
 				"images": idx, "recursive": "true", "signature-format": format,
