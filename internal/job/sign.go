@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -41,17 +42,8 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 			return nil, err
 		}
 	}
-	raw := tok.Raw
 	id, _ := tok.Identity()
-	run.Identity, run.Issuer = id.SAN, id.Issuer
-	if c.Policy.Identity != "" {
-		run.Identity = c.Policy.Identity
-	}
-	if c.Policy.Issuer != "" {
-		run.Issuer = c.Policy.Issuer
-	}
-	run.Policy = c.Policy
-	run.Policy.Identity, run.Policy.Issuer = run.Identity, run.Issuer
+	run.Identity, run.Issuer = cmp.Or(c.Policy.Identity, id.SAN), cmp.Or(c.Policy.Issuer, id.Issuer)
 	remoteOpts, err := c.remote()
 	if err != nil {
 		return nil, err
@@ -59,13 +51,9 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
 	sigstoreTransport := retry.New(c.Transport, retry.WithBudget(ctx))
-	signer, err := sign.New(raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
+	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
 	if err != nil {
 		return nil, &InputError{Input: "signature-format", Err: err}
-	}
-	verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
-	if err != nil {
-		return nil, err
 	}
 	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
 	if err != nil {
@@ -75,21 +63,14 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if c.DryRun {
 		return dryRun(run, subjects, c)
 	}
-	cert, err := signer.Certificate(ctx)
-	if err != nil {
-		var re *sign.RefusedError
-		if errors.As(err, &re) {
-			return nil, &InputError{Input: "identity token", Err: fmt.Errorf("%w\n"+
-				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
-				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tok.Issuer)}
-		}
-		return nil, fmt.Errorf("getting signing certificate: %w", err)
+	if err := certify(ctx, c, run, signer, tok.Issuer); err != nil {
+		return nil, err
 	}
-	run.Certificate = summarize(cert)
-	run.SignedTimestamps = len(signer.Services(sign.Bundle).TSAs) > 0
-	if run.Certificate != nil && c.Policy.Identity == "" && run.Certificate.SubjectAlternativeName != run.Identity {
-		c.Log.Warn("certificate identity differs from the token's", "certificate", run.Certificate.SubjectAlternativeName, "token", run.Identity)
-		run.Identity = run.Certificate.SubjectAlternativeName
+	run.Policy = c.Policy
+	run.Policy.Identity, run.Policy.Issuer = run.Identity, run.Issuer
+	verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
+	if err != nil {
+		return nil, err
 	}
 	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
 	run.Verified = true
@@ -98,6 +79,35 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// certify gets the run's certificate and records what it certifies: the
+// identity and issuer are the certificate's, unless the inputs set them, so
+// that verification checks exactly what Fulcio issued.
+func certify(ctx context.Context, c Config, run *report.Run, signer *sign.Signer, tokenIssuer string) error {
+	cert, err := signer.Certificate(ctx)
+	if err != nil {
+		var re *sign.RefusedError
+		if errors.As(err, &re) {
+			return &InputError{Input: "identity-token", Err: fmt.Errorf("%w\n"+
+				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
+				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
+		}
+		return fmt.Errorf("getting signing certificate: %w", err)
+	}
+	run.Certificate = summarize(cert)
+	run.SignedTimestamps = len(signer.Services(sign.Bundle).TSAs) > 0
+	if run.Certificate == nil {
+		return nil
+	}
+	if got := run.Certificate.SubjectAlternativeName; c.Policy.Identity == "" && got != run.Identity {
+		c.Log.Warn("certificate identity differs from the one derived from the token", "certificate", got, "token", run.Identity)
+		run.Identity = got
+	}
+	if got := run.Certificate.Issuer; c.Policy.Issuer == "" && got != "" {
+		run.Issuer = got
+	}
+	return nil
 }
 
 // identityToken gets the token, masks it and checks it. An expired token
