@@ -278,3 +278,20 @@ func TestGitHubDryRun(t *testing.T) {
 		t.Errorf("dry run wrote to the registry: tags %v, then %v", before, after)
 	}
 }
+
+// TestGitHubNoVerify signs without reading back: exit 0, and the outputs
+// do not claim a verification that did not happen.
+func TestGitHubNoVerify(t *testing.T) {
+	img := pushImage(t)
+	r := runKeyless(t, githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "verify": "false"})))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if r.outputs["verified"] != "false" || r.outputs["signatures"] == "" {
+		t.Errorf("outputs = %v, want a signature and verified=false", r.outputs)
+	}
+	if !strings.Contains(r.summary, "not verified") {
+		t.Errorf("summary does not say verification was skipped:\n%s", r.summary)
+	}
+	cosignCheck{stk.CosignV3, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
+}

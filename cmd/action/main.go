@@ -41,31 +41,9 @@ func main() {
 
 // run is main without the process: testable with any environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cmd := "sign"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "sign", "verify":
-	case "help":
-		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n\nRun keyless sign -h or keyless verify -h for the flags.\n")
-		return exitOK
-	case "version":
-		fmt.Fprintln(stdout, "keyless", version)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign or verify\n", cmd)
-		return exitInput
-	}
-	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	flagValue := flags(cmd, fs)
-	fs.Usage = usage(stderr, cmd, fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInput
+	cmd, flagValue, rest, code := parseArgs(args, stdout, stderr)
+	if cmd == "" {
+		return code
 	}
 	p, err := ci.Detect(getenv, stdout)
 	if err != nil {
@@ -81,22 +59,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return defaultOf(cmd, name)
 	}}
+	// Mask every secret before anything can print it.
 	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN"), getenv("CI_JOB_TOKEN"), getenv("CI_REGISTRY_PASSWORD")} {
 		if secret != "" {
 			p.Mask(secret)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	client := &http.Client{Timeout: 30 * time.Second}
-	cfg, opts, err := buildConfig(cmd, s, fs.Args(), p, getenv, client)
+	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		return fail(p, stdout, stderr, err)
 	}
-	cfg.Log, cfg.Mask = log, p.Mask
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.Mask = p.Mask
+	return execute(ctx, cmd, p, cfg, opts, stdout, stderr)
+}
+
+// parseArgs splits the subcommand from its flags. It returns an empty
+// command, and the exit status, when there is nothing more to do.
+func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue func(string) (string, bool), rest []string, code int) {
+	cmd = "sign"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "sign", "verify":
+	case "help":
+		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n\nRun keyless sign -h or keyless verify -h for the flags.\n")
+		return "", nil, nil, exitOK
+	case "version":
+		fmt.Fprintln(stdout, "keyless", version)
+		return "", nil, nil, exitOK
+	default:
+		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign or verify\n", cmd)
+		return "", nil, nil, exitInput
+	}
+	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flagValue = flags(cmd, fs)
+	fs.Usage = usage(stderr, cmd, fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", nil, nil, exitOK
+		}
+		return "", nil, nil, exitInput
+	}
+	return cmd, flagValue, fs.Args(), exitOK
+}
+
+// execute runs the job within the timeout, publishes what it did and
+// returns the exit status.
+func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opts options, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	end := p.Section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
 	var r *report.Run
+	var err error
 	if cmd == "sign" {
 		r, err = job.Sign(ctx, cfg)
 	} else {
@@ -110,15 +127,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "keyless: publishing results: %v\n", err)
 		return exitFailed
 	}
-	if !r.Verified {
+	if !r.OK() {
 		for _, sub := range r.Subjects {
-			if !sub.OK(cmd == "verify" || cfg.Verify) {
+			if !sub.OK(!r.Unverified) {
 				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, sub.Failure())
 			}
 		}
 		return exitFailed
 	}
-	log.Info("done", "images", len(r.Subjects), "verified", r.Verified, "duration", r.Duration.Round(time.Millisecond))
+	cfg.Log.Info("done", "images", len(r.Subjects), "verified", r.Verified, "duration", r.Duration.Round(time.Millisecond))
 	return exitOK
 }
 
@@ -182,7 +199,7 @@ func publish(p ci.Platform, r *report.Run, cfg job.Config, opts options) error {
 // the identity that signed (or the policy verified), for a private Sigstore
 // with its keys from the trusted root file.
 func admissionPolicies(r *report.Run, trustedRoot string) ([]report.Policy, error) {
-	if r.DryRun || !r.Verified {
+	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
 	var o report.PolicyOptions

@@ -73,10 +73,8 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 		return nil, err
 	}
 	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
-	run.Verified = true
-	for _, s := range run.Subjects {
-		run.Verified = run.Verified && s.OK(c.Verify)
-	}
+	run.Unverified = !c.Verify
+	run.Verified = c.Verify && run.OK()
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
 }
@@ -210,6 +208,5 @@ func dryRun(run *report.Run, subjects []registry.Subject, c Config) (*report.Run
 		}
 		run.Subjects = append(run.Subjects, report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform})
 	}
-	run.Verified = true
 	return run, nil
 }

@@ -60,9 +60,8 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 		})
 	}
 	_ = g.Wait()
-	run.Verified = len(run.Subjects) > 0
+	run.Verified = run.OK()
 	for _, s := range run.Subjects {
-		run.Verified = run.Verified && s.OK(true)
 		for _, v := range s.Verifications {
 			if v.Verified && run.Certificate == nil {
 				run.Certificate = v.Certificate

@@ -358,7 +358,7 @@ func TestMarkdown(t *testing.T) {
 	}
 
 	for _, want := range []string{
-		"## keyless sign — ✅ signed and verified\n",
+		"## keyless sign — ❌ failed\n",
 		"| certificate identity | `" + ghID + "` |\n",
 		"| OIDC issuer | `" + ghIS + "` |\n",
 		"| source repository | `https://github.com/octo/app` |\n",
@@ -381,15 +381,22 @@ func TestMarkdown(t *testing.T) {
 	}
 }
 
+// passing makes signRun's failed verification pass.
+func passing(r *Run) {
+	r.Subjects[1].Verifications[1] = verify.Result{Format: sign.Legacy, Verified: true, LogIndex: 8}
+	r.Verified = true
+}
+
 func TestMarkdownStatus(t *testing.T) {
 	tests := []struct {
 		name   string
 		modify func(*Run)
 		want   string
 	}{
-		{"signed and verified", func(*Run) {}, "## keyless sign — ✅ signed and verified\n"},
-		{"sign failed", func(r *Run) { r.Verified = false }, "## keyless sign — ❌ failed\n"},
-		{"verify ok", func(r *Run) { r.Command = "verify" }, "## keyless verify — ✅ verified\n"},
+		{"signed and verified", passing, "## keyless sign — ✅ signed and verified\n"},
+		{"sign failed", func(*Run) {}, "## keyless sign — ❌ failed\n"},
+		{"signed, not verified", func(r *Run) { passing(r); r.Unverified, r.Verified = true, false }, "## keyless sign — ✅ signed (not verified: the verify input is false)\n"},
+		{"verify ok", func(r *Run) { passing(r); r.Command = "verify" }, "## keyless verify — ✅ verified\n"},
 		{"verify failed", func(r *Run) { r.Command = "verify"; r.Verified = false }, "## keyless verify — ❌ failed\n"},
 		{"dry run", func(r *Run) { r.DryRun = true; r.Verified = false }, "## keyless sign — 📝 dry run: nothing was signed\n"},
 	}

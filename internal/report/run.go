@@ -43,6 +43,9 @@ type Run struct {
 	Subjects []Subject `json:"subjects"`
 	// Verified is true when every subject verified in every format.
 	Verified bool `json:"verified"`
+	// Unverified is true when signing skipped the read-back verification
+	// (the verify input was false).
+	Unverified bool `json:"unverified,omitempty"`
 	// Started and Duration time the run.
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"durationNs"`
@@ -76,6 +79,20 @@ func (s Subject) OK(wantVerify bool) bool {
 	}
 	for _, v := range s.Verifications {
 		if !v.Verified {
+			return false
+		}
+	}
+	return true
+}
+
+// OK reports whether the run did what was asked: every subject signed (and
+// verified, unless verification was switched off), or verified.
+func (r *Run) OK() bool {
+	if len(r.Subjects) == 0 {
+		return false
+	}
+	for _, s := range r.Subjects {
+		if !s.OK(!r.Unverified && !r.DryRun) {
 			return false
 		}
 	}

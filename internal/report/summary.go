@@ -24,10 +24,12 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	switch {
 	case r.DryRun:
 		status = "📝 dry run: nothing was signed"
-	case r.Command == "verify" && r.Verified:
-		status = "✅ verified"
-	case !r.Verified:
+	case !r.OK():
 		status = "❌ failed"
+	case r.Command == "verify":
+		status = "✅ verified"
+	case r.Unverified:
+		status = "✅ signed (not verified: the verify input is false)"
 	}
 	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
 	b.WriteString("| image | platform | digest | format | transparency log | verified |\n|---|---|---|---|---|---|\n")
