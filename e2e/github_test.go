@@ -295,3 +295,17 @@ func TestGitHubNoVerify(t *testing.T) {
 	}
 	cosignCheck{stk.CosignV3, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
 }
+
+// TestGitHubServiceURLs signs with a private Sigstore named by URLs instead
+// of a signing config.
+func TestGitHubServiceURLs(t *testing.T) {
+	img := pushImage(t)
+	r := runKeyless(t, githubEnv(map[string]string{
+		"images": img, "signature-format": "legacy", "trusted-root": stk.TrustedRoot,
+		"fulcio-url": stk.FulcioURL, "rekor-url": stk.RekorV1URL, "tsa-url": stk.TSAURL,
+	}))
+	if r.code != 0 || r.outputs["verified"] != "true" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.code, r.outputs, r.stderr)
+	}
+	cosignCheck{stk.CosignV2, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
+}
