@@ -147,8 +147,12 @@ func TestGitLabSign(t *testing.T) {
 			t.Errorf("summary.md lacks %q", s)
 		}
 	}
-	if !strings.Contains(r.stdout, "section_start:") || !strings.Contains(r.stdout, "section_end:") {
-		t.Errorf("no collapsible log section in the job log:\n%s", r.stdout)
+	// One section for the run, one per image with its details.
+	if n := strings.Count(r.stdout, "section_start:"); n != 2 || strings.Count(r.stdout, "section_end:") != n {
+		t.Errorf("%d collapsible log sections, want 2 (run, image):\n%s", n, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "[collapsed=true]\r\x1b[0K"+img+"\n") || !strings.Contains(r.stdout, "legacy verified: ") {
+		t.Errorf("no section with the image's details in the job log:\n%s", r.stdout)
 	}
 	assertNoToken(t, r, token, env["CI_REGISTRY_PASSWORD"])
 	c := cosignCheck{stk.CosignV3, nil}

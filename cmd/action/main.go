@@ -123,6 +123,7 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 	if err != nil {
 		return fail(p, stdout, stderr, err)
 	}
+	details(p, stdout, r)
 	if err := publish(p, r, cfg, opts); err != nil {
 		fmt.Fprintf(stderr, "keyless: publishing results: %v\n", err)
 		return exitFailed
@@ -137,6 +138,36 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 	}
 	cfg.Log.Info("done", "images", len(r.Subjects), "verified", r.Verified, "duration", r.Duration.Round(time.Millisecond))
 	return exitOK
+}
+
+// details prints one collapsible log section per image: where each
+// signature went, its log entry, and how it verified.
+func details(p ci.Platform, w io.Writer, r *report.Run) {
+	for _, s := range r.Subjects {
+		title := s.Digest
+		if s.Platform != "" {
+			title += " (" + s.Platform + ")"
+		}
+		end := p.Section(title)
+		for _, sig := range s.Signatures {
+			how := "signed"
+			if sig.Reused {
+				how = "already signed"
+			}
+			fmt.Fprintf(w, "%s %s: %s, log entry %d\n", sig.Format, how, sig.Location, sig.LogIndex)
+		}
+		for _, v := range s.Verifications {
+			if v.Verified {
+				fmt.Fprintf(w, "%s verified: %s\n", v.Format, v.Location)
+			} else {
+				fmt.Fprintf(w, "%s NOT verified: %s\n", v.Format, strings.Join(v.Reasons, "; "))
+			}
+		}
+		if s.Error != "" {
+			fmt.Fprintf(w, "error: %s\n", s.Error)
+		}
+		end()
+	}
 }
 
 // version is set at build time with -ldflags "-X main.version=…".
