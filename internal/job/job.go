@@ -136,8 +136,10 @@ type InputError struct {
 	Err   error
 }
 
+// Error returns the message.
 func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
 
+// Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // IsInput reports whether err is bad input or configuration, from any

@@ -95,6 +95,7 @@ type StatusError struct {
 	StatusCode int
 }
 
+// Error returns the message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s answered HTTP %d", e.Service, e.StatusCode)
 }

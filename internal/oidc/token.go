@@ -111,6 +111,7 @@ type PreflightError struct {
 	Expired bool
 }
 
+// Error returns the message.
 func (e *PreflightError) Error() string {
 	return e.Reason + ": " + e.Fix
 }

@@ -36,8 +36,10 @@ type InputError struct {
 	Err error
 }
 
+// Error returns the message.
 func (e *InputError) Error() string { return fmt.Sprintf("image %q: %v", e.Ref, e.Err) }
 
+// Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // SplitRefs splits a newline- or comma-separated list of references,

@@ -166,6 +166,7 @@ type Error struct {
 	Replayable bool
 }
 
+// Error returns the message.
 func (e *Error) Error() string {
 	var s string
 	if e.Service != "" {
@@ -197,6 +198,7 @@ type StatusError struct {
 	StatusCode int
 }
 
+// Error returns the message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }

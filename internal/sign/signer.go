@@ -174,6 +174,7 @@ type RefusedError struct {
 	Message    string
 }
 
+// Error returns the message.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s refused the request (HTTP %d): %s", e.Service, e.StatusCode, e.Message)
 }

@@ -35,8 +35,10 @@ type PolicyError struct {
 	Err   error
 }
 
+// Error returns the message.
 func (e *PolicyError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
 
+// Unwrap returns the underlying error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // Anchor makes a regular expression match whole values only, so that
