@@ -217,6 +217,8 @@ func TestGitHubBadInput(t *testing.T) {
 		{"bad boolean", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "recursive": "yes please"})), "recursive"},
 		{"bad annotation", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "annotations": "novalue"})), "annotations"},
 		{"expired token", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "identity-token": mint(t, "github", stack.WithTTL(-60))})), "expired"},
+		{"identity override that the certificate does not carry", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "certificate-identity": githubIdentity + "-other"})), "certificate-identity"},
+		{"verify-only input", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "certificate-identity-regexp": ".*"})), "certificate-identity-regexp"},
 		{"wrong audience", githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "identity-token": mint(t, "github", stack.WithAudience("other"))})), "audience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,6 +48,9 @@ func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv fu
 	var c job.Config
 	var o options
 	var err error
+	if name := foreignInput(cmd, p); name != "" {
+		return c, o, &job.InputError{Input: name, Err: fmt.Errorf("applies to keyless %s only: remove it from this %s step", otherCommand(cmd), cmd)}
+	}
 	c.Images = append(registry.SplitRefs(s.str("images")), args...)
 	if u := getenv("KEYLESS_IMAGE_URL"); u != "" {
 		c.Images = append(c.Images, imageFromBuild(u, getenv("KEYLESS_IMAGE_DIGEST")))
@@ -107,6 +110,37 @@ func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv fu
 	}
 	c.Token, err = tokenSource(s, p, getenv, client)
 	return c, o, err
+}
+
+// foreignInput returns the name of a set input that belongs to the other
+// command only (say, certificate-identity-regexp in a sign step), or "".
+func foreignInput(cmd string, p ci.Platform) string {
+	for _, in := range inputs {
+		if in.only == "" || in.only == cmd || defined(cmd, in.name) {
+			continue
+		}
+		if p.Input(in.name) != "" {
+			return in.name
+		}
+	}
+	return ""
+}
+
+// defined reports whether cmd has an input called name.
+func defined(cmd, name string) bool {
+	for _, in := range inputs {
+		if in.name == name && (in.only == "" || in.only == cmd) {
+			return true
+		}
+	}
+	return false
+}
+
+func otherCommand(cmd string) string {
+	if cmd == "sign" {
+		return "verify"
+	}
+	return "sign"
 }
 
 // imageFromBuild joins a build Task's IMAGE_URL and IMAGE_DIGEST results.

@@ -123,7 +123,11 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 	if err != nil {
 		return fail(p, stdout, stderr, err)
 	}
-	details(p, stdout, r)
+	logs := stdout // where CI systems read the job log
+	if p.Name() == "cli" {
+		logs = stderr // the CLI's stdout is the JSON report alone
+	}
+	details(p, logs, r)
 	if err := publish(p, r, cfg, opts); err != nil {
 		fmt.Fprintf(stderr, "keyless: publishing results: %v\n", err)
 		return exitFailed
@@ -131,7 +135,7 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 	if !r.OK() {
 		for _, sub := range r.Subjects {
 			if !sub.OK(!r.Unverified) {
-				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, sub.Failure())
+				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, ci.OneLine(sub.Failure()))
 			}
 		}
 		return exitFailed
@@ -154,17 +158,17 @@ func details(p ci.Platform, w io.Writer, r *report.Run) {
 			if sig.Reused {
 				how = "already signed"
 			}
-			fmt.Fprintf(w, "%s %s: %s, log entry %d\n", sig.Format, how, sig.Location, sig.LogIndex)
+			fmt.Fprintf(w, "%s %s: %s, log entry %d\n", sig.Format, how, ci.OneLine(sig.Location), sig.LogIndex)
 		}
 		for _, v := range s.Verifications {
 			if v.Verified {
-				fmt.Fprintf(w, "%s verified: %s\n", v.Format, v.Location)
+				fmt.Fprintf(w, "%s verified: %s\n", v.Format, ci.OneLine(v.Location))
 			} else {
-				fmt.Fprintf(w, "%s NOT verified: %s\n", v.Format, strings.Join(v.Reasons, "; "))
+				fmt.Fprintf(w, "%s NOT verified: %s\n", v.Format, ci.OneLine(strings.Join(v.Reasons, "; ")))
 			}
 		}
 		if s.Error != "" {
-			fmt.Fprintf(w, "error: %s\n", s.Error)
+			fmt.Fprintf(w, "error: %s\n", ci.OneLine(s.Error))
 		}
 		end()
 	}
@@ -187,9 +191,11 @@ func fail(p ci.Platform, stdout, stderr io.Writer, err error) int {
 		msg += " (the run exceeded its timeout input)"
 	}
 	if p.Name() == "github" {
-		fmt.Fprintf(stdout, "::error title=keyless::%s\n", strings.ReplaceAll(msg, "\n", "%0A"))
+		// The runner's escaping for a command's data: % first, then CR, LF.
+		data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(msg)
+		fmt.Fprintf(stdout, "::error title=keyless::%s\n", data)
 	}
-	fmt.Fprintf(stderr, "keyless: %s\n", msg)
+	fmt.Fprintf(stderr, "keyless: %s\n", ci.Lines(msg))
 	return code
 }
 

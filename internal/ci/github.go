@@ -42,7 +42,7 @@ func (g *GitHub) Mask(secret string) {
 
 // Section starts a ::group::.
 func (g *GitHub) Section(title string) func() {
-	fmt.Fprintf(g.out, "::group::%s\n", title)
+	fmt.Fprintf(g.out, "::group::%s\n", OneLine(title))
 	return func() { fmt.Fprintln(g.out, "::endgroup::") }
 }
 

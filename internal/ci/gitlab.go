@@ -35,6 +35,7 @@ var sectionName = regexp.MustCompile(`[^a-z0-9_]+`)
 
 // Section starts a collapsed GitLab log section.
 func (g *GitLab) Section(title string) func() {
+	title = OneLine(title)
 	id := sectionName.ReplaceAllString(strings.ToLower(title), "_")
 	if len(id) > 40 {
 		id = id[:40]

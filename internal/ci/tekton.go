@@ -28,7 +28,7 @@ func (t *Tekton) Mask(string) {}
 
 // Section prints a plain heading.
 func (t *Tekton) Section(title string) func() {
-	fmt.Fprintf(t.out, "--- %s\n", title)
+	fmt.Fprintf(t.out, "--- %s\n", OneLine(title))
 	return func() {}
 }
 

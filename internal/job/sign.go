@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -53,7 +54,7 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	sigstoreTransport := retry.New(c.Transport, retry.WithBudget(ctx))
 	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
 	if err != nil {
-		return nil, &InputError{Input: "signature-format", Err: err}
+		return nil, err // a missing service names signing-config; other errors are not the input's
 	}
 	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
 	if err != nil {
@@ -98,11 +99,20 @@ func certify(ctx context.Context, c Config, run *report.Run, signer *sign.Signer
 	if run.Certificate == nil {
 		return nil
 	}
-	if got := run.Certificate.SubjectAlternativeName; c.Policy.Identity == "" && got != run.Identity {
+	// An identity given as input must be the one Fulcio certified: else
+	// signing would write signatures that then fail, or reuse another
+	// identity's signature as if it were this run's.
+	if got := run.Certificate.SubjectAlternativeName; c.Policy.Identity != "" && got != c.Policy.Identity {
+		return &InputError{Input: "certificate-identity", Err: fmt.Errorf("the certificate names %q, not %q: leave the input empty to use the token's identity", got, c.Policy.Identity)}
+	}
+	if got := run.Certificate.Issuer; c.Policy.Issuer != "" && got != c.Policy.Issuer {
+		return &InputError{Input: "certificate-oidc-issuer", Err: fmt.Errorf("the certificate names issuer %q, not %q: leave the input empty to use the token's issuer", got, c.Policy.Issuer)}
+	}
+	if got := run.Certificate.SubjectAlternativeName; got != run.Identity {
 		c.Log.Warn("certificate identity differs from the one derived from the token", "certificate", got, "token", run.Identity)
 		run.Identity = got
 	}
-	if got := run.Certificate.Issuer; c.Policy.Issuer == "" && got != "" {
+	if got := run.Certificate.Issuer; got != "" {
 		run.Issuer = got
 	}
 	return nil
@@ -114,6 +124,9 @@ func certify(ctx context.Context, c Config, run *report.Run, signer *sign.Signer
 func identityToken(ctx context.Context, c Config) (*oidc.Token, error) {
 	for attempt := 0; ; attempt++ {
 		raw, err := c.Token.Token(ctx)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &InputError{Input: "identity-token-file", Err: fmt.Errorf("%w: mount the token there (Tekton: a projected serviceAccountToken with audience sigstore), or give identity-token-file", err)}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("getting identity token: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,7 +50,7 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 // Registries without the referrers API get the tag-schema fallback index
 // (updated by ggcr). It returns repository@digest of the referrer manifest.
 func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now time.Time, opts ...remote.Option) (name.Digest, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	repo := subject.Digest.Context()
 	layer := static.NewLayer(bundleJSON, BundleMediaType)
 	config := static.NewLayer([]byte("{}"), emptyMediaType)

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,7 +37,7 @@ func LegacyTag(d name.Digest) name.Tag {
 // the signatures already there. The layer blob is uploaded before the
 // manifest, so a failure never leaves the tag pointing at a missing blob.
 func WriteLegacy(ctx context.Context, subject name.Digest, payload []byte, annotations map[string]string, opts ...remote.Option) (name.Tag, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	tag := LegacyTag(subject)
 	base, err := legacyImage(tag, opts)
 	if err != nil {
@@ -71,7 +72,7 @@ func legacyImage(tag name.Tag, opts []remote.Option) (v1.Image, error) {
 
 // ReadLegacy reads the legacy signatures of subject. No .sig tag means none.
 func ReadLegacy(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Stored, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	tag := LegacyTag(subject)
 	img, err := remote.Image(tag, opts...)
 	if isNotFound(err) {

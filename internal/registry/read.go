@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,7 +27,7 @@ type Stored struct {
 // ReadBundles reads the bundle referrers of subject, through the referrers
 // API or its tag-schema fallback.
 func ReadBundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Stored, error) {
-	opts = append(opts, remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType))
+	opts = append(slices.Clip(opts), remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType))
 	idx, err := remote.Referrers(subject, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)

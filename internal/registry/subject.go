@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -82,7 +83,7 @@ func Resolve(ctx context.Context, refs []string, recursive bool, opts ...remote.
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, remote.WithContext(ctx))
+	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	seen := map[string]bool{}
 	var out []Subject
 	add := func(s Subject) {

@@ -85,7 +85,7 @@ func (r *Run) issuer() string {
 
 func (r *Run) rows(s Subject) string {
 	var b strings.Builder
-	platform := s.Platform
+	platform := mdEscape(s.Platform)
 	if platform == "" {
 		platform = "—"
 	}
@@ -148,6 +148,13 @@ func EntryURL(logURL string, index int64) string {
 	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)
 }
 
+// mdEscape makes text from outside (reasons with registry error bodies,
+// platform strings, identities) inert in a Markdown table cell: no cell
+// breaks, no HTML, no links or images.
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+	return strings.NewReplacer(
+		"|", `\|`, "\n", " ", "\r", " ", "`", "'",
+		"<", "&lt;", ">", "&gt;", "&", "&amp;",
+		"[", `\[`, "]", `\]`, "!", `\!`,
+	).Replace(s)
 }

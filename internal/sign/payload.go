@@ -2,6 +2,7 @@ package sign
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -27,7 +28,7 @@ const InTotoPayloadType = "application/vnd.in-toto+json"
 
 // Statement returns the in-toto statement that the bundle format signs.
 func Statement(d name.Digest, annotations map[string]string) ([]byte, error) {
-	alg, hex := splitDigest(d)
+	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
 	return json.Marshal(statement{
 		Type:          "https://in-toto.io/Statement/v1",
 		Subject:       []statementSubj{{Digest: map[string]string{alg: hex}, Annotations: annotations}},
@@ -64,14 +65,4 @@ func SimpleSigningPayload(d name.Digest, annotations map[string]string) ([]byte,
 		p.Optional = annotations
 	}
 	return json.Marshal(p)
-}
-
-func splitDigest(d name.Digest) (alg, hex string) {
-	s := d.DigestStr()
-	for i := range len(s) {
-		if s[i] == ':' {
-			return s[:i], s[i+1:]
-		}
-	}
-	return "sha256", s
 }

@@ -3,6 +3,7 @@ package sign
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -92,6 +93,9 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if len(formats) == 0 {
+		return nil, errors.New("no signature format to sign in")
+	}
 	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{}}
 	for _, f := range formats {
 		versions := []uint32{1, 2}
@@ -112,12 +116,9 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 		return nil, fmt.Errorf("generating ephemeral key: %w", err)
 	}
 	s.keypair = kp
-	var fulcioURL string
-	for _, svc := range s.services {
-		fulcioURL = svc.Fulcio
-	}
+	// Every format selects the same Fulcio from the signing config.
 	s.cert = &onceCertificate{provider: sgsign.NewFulcio(&sgsign.FulcioOptions{
-		BaseURL: fulcioURL, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
+		BaseURL: s.services[formats[0]].Fulcio, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
 	})}
 	return s, nil
 }

@@ -78,7 +78,9 @@ func (p Policy) identity() (sgverify.CertificateIdentity, error) {
 		return zero, &PolicyError{"certificate-identity-regexp", errors.New("give certificate-identity or certificate-identity-regexp, not both")}
 	}
 	for _, r := range []struct{ input, re string }{{"certificate-identity-regexp", p.IdentityRegexp}, {"certificate-oidc-issuer-regexp", p.IssuerRegexp}} {
-		if _, err := regexp.Compile(Anchor(r.re)); err != nil {
+		// The pattern must stand on its own: wrapping "a)|(.*" would
+		// otherwise compile to "^(?:a)|(.*)$", which matches anything.
+		if _, err := regexp.Compile(r.re); err != nil {
 			return zero, &PolicyError{r.input, fmt.Errorf("not a valid regular expression: %w", err)}
 		}
 	}

@@ -123,3 +123,13 @@ func TestAnchorEscapedDollar(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyRejectsAnEscapingPattern refuses a pattern that is not a regular
+// expression on its own but would become one, matching anything, once
+// anchored.
+func TestPolicyRejectsAnEscapingPattern(t *testing.T) {
+	p := verify.Policy{Issuer: "https://issuer.example", IdentityRegexp: "https://github.com/org/app)|(.*"}
+	if err := p.Check(); err == nil {
+		t.Fatalf("Check() accepted %q, whose anchored form matches any identity", p.IdentityRegexp)
+	}
+}
