@@ -201,7 +201,7 @@ func auth(s settings, p ci.Platform, images []string, getenv func(string) string
 // account token, the path cosign also reads.
 const defaultTokenFile = "/var/run/sigstore/cosign/oidc-token"
 
-func tokenSource(s settings, p ci.Platform, getenv func(string) string, client *http.Client) (oidc.Source, error) {
+func tokenSource(s settings, p ci.Platform, getenv func(string) string, client *http.Client) (job.TokenSource, error) {
 	tok, file := s.str("identity-token"), s.str("identity-token-file")
 	switch {
 	case tok != "" && file != "":

@@ -4,6 +4,7 @@
 package job
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
@@ -42,7 +44,7 @@ type Config struct {
 	// Auth holds registry credentials.
 	Auth registry.Auth
 	// Token is where the identity token comes from (sign only).
-	Token oidc.Source
+	Token TokenSource
 	// Annotations are signed into every payload.
 	Annotations map[string]string
 	// DryRun resolves and checks access, and signs nothing.
@@ -57,6 +59,11 @@ type Config struct {
 	Mask func(string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// TokenSource gets a raw OIDC identity token (see package oidc).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // defaultConcurrency is how many subjects are signed at once. Each waits
@@ -83,10 +90,24 @@ func (c *Config) defaults() {
 	}
 }
 
-func (c *Config) remote() ([]remote.Option, error) {
+// keychain returns the registry credentials of the run.
+func (c *Config) keychain() (authn.Keychain, error) {
 	kc, err := c.Auth.Keychain()
 	if err != nil {
 		return nil, &InputError{Input: "registry credentials", Err: err}
+	}
+	return kc, nil
+}
+
+// registryTransport retries each registry request within the run.
+func (c *Config) registryTransport() http.RoundTripper {
+	return retry.New(c.Transport, retry.WithService("registry"))
+}
+
+func (c *Config) remote() ([]remote.Option, error) {
+	kc, err := c.keychain()
+	if err != nil {
+		return nil, err
 	}
 	// The retrying transport retries each request; ggcr's own per-request
 	// retries are off (no status codes, and its predicate is false for the
@@ -94,7 +115,7 @@ func (c *Config) remote() ([]remote.Option, error) {
 	// the transport could not retry it (a PATCH chunk, a streamed body).
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(retry.New(c.Transport, retry.WithService("registry"))),
+		remote.WithTransport(c.registryTransport()),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(redoUpload),
 		remote.WithRetryBackoff(uploadBackoff),

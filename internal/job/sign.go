@@ -202,14 +202,11 @@ func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sig
 // dryRun checks that every repository can be written to and returns the
 // plan: the subjects that a real run would sign.
 func dryRun(run *report.Run, subjects []registry.Subject, c Config) (*report.Run, error) {
-	kc, err := c.Auth.Keychain()
+	kc, err := c.keychain()
 	if err != nil {
 		return nil, err
 	}
-	t := c.Transport
-	if t == nil {
-		t = remote.DefaultTransport
-	}
+	t := c.registryTransport()
 	checked := map[string]bool{}
 	for _, s := range subjects {
 		repo := s.Digest.Context()

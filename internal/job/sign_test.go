@@ -24,7 +24,7 @@ func jwt(t *testing.T, exp time.Time) string {
 }
 
 // sequence returns the tokens in order, one per call.
-func sequence(tokens ...string) oidc.Source {
+func sequence(tokens ...string) TokenSource {
 	i := 0
 	return oidc.SourceFunc(func(context.Context) (string, error) {
 		tok := tokens[min(i, len(tokens)-1)]

@@ -14,25 +14,20 @@ import (
 	"github.com/keyless-dev/keyless/internal/retry"
 )
 
-// Source gets a raw identity token.
-type Source interface {
-	Token(ctx context.Context) (string, error)
-}
-
-// SourceFunc adapts a function to a Source.
+// SourceFunc gets a raw identity token each time it is called.
 type SourceFunc func(ctx context.Context) (string, error)
 
 // Token calls f.
 func (f SourceFunc) Token(ctx context.Context) (string, error) { return f(ctx) }
 
-// Static returns a Source for a token given as a value.
-func Static(raw string) Source {
+// Static returns a source for a token given as a value.
+func Static(raw string) SourceFunc {
 	return SourceFunc(func(context.Context) (string, error) { return strings.TrimSpace(raw), nil })
 }
 
-// File returns a Source that reads the token from path at every call, so a
+// File returns a source that reads the token from path at every call, so a
 // projected Kubernetes token that the kubelet rotates is read fresh.
-func File(path string) Source {
+func File(path string) SourceFunc {
 	return SourceFunc(func(context.Context) (string, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -50,9 +45,9 @@ func File(path string) Source {
 // the job lacks the id-token: write permission.
 var ErrNoGitHubPermission = errors.New("the GitHub runner offers no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")
 
-// GitHubActions returns a Source that asks the Actions runner for a token with
+// GitHubActions returns a source that asks the Actions runner for a token with
 // the sigstore audience.
-func GitHubActions(getenv func(string) string, client *http.Client) Source {
+func GitHubActions(getenv func(string) string, client *http.Client) SourceFunc {
 	return SourceFunc(func(ctx context.Context) (string, error) {
 		if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 			return "", ErrNoGitHubPermission
