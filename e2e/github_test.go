@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -310,4 +311,46 @@ func TestGitHubServiceURLs(t *testing.T) {
 		t.Fatalf("exit %d, outputs %v\n%s", r.code, r.outputs, r.stderr)
 	}
 	cosignCheck{stk.CosignV2, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
+}
+
+// TestGitHubAnnotations signs annotations into both formats: cosign v2
+// checks them in the legacy payload (-a), and the bundle's in-toto
+// statement carries them on its subject.
+func TestGitHubAnnotations(t *testing.T) {
+	legacy, img := pushImage(t), pushImage(t)
+	for ref, format := range map[string]string{legacy: "legacy", img: "bundle"} {
+		sc := map[string]string{"legacy": stk.SigningConfigV1, "bundle": stk.SigningConfig}[format]
+		r := runKeyless(t, githubEnv(merge(trustInputs(sc), map[string]string{
+			"images": ref, "signature-format": format, "annotations": "team=platform\nrelease=v1.2.3",
+		})))
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", format, r.code, r.stderr)
+		}
+	}
+	cosignCheck{stk.CosignV2, []string{"-a", "team=platform", "-a", "release=v1.2.3"}}.accepts(t, legacy, githubIdentity, stk.Issuer("github"))
+	cosignCheck{stk.CosignV2, []string{"-a", "team=other"}}.rejects(t, legacy, githubIdentity, stk.Issuer("github"))
+
+	bundles, err := stk.Bundles(t.Context(), img)
+	if err != nil || len(bundles) != 1 {
+		t.Fatalf("bundles: %d, %v", len(bundles), err)
+	}
+	var b struct {
+		DSSEEnvelope struct {
+			Payload []byte `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	var stmt struct {
+		Subject []struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(bundles[0], &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.DSSEEnvelope.Payload, &stmt); err != nil || len(stmt.Subject) != 1 {
+		t.Fatalf("statement: %v", err)
+	}
+	if diff := cmp.Diff(map[string]string{"team": "platform", "release": "v1.2.3"}, stmt.Subject[0].Annotations); diff != "" {
+		t.Errorf("statement annotations mismatch (-want +got):\n%s", diff)
+	}
 }
