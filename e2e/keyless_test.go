@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,19 +49,6 @@ type result struct {
 	outputs        map[string]string
 	summary        string
 	files          map[string]string // every file the run wrote under its work dir
-}
-
-// all returns every channel's text, for secret scans.
-func (r result) all() string {
-	var b strings.Builder
-	b.WriteString(r.stdout + r.stderr + r.summary)
-	for _, v := range r.outputs {
-		b.WriteString(v)
-	}
-	for _, v := range r.files {
-		b.WriteString(v)
-	}
-	return b.String()
 }
 
 // runKeyless runs the binary with exactly env (no inherited variables) in a
@@ -202,13 +188,4 @@ func tags(t *testing.T, ref string) []string {
 		t.Fatalf("listing tags of %s: %v", r.Context(), err)
 	}
 	return ts
-}
-
-func reportOf(t *testing.T, r result) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(r.outputs["result"]), &m); err != nil {
-		t.Fatalf("result output is not JSON: %v\n%s", err, r.outputs["result"])
-	}
-	return m
 }

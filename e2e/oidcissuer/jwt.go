@@ -62,12 +62,16 @@ func keyID(pub *ecdsa.PublicKey) string {
 
 // jwk is the JSON Web Key form of the issuer's public key.
 func jwk(pub *ecdsa.PublicKey) map[string]string {
-	size := (pub.Curve.Params().BitSize + 7) / 8
+	// The uncompressed point is 0x04 || X || Y, each 32 bytes for P-256.
+	point, err := pub.Bytes()
+	if err != nil || len(point) != 65 {
+		panic(fmt.Sprintf("issuer key is not an uncompressed P-256 point: %v", err))
+	}
 	return map[string]string{
 		"kty": "EC",
 		"crv": "P-256",
-		"x":   b64.EncodeToString(pub.X.FillBytes(make([]byte, size))),
-		"y":   b64.EncodeToString(pub.Y.FillBytes(make([]byte, size))),
+		"x":   b64.EncodeToString(point[1:33]),
+		"y":   b64.EncodeToString(point[33:]),
 		"kid": keyID(pub),
 		"use": "sig",
 		"alg": "ES256",

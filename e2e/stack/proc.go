@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,17 +90,6 @@ func httpOK(url string) func(context.Context) error {
 			return fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
 		return nil
-	}
-}
-
-// tcpOpen returns a check that wants addr to accept connections.
-func tcpOpen(addr string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		return c.Close()
 	}
 }
 

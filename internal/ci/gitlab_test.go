@@ -60,14 +60,6 @@ func TestGitLabPublish(t *testing.T) {
 			{Label: "registry.gitlab.com/g/app@sha256:2 (bundle)", URL: "https://search.sigstore.dev/?logIndex=2"},
 		},
 	}
-	type annotations struct {
-		Keyless []struct {
-			ExternalLink struct {
-				Label string `json:"label"`
-				URL   string `json:"url"`
-			} `json:"external_link"`
-		} `json:"keyless"`
-	}
 	tests := []struct {
 		name      string
 		outputDir string

@@ -48,7 +48,7 @@ func (m *Material) Select(now time.Time, rekorVersions ...uint32) (Services, err
 		}
 	}
 	if s.RekorVersion == 2 && len(s.TSAs) == 0 {
-		return s, &InputError{"signing-config", errors.New("Rekor v2 gives no signing time: add a timestamp authority (tsa-url)")}
+		return s, &InputError{"signing-config", errors.New("a Rekor v2 log gives no signing time: add a timestamp authority (tsa-url)")}
 	}
 	return s, nil
 }
