@@ -164,9 +164,13 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 	for i, s := range subjects {
 		g.Go(func() error {
 			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+			// A reused signature was just read back and verified: keep that
+			// result instead of reading it again.
+			reused := map[sign.Format]verify.Result{}
 			for _, f := range c.Formats {
-				if sig, ok := existing(ctx, verifier, s, f); ok {
-					r.Signatures = append(r.Signatures, sig)
+				if res, ok := existing(ctx, verifier, s, f); ok {
+					reused[f] = res
+					r.Signatures = append(r.Signatures, sign.Signature{Format: f, Location: res.Location, LogIndex: res.LogIndex, Reused: true})
 					continue
 				}
 				sig, err := signer.Sign(ctx, s, f)
@@ -177,7 +181,13 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 				r.Signatures = append(r.Signatures, *sig)
 			}
 			if r.Error == "" && c.Verify {
-				r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
+				for _, f := range c.Formats {
+					res, ok := reused[f]
+					if !ok {
+						res = verifyOne(ctx, verifier, s, f)
+					}
+					r.Verifications = append(r.Verifications, res)
+				}
 			}
 			logSubject(c.Log, "signed", s, r, c.Verify)
 			out[i] = r
@@ -188,15 +198,13 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 	return out
 }
 
-// existing returns the signature already stored for s in format f when it
-// verifies with this run's identity: a re-run then signs nothing new, so
-// re-runs neither fail nor pile up signatures and log entries.
-func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) (sign.Signature, bool) {
+// existing returns the verification of the signature already stored for s
+// in format f when it verifies with this run's identity: a re-run then
+// signs nothing new, so re-runs neither fail nor pile up signatures and
+// log entries.
+func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) (verify.Result, bool) {
 	res, err := v.Verify(ctx, s, f)
-	if err != nil || !res.Verified {
-		return sign.Signature{}, false
-	}
-	return sign.Signature{Format: f, Location: res.Location, LogIndex: res.LogIndex, Reused: true}, true
+	return res, err == nil && res.Verified
 }
 
 // dryRun checks that every repository can be written to and returns the

@@ -77,13 +77,18 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, formats []sign.Format) []verify.Result {
 	var out []verify.Result
 	for _, f := range formats {
-		res, err := v.Verify(ctx, s, f)
-		if err != nil {
-			res.Reasons = append(res.Reasons, err.Error())
-		}
-		out = append(out, res)
+		out = append(out, verifyOne(ctx, v, s, f))
 	}
 	return out
+}
+
+// verifyOne verifies s in format f; a registry error is the failure reason.
+func verifyOne(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) verify.Result {
+	res, err := v.Verify(ctx, s, f)
+	if err != nil {
+		res.Reasons = append(res.Reasons, err.Error())
+	}
+	return res
 }
 
 // logSubject logs one subject's outcome, naming only what is set.
