@@ -124,8 +124,10 @@ func (c *Config) remote() ([]remote.Option, error) {
 }
 
 // uploadBackoff paces ggcr's redo of a whole blob upload: as many tries
-// as the retrying transport makes of one request, starting as soon.
-var uploadBackoff = remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 10, Cap: 4 * time.Second}
+// as the retrying transport makes of one request, starting as soon, about
+// 12 s in all. It has no Cap: reaching ggcr's cap ends the steps at once,
+// which cut the redos to five.
+var uploadBackoff = remote.Backoff{Duration: 250 * time.Millisecond, Factor: 1.4, Jitter: 0.5, Steps: 10}
 
 // redoUpload is ggcr's retry predicate. It sees errors at two levels: the
 // transport's raw errors (never retried again: the transport did) and an
