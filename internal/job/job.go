@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -165,16 +164,13 @@ func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Er
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
+// BadInput reports that the user must fix the input: exit status 2.
+func (e *InputError) BadInput() bool { return true }
+
 // IsInput reports whether err is bad input or configuration, from any
-// package: exit status 2.
+// package: exit status 2. Such an error says so with a BadInput method,
+// the way ggcr's errors say Temporary.
 func IsInput(err error) bool {
-	var (
-		ie *InputError
-		te *trust.InputError
-		re *registry.InputError
-		pe *verify.PolicyError
-		oe *oidc.PreflightError
-	)
-	return errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &re) || errors.As(err, &pe) ||
-		errors.As(err, &oe) || errors.Is(err, oidc.ErrNoGitHubPermission)
+	var bad interface{ BadInput() bool }
+	return errors.As(err, &bad) && bad.BadInput()
 }

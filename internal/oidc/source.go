@@ -43,7 +43,16 @@ func File(path string) SourceFunc {
 
 // ErrNoGitHubPermission is returned when the GitHub runner offers no token:
 // the job lacks the id-token: write permission.
-var ErrNoGitHubPermission = errors.New("the GitHub runner offers no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")
+var ErrNoGitHubPermission error = inputError("the GitHub runner offers no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")
+
+// inputError is a fixed error that the user must fix: exit status 2.
+type inputError string
+
+// Error returns the message.
+func (e inputError) Error() string { return string(e) }
+
+// BadInput reports that the user must fix the input.
+func (e inputError) BadInput() bool { return true }
 
 // GitHubActions returns a source that asks the Actions runner for a token with
 // the sigstore audience.

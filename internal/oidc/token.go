@@ -116,6 +116,9 @@ func (e *PreflightError) Error() string {
 	return e.Reason + ": " + e.Fix
 }
 
+// BadInput reports that the user must fix the token: exit status 2.
+func (e *PreflightError) BadInput() bool { return true }
+
 // minValidity is how long a token must stay valid: Fulcio is called within
 // seconds, but a clock skew of a minute between runner and Fulcio is common.
 const minValidity = time.Minute

@@ -43,6 +43,9 @@ func (e *InputError) Error() string { return fmt.Sprintf("image %q: %v", e.Ref, 
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
+// BadInput reports that the user must fix the reference: exit status 2.
+func (e *InputError) BadInput() bool { return true }
+
 // SplitRefs splits a newline- or comma-separated list of references,
 // dropping blanks and comments.
 func SplitRefs(s string) []string {

@@ -55,6 +55,9 @@ func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Er
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
+// BadInput reports that the user must fix the input: exit status 2.
+func (e *InputError) BadInput() bool { return true }
+
 // Check validates the configuration without touching the network.
 func (c Config) Check() error {
 	for _, f := range []struct{ input, path string }{{"trusted-root", c.TrustedRoot}, {"signing-config", c.SigningConfig}} {

@@ -41,6 +41,9 @@ func (e *PolicyError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.E
 // Unwrap returns the underlying error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
+// BadInput reports that the user must fix the input: exit status 2.
+func (e *PolicyError) BadInput() bool { return true }
+
 // Anchor makes a regular expression match whole values only, so that
 // "https://github.com/org/app" never admits ".../app-evil".
 func Anchor(re string) string {
