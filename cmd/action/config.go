@@ -116,7 +116,7 @@ func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv fu
 // command only (say, certificate-identity-regexp in a sign step), or "".
 func foreignInput(cmd string, p ci.Platform) string {
 	for _, in := range inputs {
-		if in.only == "" || in.only == cmd || defined(cmd, in.name) {
+		if _, ok := lookup(cmd, in.name); ok || in.only == "" || in.only == cmd {
 			continue
 		}
 		if p.Input(in.name) != "" {
@@ -124,16 +124,6 @@ func foreignInput(cmd string, p ci.Platform) string {
 		}
 	}
 	return ""
-}
-
-// defined reports whether cmd has an input called name.
-func defined(cmd, name string) bool {
-	for _, in := range inputs {
-		if in.name == name && (in.only == "" || in.only == cmd) {
-			return true
-		}
-	}
-	return false
 }
 
 func otherCommand(cmd string) string {

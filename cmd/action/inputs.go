@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // input is one input of keyless: a GitHub input, a Tekton param, a GitLab
@@ -82,18 +81,17 @@ func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 			fmt.Fprint(w, "Verifies the signatures of image digests against an identity policy.\n\n")
 		}
 		fmt.Fprint(w, "Every flag is also read from KEYLESS_<NAME> (GitHub: INPUT_<NAME>).\n\nFlags:\n")
-		var b strings.Builder
-		fs.SetOutput(&b)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-		fmt.Fprint(w, strings.ReplaceAll(b.String(), "\n    \t", "\n    \t"))
 	}
 }
 
-func defaultOf(cmd, name string) string {
+// lookup returns cmd's input called name, and whether cmd has one.
+func lookup(cmd, name string) (input, bool) {
 	for _, in := range inputs {
 		if in.name == name && (in.only == "" || in.only == cmd) {
-			return in.def
+			return in, true
 		}
 	}
-	return ""
+	return input{}, false
 }

@@ -57,7 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if v := p.Input(name); v != "" {
 			return v
 		}
-		return defaultOf(cmd, name)
+		in, _ := lookup(cmd, name)
+		return in.def
 	}}
 	// Mask every secret before anything can print it.
 	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN"), getenv("CI_JOB_TOKEN"), getenv("CI_REGISTRY_PASSWORD")} {

@@ -54,9 +54,25 @@ func (e inputError) Error() string { return string(e) }
 // BadInput reports that the user must fix the input.
 func (e inputError) BadInput() bool { return true }
 
+// Option configures a token source.
+type Option func(*options)
+
+type options struct {
+	retry []retry.Option
+}
+
+// WithRetry sets how a token endpoint is retried (the default is retry's).
+func WithRetry(opts ...retry.Option) Option {
+	return func(o *options) { o.retry = opts }
+}
+
 // GitHubActions returns a source that asks the Actions runner for a token with
 // the sigstore audience.
-func GitHubActions(getenv func(string) string, client *http.Client) SourceFunc {
+func GitHubActions(getenv func(string) string, client *http.Client, opts ...Option) SourceFunc {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return SourceFunc(func(ctx context.Context) (string, error) {
 		if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 			return "", ErrNoGitHubPermission
@@ -84,13 +100,10 @@ func GitHubActions(getenv func(string) string, client *http.Client) SourceFunc {
 			var se *StatusError
 			var ue *url.Error
 			return errors.As(err, &se) && se.Temporary() || errors.As(err, &ue) && ctx.Err() == nil
-		}, retryOptions...)
+		}, o.retry...)
 		return tok, err
 	})
 }
-
-// retryOptions configure the retries at a token endpoint (tests: no waits).
-var retryOptions []retry.Option
 
 // StatusError is an HTTP failure of a token endpoint. Its message leaves out
 // the response body, which may echo credentials.

@@ -105,8 +105,7 @@ type request struct {
 }
 
 func TestGitHubActions(t *testing.T) {
-	defer func(o []retry.Option) { retryOptions = o }(retryOptions)
-	retryOptions = []retry.Option{retry.WithBackoff(time.Millisecond, time.Millisecond), retry.WithAttempts(5)}
+	noWait := WithRetry(retry.WithBackoff(time.Millisecond, time.Millisecond), retry.WithAttempts(5))
 	const secretBody = `{"message":"bad credentials for Bearer runner-secret"}`
 	tests := []struct {
 		name          string
@@ -138,7 +137,7 @@ func TestGitHubActions(t *testing.T) {
 				"ACTIONS_ID_TOKEN_REQUEST_URL":   srv.URL + "/_apis/token?api-version=2.0",
 				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runner-secret",
 			}
-			tok, err := GitHubActions(func(k string) string { return env[k] }, srv.Client()).Token(context.Background())
+			tok, err := GitHubActions(func(k string) string { return env[k] }, srv.Client(), noWait).Token(context.Background())
 
 			var want []request
 			for range tt.attempts {
