@@ -27,7 +27,7 @@ func ExampleParse() {
 		return
 	}
 	fmt.Println(tok)
-	fmt.Println(id.Platform)
+	fmt.Println(id.Kind)
 	fmt.Println(id.Issuer)
 	fmt.Println(id.SAN)
 	// Output:

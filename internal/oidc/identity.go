@@ -5,22 +5,23 @@ import (
 	"strings"
 )
 
-// Platform names the kind of CI system a token comes from.
-type Platform string
+// Kind names the kind of issuer a token comes from, by the shape of its
+// claims.
+type Kind string
 
-// The platforms whose tokens keyless knows the shape of.
+// The kinds of token whose shape keyless knows.
 const (
-	GitHub     Platform = "github"
-	GitLab     Platform = "gitlab"
-	Kubernetes Platform = "kubernetes"
-	Generic    Platform = "generic"
+	GitHub     Kind = "github"
+	GitLab     Kind = "gitlab"
+	Kubernetes Kind = "kubernetes"
+	Generic    Kind = "generic"
 )
 
 // Identity is what a Fulcio certificate issued for a token names: the issuer
 // and the subject alternative name.
 type Identity struct {
-	// Platform is the kind of token the identity was derived from.
-	Platform Platform `json:"platform"`
+	// Kind is the kind of token the identity was derived from.
+	Kind Kind `json:"kind"`
 	// Issuer is the OIDC issuer, as Fulcio writes it in the certificate.
 	Issuer string `json:"issuer"`
 	// SAN is the certificate's subject alternative name.
@@ -31,8 +32,8 @@ type Identity struct {
 // job_workflow_ref with.
 const githubURL = "https://github.com/"
 
-// Platform returns the kind of token t is, from the claims it carries.
-func (t *Token) Platform() Platform {
+// Kind returns the kind of token t is, from the claims it carries.
+func (t *Token) Kind() Kind {
 	switch {
 	case t.has("job_workflow_ref") || t.has("runner_environment") && t.has("workflow_ref"):
 		return GitHub
@@ -54,8 +55,8 @@ func (t *Token) has(name string) bool {
 // workflow, for reusable workflows), gitlab-pipeline from ci_config_ref_uri,
 // kubernetes from the service account, and otherwise the email or subject.
 func (t *Token) Identity() (Identity, error) {
-	id := Identity{Platform: t.Platform(), Issuer: t.Issuer}
-	switch id.Platform {
+	id := Identity{Kind: t.Kind(), Issuer: t.Issuer}
+	switch id.Kind {
 	case GitHub:
 		ref, ok := t.Claim("job_workflow_ref")
 		if !ok {

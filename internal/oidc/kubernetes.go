@@ -16,7 +16,7 @@ var publicGoodClusterIssuers = []*regexp.Regexp{
 // CheckPublicGoodKubernetes reports, for a Kubernetes token, whether the
 // public-good Fulcio can accept its issuer. It explains what to do when not.
 func (t *Token) CheckPublicGoodKubernetes() error {
-	if t.Platform() != Kubernetes {
+	if t.Kind() != Kubernetes {
 		return nil
 	}
 	for _, re := range publicGoodClusterIssuers {
