@@ -108,13 +108,13 @@ func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv fu
 	if c.Annotations, err = annotations(s.str("annotations")); err != nil {
 		return c, o, err
 	}
-	c.Token, err = tokenSource(s, p, getenv, client)
+	c.Token, err = tokenSource(s, p, client)
 	return c, o, err
 }
 
 // foreignInput returns the name of a set input that belongs to the other
 // command only (say, certificate-identity-regexp in a sign step), or "".
-func foreignInput(cmd string, p ci.Platform) string {
+func foreignInput(cmd string, p ci.Inputs) string {
 	for _, in := range inputs {
 		if _, ok := lookup(cmd, in.name); ok || in.only == "" || in.only == cmd {
 			continue
@@ -161,7 +161,7 @@ func annotations(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func auth(s settings, p ci.Platform, images []string, getenv func(string) string) (registry.Auth, error) {
+func auth(s settings, p ci.Credentials, images []string, getenv func(string) string) (registry.Auth, error) {
 	a := registry.Auth{
 		Username: s.str("registry-username"), Password: s.str("registry-password"),
 		GitHubToken: getenv("GITHUB_TOKEN"), GitHubActor: getenv("GITHUB_ACTOR"),
@@ -170,13 +170,8 @@ func auth(s settings, p ci.Platform, images []string, getenv func(string) string
 	if (a.Username == "") != (a.Password == "") {
 		return a, &job.InputError{Input: "registry-username", Err: fmt.Errorf("give registry-username and registry-password together")}
 	}
-	if a.Username == "" && p.Name() == "gitlab" && getenv("CI_REGISTRY") != "" {
-		a.Username, a.Password = getenv("CI_REGISTRY_USER"), getenv("CI_REGISTRY_PASSWORD")
-		if a.Password == "" && getenv("CI_JOB_TOKEN") != "" {
-			// The job token logs in to the project's registry as gitlab-ci-token.
-			a.Username, a.Password = "gitlab-ci-token", getenv("CI_JOB_TOKEN")
-		}
-		a.Registries = []string{getenv("CI_REGISTRY")}
+	if l, ok := p.RegistryLogin(); ok && a.Username == "" {
+		a.Username, a.Password, a.Registries = l.Username, l.Password, l.Registries
 		return a, nil
 	}
 	for _, img := range images {
@@ -187,11 +182,9 @@ func auth(s settings, p ci.Platform, images []string, getenv func(string) string
 	return a, nil
 }
 
-// defaultTokenFile is where the Tekton Tasks mount the projected service
-// account token, the path cosign also reads.
-const defaultTokenFile = "/var/run/sigstore/cosign/oidc-token"
-
-func tokenSource(s settings, p ci.Platform, getenv func(string) string, client *http.Client) (job.TokenSource, error) {
+// tokenSource is the identity-token or identity-token-file input, else the
+// platform's token.
+func tokenSource(s settings, p ci.Credentials, client *http.Client) (job.TokenSource, error) {
 	tok, file := s.str("identity-token"), s.str("identity-token-file")
 	switch {
 	case tok != "" && file != "":
@@ -201,19 +194,9 @@ func tokenSource(s settings, p ci.Platform, getenv func(string) string, client *
 	case file != "":
 		return oidc.File(file), nil
 	}
-	switch p.Name() {
-	case "github":
-		return oidc.GitHubActions(getenv, client), nil
-	case "gitlab":
-		if t := getenv("SIGSTORE_ID_TOKEN"); t != "" {
-			return oidc.Static(t), nil
-		}
-		return nil, &job.InputError{Input: "identity-token", Err: fmt.Errorf("SIGSTORE_ID_TOKEN is not set: add to the job\n  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore")}
-	case "tekton":
-		return oidc.File(defaultTokenFile), nil
+	src, err := p.TokenSource(client)
+	if err != nil {
+		return nil, err
 	}
-	if t := getenv("SIGSTORE_ID_TOKEN"); t != "" {
-		return oidc.Static(t), nil
-	}
-	return nil, &job.InputError{Input: "identity-token", Err: fmt.Errorf("no identity token: give --identity-token-file (or SIGSTORE_ID_TOKEN) with a token of audience sigstore")}
+	return src, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,12 +37,12 @@ func TestAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			getenv := func(k string) string { return tc.env[k] }
-			p, err := ci.Detect(func(k string) string {
+			p, err := ci.Detect(ci.Env{Getenv: func(k string) string {
 				if k == "KEYLESS_PLATFORM" {
 					return tc.platform
 				}
-				return ""
-			}, io.Discard)
+				return tc.env[k]
+			}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,8 +21,8 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/ci"
 	"github.com/keyless-dev/keyless/internal/job"
-	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/secret"
 )
 
 // Exit statuses.
@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "" {
 		return code
 	}
-	p, err := ci.Detect(getenv, stdout)
+	p, err := ci.Detect(ci.Env{Getenv: getenv, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "keyless: %v\n", err)
 		return exitInput
@@ -60,19 +60,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		in, _ := lookup(cmd, name)
 		return in.def
 	}}
-	// Mask every secret before anything can print it.
-	for _, secret := range []string{s.str("identity-token"), s.str("registry-password"), getenv("GITHUB_TOKEN"), getenv("CI_JOB_TOKEN"), getenv("CI_REGISTRY_PASSWORD")} {
-		if secret != "" {
-			p.Mask(secret)
-		}
+	// Mask every secret before anything can print it, and redact every
+	// secret from all that keyless prints and writes.
+	secrets := secret.New(p.Mask)
+	secrets.Add(s.str("identity-token"), s.str("registry-password"))
+	secrets.Add(p.Secrets()...)
+	out := output{Platform: p, secrets: secrets, stderr: secrets.Writer(stderr)}
+	transport := secrets.Transport(nil)
+	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second, Transport: transport})
+	addCredentials(secrets, cfg.Auth)
+	if err == nil {
+		err = ci.Preflight(p, opts.outputDir, opts.summary)
 	}
-	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
-		return fail(p, stdout, stderr, err)
+		return out.fail(err)
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg.Mask = p.Mask
-	return execute(ctx, cmd, p, cfg, opts, stdout, stderr)
+	cfg.Log = slog.New(slog.NewTextHandler(out.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.Mask = func(v string) { secrets.Add(v) }
+	cfg.Transport = transport
+	return execute(ctx, cmd, out, cfg, opts)
 }
 
 // parseArgs splits the subcommand from its flags. It returns an empty
@@ -109,10 +115,10 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 
 // execute runs the job within the timeout, publishes what it did and
 // returns the exit status.
-func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opts options, stdout, stderr io.Writer) int {
+func execute(ctx context.Context, cmd string, out output, cfg job.Config, opts options) int {
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	end := p.Section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
+	end := out.section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
 	var r *report.Run
 	var err error
 	if cmd == "sign" {
@@ -122,21 +128,17 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 	}
 	end()
 	if err != nil {
-		return fail(p, stdout, stderr, err)
+		return out.fail(err)
 	}
-	logs := stdout // where CI systems read the job log
-	if p.Name() == "cli" {
-		logs = stderr // the CLI's stdout is the JSON report alone
-	}
-	details(p, logs, r)
-	if err := publish(p, r, cfg, opts); err != nil {
-		fmt.Fprintf(stderr, "keyless: publishing results: %v\n", err)
+	details(out, r)
+	if err := publish(out, r, cfg, opts); err != nil {
+		fmt.Fprintf(out.stderr, "keyless: publishing results: %v\n", err)
 		return exitFailed
 	}
 	if !r.OK() {
 		for _, sub := range r.Subjects {
 			if !sub.OK(!r.Unverified) {
-				fmt.Fprintf(stderr, "keyless: %s: %s\n", sub.Digest, ci.OneLine(sub.Failure()))
+				fmt.Fprintf(out.stderr, "keyless: %s: %s\n", sub.Digest, ci.OneLine(sub.Failure()))
 			}
 		}
 		return exitFailed
@@ -147,13 +149,14 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 
 // details prints one collapsible log section per image: where each
 // signature went, its log entry, and how it verified.
-func details(p ci.Platform, w io.Writer, r *report.Run) {
+func details(out output, r *report.Run) {
+	w := out.log()
 	for _, s := range r.Subjects {
 		title := s.Digest
 		if s.Platform != "" {
 			title += " (" + s.Platform + ")"
 		}
-		end := p.Section(title)
+		end := out.section(title)
 		for _, sig := range s.Signatures {
 			how := "signed"
 			if sig.Reused {
@@ -178,29 +181,9 @@ func details(p ci.Platform, w io.Writer, r *report.Run) {
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "devel"
 
-// fail reports err and returns its exit status.
-func fail(p ci.Platform, stdout, stderr io.Writer, err error) int {
-	code := exitFailed
-	msg := err.Error()
-	switch {
-	case errors.Is(err, oidc.ErrNoGitHubPermission):
-		code = exitInput
-		msg = "the job may not request an OIDC token: add to the workflow job\n  permissions:\n    id-token: write   # for the Sigstore certificate\n    packages: write   # to push signatures to ghcr.io\n(" + msg + ")"
-	case job.IsInput(err):
-		code = exitInput
-	case errors.Is(err, context.DeadlineExceeded):
-		msg += " (the run exceeded its timeout input)"
-	}
-	if p.Name() == "github" {
-		// The runner's escaping for a command's data: % first, then CR, LF.
-		data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(msg)
-		fmt.Fprintf(stdout, "::error title=keyless::%s\n", data)
-	}
-	fmt.Fprintf(stderr, "keyless: %s\n", ci.Lines(msg))
-	return code
-}
-
-func publish(p ci.Platform, r *report.Run, cfg job.Config, opts options) error {
+// publish hands the run's outputs, report, summary and policies to the
+// platform.
+func publish(out output, r *report.Run, cfg job.Config, opts options) error {
 	rep, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -230,7 +213,7 @@ func publish(p ci.Platform, r *report.Run, cfg job.Config, opts options) error {
 		}
 		a.Summary = b.String()
 	}
-	return p.Publish(a)
+	return out.publish(a)
 }
 
 // admissionPolicies builds the Kyverno and policy-controller policies for

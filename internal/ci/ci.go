@@ -1,31 +1,92 @@
-// Package ci adapts keyless to the CI system it runs in: where inputs come
-// from, how secrets are masked, where outputs, results and summaries go.
-// Each adapter reads the environment only through an injected getenv and
-// writes only to injected writers and the files the platform names.
+// Package ci adapts keyless to the CI system it runs in. One adapter per
+// platform owns all of that platform's behaviour: where inputs come from,
+// masking, log sections and error annotations, which stream is the job
+// log, which secrets its environment holds, its default identity token
+// and registry login, where outputs, results and summaries go, and their
+// limits. Each adapter reads the environment only through an injected
+// getenv and writes only to injected writers and the files the platform
+// names.
+//
+// Adding a platform is one adapter file (a type with the Platform methods
+// and its registration value) and one line in adapters.
 package ci
 
 import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
 // Platform is the CI system keyless runs in.
 type Platform interface {
-	// Name is github, gitlab, tekton or cli.
-	Name() string
-	// Input returns the raw value of a named input (e.g. "signature-format").
+	Inputs
+	Log
+	Credentials
+	Publisher
+}
+
+// Inputs reads a step's inputs.
+type Inputs interface {
+	// Input returns the value of a named input (e.g. "signature-format"),
+	// trimmed.
 	Input(name string) string
+}
+
+// Log is the job log, as the platform shows it.
+type Log interface {
+	// Writer is the stream the platform shows as the job log.
+	Writer() io.Writer
 	// Mask hides a secret from the job log, where the platform can.
 	Mask(secret string)
 	// Section starts a collapsible log section and returns its end.
 	Section(title string) (end func())
+	// Annotate shows a run's failure where the platform puts failures
+	// (GitHub: an error annotation); msg may span lines.
+	Annotate(msg string)
+}
+
+// Credentials are what the platform gives a run to sign and push with.
+type Credentials interface {
+	// Secrets are the secret values the platform's environment holds:
+	// they are masked and redacted from everything keyless writes.
+	Secrets() []string
+	// TokenSource is the platform's identity token, used when no
+	// identity-token input is given.
+	TokenSource(client *http.Client) (oidc.SourceFunc, error)
+	// RegistryLogin is the platform's own registry login, used when no
+	// registry-username input is given.
+	RegistryLogin() (Login, bool)
+}
+
+// Publisher writes a run's results where the platform reads them.
+type Publisher interface {
+	// Destinations are the files and directories that Publish writes to,
+	// for an output-dir input (empty: the platform's default) and with or
+	// without a summary.
+	Destinations(outputDir string, summary bool) []Destination
 	// Publish writes the run's outputs, summary and files.
 	Publish(a Artifacts) error
+}
+
+// Login is a registry login for some registries (host[:port]).
+type Login struct {
+	Username, Password string
+	Registries         []string
+}
+
+// Env is what an adapter may read and write.
+type Env struct {
+	// Getenv reads the process environment.
+	Getenv func(string) string
+	// Stdout and Stderr are the process's standard streams.
+	Stdout, Stderr io.Writer
 }
 
 // Artifacts is everything a run hands to the platform.
@@ -55,38 +116,79 @@ type Link struct {
 	Label, URL string
 }
 
-// Detect returns the platform for an environment: KEYLESS_PLATFORM if set,
-// else GitHub Actions, GitLab CI, Tekton (a results directory), or the CLI.
-func Detect(getenv func(string) string, stdout io.Writer) (Platform, error) {
-	name := getenv("KEYLESS_PLATFORM")
-	if name == "" {
-		switch {
-		case getenv("GITHUB_ACTIONS") == "true":
-			name = "github"
-		case getenv("GITLAB_CI") == "true":
-			name = "gitlab"
-		case getenv("TEKTON_RESULTS_DIR") != "" || getenv("KEYLESS_RESULTS_DIR") != "":
-			name = "tekton"
-		default:
-			name = "cli"
-		}
-	}
-	switch name {
-	case "github":
-		return NewGitHub(getenv, stdout), nil
-	case "gitlab":
-		return NewGitLab(getenv, stdout), nil
-	case "tekton":
-		return NewTekton(getenv, stdout), nil
-	case "cli":
-		return NewCLI(getenv, stdout), nil
-	}
-	return nil, fmt.Errorf("KEYLESS_PLATFORM=%q: use github, gitlab, tekton or cli", name)
+// adapter registers a platform: its KEYLESS_PLATFORM name, whether an
+// environment is that platform's, and how to make its adapter.
+type adapter struct {
+	name   string
+	detect func(getenv func(string) string) bool
+	make   func(Env) Platform
 }
+
+// adapters are the platforms in the order they are detected. The CLI,
+// which every environment is, comes last.
+var adapters = []adapter{githubAdapter, gitlabAdapter, tektonAdapter, cliAdapter}
+
+// Detect returns the platform for an environment: KEYLESS_PLATFORM if set,
+// else the first adapter that recognises the environment.
+func Detect(e Env) (Platform, error) {
+	if e.Stdout == nil {
+		e.Stdout = io.Discard
+	}
+	if e.Stderr == nil {
+		e.Stderr = io.Discard
+	}
+	name := e.Getenv("KEYLESS_PLATFORM")
+	var names []string
+	for _, a := range adapters {
+		if name == a.name || name == "" && a.detect(e.Getenv) {
+			return a.make(e), nil
+		}
+		names = append(names, a.name)
+	}
+	last := len(names) - 1
+	return nil, fmt.Errorf("KEYLESS_PLATFORM=%q: use %s or %s", name, strings.Join(names[:last], ", "), names[last])
+}
+
+// InputError is a platform setting that cannot be used: exit status 2.
+// Input names what to fix.
+type InputError struct {
+	Input string
+	Err   error
+}
+
+// Error returns the message.
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *InputError) Unwrap() error { return e.Err }
+
+// BadInput reports that the user must fix the input.
+func (e *InputError) BadInput() bool { return true }
 
 // envInput reads input name from KEYLESS_<NAME> (upper case, - → _).
 func envInput(getenv func(string) string, name string) string {
 	return strings.TrimSpace(getenv("KEYLESS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))))
+}
+
+// envSecrets returns the non-empty values of the named variables.
+func envSecrets(getenv func(string) string, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if v := getenv(n); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// sigstoreToken is the SIGSTORE_ID_TOKEN variable, where GitLab's
+// id_tokens and other CI systems put the token, or an input error that
+// says how to give one.
+func sigstoreToken(getenv func(string) string, fix string) (oidc.SourceFunc, error) {
+	if t := getenv("SIGSTORE_ID_TOKEN"); t != "" {
+		return oidc.Static(t), nil
+	}
+	return nil, &InputError{Input: "identity-token", Err: fmt.Errorf("%s", fix)}
 }
 
 // writeFiles writes every file into dir, prefixing each name, in name

@@ -2,6 +2,7 @@ package ci
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,21 @@ func listDir(t *testing.T, dir string) []string {
 	return names
 }
 
+// name is the KEYLESS_PLATFORM name of p's adapter.
+func name(p Platform) string {
+	switch p.(type) {
+	case *GitHub:
+		return "github"
+	case *GitLab:
+		return "gitlab"
+	case *Tekton:
+		return "tekton"
+	case *CLI:
+		return "cli"
+	}
+	return fmt.Sprintf("%T", p)
+}
+
 func TestDetect(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -59,7 +75,7 @@ func TestDetect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Detect(env(tt.env), &bytes.Buffer{})
+			p, err := Detect(Env{Getenv: env(tt.env)})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Detect() = %v, %v; want error containing %q", p, err, tt.wantErr)
@@ -69,8 +85,8 @@ func TestDetect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, p.Name()); diff != "" {
-				t.Errorf("Detect().Name() mismatch (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, name(p)); diff != "" {
+				t.Errorf("Detect() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -88,16 +104,16 @@ func TestInput(t *testing.T) {
 		input    string
 		want     string
 	}{
-		{NewGitHub(e, &bytes.Buffer{}), "signature-format", "both"},
-		{NewGitHub(e, &bytes.Buffer{}), "images", "ghcr.io/o/a:v1\nghcr.io/o/b:v1"},
-		{NewGitHub(e, &bytes.Buffer{}), "missing", ""},
-		{NewGitLab(e, &bytes.Buffer{}), "signature-format", "legacy"},
-		{NewTekton(e, &bytes.Buffer{}), "signature-format", "legacy"},
-		{NewCLI(e, &bytes.Buffer{}), "signature-format", "legacy"},
-		{NewCLI(e, &bytes.Buffer{}), "images", "r/a:1"},
+		{NewGitHub(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "both"},
+		{NewGitHub(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "images", "ghcr.io/o/a:v1\nghcr.io/o/b:v1"},
+		{NewGitHub(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "missing", ""},
+		{NewGitLab(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
+		{NewTekton(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
+		{NewCLI(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
+		{NewCLI(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "images", "r/a:1"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.platform.Name()+"/"+tt.input, func(t *testing.T) {
+		t.Run(name(tt.platform)+"/"+tt.input, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tt.platform.Input(tt.input)); diff != "" {
 				t.Errorf("Input(%q) mismatch (-want +got):\n%s", tt.input, diff)
 			}
@@ -111,10 +127,10 @@ func TestMaskOnlyOnGitHub(t *testing.T) {
 		new  func(func(string) string, *bytes.Buffer) Platform
 		want string
 	}{
-		{"github", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitHub(e, b) }, "::add-mask::s3cr3t\n"},
-		{"gitlab", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitLab(e, b) }, ""},
-		{"tekton", func(e func(string) string, b *bytes.Buffer) Platform { return NewTekton(e, b) }, ""},
-		{"cli", func(e func(string) string, b *bytes.Buffer) Platform { return NewCLI(e, b) }, ""},
+		{"github", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitHub(Env{Getenv: e, Stdout: b}) }, "::add-mask::s3cr3t\n"},
+		{"gitlab", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitLab(Env{Getenv: e, Stdout: b}) }, ""},
+		{"tekton", func(e func(string) string, b *bytes.Buffer) Platform { return NewTekton(Env{Getenv: e, Stdout: b}) }, ""},
+		{"cli", func(e func(string) string, b *bytes.Buffer) Platform { return NewCLI(Env{Getenv: e, Stdout: b}) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

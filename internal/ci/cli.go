@@ -3,31 +3,64 @@ package ci
 import (
 	"fmt"
 	"io"
+	"net/http"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
 // CLI is a plain command line: inputs from KEYLESS_* (flags override them),
-// the JSON report on standard output.
+// the JSON report on standard output, the log on standard error.
 type CLI struct {
-	getenv func(string) string
-	out    io.Writer
+	getenv   func(string) string
+	out, log io.Writer
+}
+
+var _ Platform = (*CLI)(nil)
+
+var cliAdapter = adapter{
+	name:   "cli",
+	detect: func(func(string) string) bool { return true },
+	make:   func(e Env) Platform { return NewCLI(e) },
 }
 
 // NewCLI returns the command-line adapter.
-func NewCLI(getenv func(string) string, stdout io.Writer) *CLI {
-	return &CLI{getenv: getenv, out: stdout}
+func NewCLI(e Env) *CLI {
+	return &CLI{getenv: e.Getenv, out: e.Stdout, log: e.Stderr}
 }
-
-// Name returns "cli".
-func (c *CLI) Name() string { return "cli" }
 
 // Input reads KEYLESS_<NAME>.
 func (c *CLI) Input(name string) string { return envInput(c.getenv, name) }
+
+// Writer is standard error: standard output holds the JSON report alone.
+func (c *CLI) Writer() io.Writer { return c.log }
 
 // Mask does nothing: a terminal has no masking; keyless never logs secrets.
 func (c *CLI) Mask(string) {}
 
 // Section does nothing.
 func (c *CLI) Section(string) func() { return func() {} }
+
+// Annotate does nothing: the error is printed on standard error.
+func (c *CLI) Annotate(string) {}
+
+// Secrets is SIGSTORE_ID_TOKEN, the token the CLI falls back to.
+func (c *CLI) Secrets() []string { return envSecrets(c.getenv, "SIGSTORE_ID_TOKEN") }
+
+// TokenSource is SIGSTORE_ID_TOKEN.
+func (c *CLI) TokenSource(*http.Client) (oidc.SourceFunc, error) {
+	return sigstoreToken(c.getenv, "no identity token: give --identity-token-file (or SIGSTORE_ID_TOKEN) with a token of audience sigstore")
+}
+
+// RegistryLogin is none: the Docker config's logins apply.
+func (c *CLI) RegistryLogin() (Login, bool) { return Login{}, false }
+
+// Destinations is the output directory, if one is given.
+func (c *CLI) Destinations(outputDir string, _ bool) []Destination {
+	if outputDir == "" {
+		return nil
+	}
+	return []Destination{{Name: "output-dir", Path: outputDir, Dir: true, Fix: "give an output-dir that this user can write"}}
+}
 
 // Publish prints the JSON report to standard output and, with output-dir,
 // writes report.json and summary.md there.

@@ -20,11 +20,11 @@ func ExampleDotenv() {
 
 func ExampleDetect() {
 	env := map[string]string{"GITLAB_CI": "true"}
-	p, err := ci.Detect(func(k string) string { return env[k] }, nil)
+	p, err := ci.Detect(ci.Env{Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(p.Name())
-	// Output: gitlab
+	fmt.Printf("%T\n", p)
+	// Output: *ci.GitLab
 }

@@ -6,44 +6,130 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
 // GitHub is a GitHub Actions container action step.
 type GitHub struct {
 	getenv func(string) string
 	out    io.Writer
+	mu     sync.Mutex // one workflow command at a time on out
+}
+
+var _ Platform = (*GitHub)(nil)
+
+var githubAdapter = adapter{
+	name:   "github",
+	detect: func(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" },
+	make:   func(e Env) Platform { return NewGitHub(e) },
 }
 
 // NewGitHub returns the GitHub Actions adapter.
-func NewGitHub(getenv func(string) string, stdout io.Writer) *GitHub {
-	return &GitHub{getenv: getenv, out: stdout}
+func NewGitHub(e Env) *GitHub {
+	return &GitHub{getenv: e.Getenv, out: e.Stdout}
 }
-
-// Name returns "github".
-func (g *GitHub) Name() string { return "github" }
 
 // Input reads INPUT_<NAME>, with hyphens kept as the runner sets them.
 func (g *GitHub) Input(name string) string {
 	return strings.TrimSpace(g.getenv("INPUT_" + strings.ToUpper(name)))
 }
 
-// Mask tells the runner to hide secret in the log, line by line.
+// Writer is standard output: the runner logs it and reads its workflow
+// commands.
+func (g *GitHub) Writer() io.Writer { return g.out }
+
+// command issues workflow commands, escaped as the runner unescapes them
+// (%25, %0D, %0A). A failed write to the log is not the run's failure.
+func (g *GitHub) command(issue func(*githubactions.Action)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	defer func() { _ = recover() }() // go-githubactions panics when a write fails
+	issue(githubactions.New(githubactions.WithWriter(g.out), githubactions.WithGetenv(g.getenv)))
+}
+
+// Mask tells the runner to hide secret in the log, line by line: the
+// runner masks within a line.
 func (g *GitHub) Mask(secret string) {
-	for _, line := range strings.Split(secret, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			fmt.Fprintf(g.out, "::add-mask::%s\n", line)
+	g.command(func(a *githubactions.Action) {
+		for _, line := range strings.Split(secret, "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				a.AddMask(line)
+			}
 		}
-	}
+	})
 }
 
 // Section starts a ::group::.
 func (g *GitHub) Section(title string) func() {
-	fmt.Fprintf(g.out, "::group::%s\n", OneLine(title))
-	return func() { fmt.Fprintln(g.out, "::endgroup::") }
+	g.command(func(a *githubactions.Action) { a.Group(OneLine(title)) })
+	return func() { g.command(func(a *githubactions.Action) { a.EndGroup() }) }
+}
+
+// Annotate writes an ::error:: annotation titled keyless.
+func (g *GitHub) Annotate(msg string) {
+	g.command(func(a *githubactions.Action) {
+		a.WithFieldsMap(map[string]string{"title": "keyless"}).Errorf("%s", msg)
+	})
+}
+
+// Secrets are the job's GitHub token and the runner's request tokens.
+func (g *GitHub) Secrets() []string {
+	return envSecrets(g.getenv, "GITHUB_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN")
+}
+
+// TokenSource asks the runner for a token (permissions: id-token: write).
+func (g *GitHub) TokenSource(client *http.Client) (oidc.SourceFunc, error) {
+	return oidc.GitHubActions(g.getenv, client), nil
+}
+
+// RegistryLogin is none: the GITHUB_TOKEN login to ghcr.io applies to
+// every platform (registry.Auth).
+func (g *GitHub) RegistryLogin() (Login, bool) { return Login{}, false }
+
+// summaryLimit is the most a step summary may hold: the runner refuses to
+// upload a larger one, and shows nothing.
+const summaryLimit = 1 << 20
+
+// dir is where the report and policies go: output-dir, else the workspace.
+func (g *GitHub) dir(outputDir string) (dir, workspace string) {
+	workspace = g.getenv("GITHUB_WORKSPACE")
+	if workspace == "" {
+		workspace = "."
+	}
+	if outputDir == "" {
+		return workspace, workspace
+	}
+	return outputDir, workspace
+}
+
+// githubFix is what a GitHub step whose files cannot be written must change.
+const githubFix = "GitHub container actions must run as root: the runner mounts its files owned by its own user (run the image as root, without USER, or with options: --user root)"
+
+// Destinations are GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and the directory
+// of the report.
+func (g *GitHub) Destinations(outputDir string, summary bool) []Destination {
+	dir, _ := g.dir(outputDir)
+	var out []Destination
+	if f := g.getenv("GITHUB_OUTPUT"); f != "" {
+		out = append(out, Destination{Name: "GITHUB_OUTPUT", Path: f, Fix: githubFix})
+	}
+	if f := g.getenv("GITHUB_STEP_SUMMARY"); f != "" && summary {
+		out = append(out, Destination{Name: "GITHUB_STEP_SUMMARY", Path: f, Fix: githubFix})
+	}
+	fix := githubFix
+	if outputDir != "" {
+		fix = "give an output-dir in the workspace; " + githubFix
+	}
+	return append(out, Destination{Name: "output-dir", Path: dir, Dir: true, Fix: fix})
 }
 
 // Publish writes outputs to GITHUB_OUTPUT, the summary to
@@ -51,21 +137,12 @@ func (g *GitHub) Section(title string) func() {
 func (g *GitHub) Publish(a Artifacts) error {
 	outputs := append([][2]string{}, a.Outputs...)
 	outputs = append(outputs, [2]string{"result", string(a.Report)})
-	workspace := g.getenv("GITHUB_WORKSPACE")
-	if workspace == "" {
-		workspace = "."
-	}
-	dir := a.OutputDir
-	if dir == "" {
-		dir = workspace
-	}
+	dir, workspace := g.dir(a.OutputDir)
 	files := map[string][]byte{}
 	if len(a.Report) > 0 {
 		files["report.json"] = a.Report
 	}
-	for k, v := range a.Files {
-		files[k] = v
-	}
+	maps.Copy(files, a.Files)
 	paths, err := writeFiles(dir, "keyless-", files)
 	if err != nil {
 		return err
@@ -80,11 +157,25 @@ func (g *GitHub) Publish(a Artifacts) error {
 		}
 	}
 	if f := g.getenv("GITHUB_STEP_SUMMARY"); f != "" && a.Summary != "" {
-		if err := appendFile(f, a.Summary); err != nil {
+		if err := appendFile(f, truncate(a.Summary, summaryLimit, workspacePath(workspace, paths["report.json"]))); err != nil {
 			return fmt.Errorf("writing GITHUB_STEP_SUMMARY: %w", err)
 		}
 	}
 	return nil
+}
+
+// truncate cuts a summary over limit bytes at a line, and says where the
+// whole report is.
+func truncate(summary string, limit int, report string) string {
+	if len(summary) <= limit {
+		return summary
+	}
+	note := fmt.Sprintf("\n\n**The summary is cut here: it is %d bytes, over GitHub's %d-byte limit. The full report is %s.**\n", len(summary), limit, report)
+	cut := summary[:limit-len(note)]
+	if i := strings.LastIndex(cut, "\n"); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + note
 }
 
 // workspacePath names p relative to the workspace when it is inside it:

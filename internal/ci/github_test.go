@@ -3,6 +3,7 @@ package ci
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,25 +56,90 @@ func TestGitHubMask(t *testing.T) {
 		{"one line", "s3cr3t", "::add-mask::s3cr3t\n"},
 		{"per line, trimmed, blanks dropped", "line1\n  line2 \n\n\r\nline3\n", "::add-mask::line1\n::add-mask::line2\n::add-mask::line3\n"},
 		{"empty", "", ""},
+		// The runner unescapes %25, %0D and %0A in a command's data: a
+		// secret holding them is escaped, or the runner masks another
+		// string and the secret stays visible.
+		{"percent escapes", "p%25ss", "::add-mask::p%2525ss\n"},
+		{"escaped newline", "a%0Ab", "::add-mask::a%250Ab\n"},
+		{"carriage return inside a line", "a\rb", "::add-mask::a%0Db\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			NewGitHub(env(nil), &out).Mask(tt.secret)
+			NewGitHub(Env{Getenv: env(nil), Stdout: &out}).Mask(tt.secret)
 			if diff := cmp.Diff(tt.want, out.String()); diff != "" {
 				t.Errorf("Mask output mismatch (-want +got):\n%s", diff)
+			}
+			if tt.secret != "" && !strings.Contains(tt.secret, "\n") {
+				got := runnerData(strings.TrimSuffix(strings.TrimPrefix(out.String(), "::add-mask::"), "\n"))
+				if got != tt.secret {
+					t.Errorf("the runner masks %q, not the secret %q", got, tt.secret)
+				}
 			}
 		})
 	}
 }
 
+// runnerData unescapes a command's data as the Actions runner does.
+func runnerData(s string) string {
+	return strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace(s)
+}
+
 func TestGitHubSection(t *testing.T) {
+	for _, tc := range []struct{ title, want string }{
+		{"Signing", "::group::Signing\nwork\n::endgroup::\n"},
+		{"100%0A done", "::group::100%250A done\nwork\n::endgroup::\n"},
+		{"two\nlines", "::group::two lines\nwork\n::endgroup::\n"},
+	} {
+		t.Run(tc.title, func(t *testing.T) {
+			var out bytes.Buffer
+			end := NewGitHub(Env{Getenv: env(nil), Stdout: &out}).Section(tc.title)
+			out.WriteString("work\n")
+			end()
+			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
+				t.Errorf("Section output mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGitHubAnnotate(t *testing.T) {
 	var out bytes.Buffer
-	end := NewGitHub(env(nil), &out).Section("Signing")
-	out.WriteString("work\n")
-	end()
-	if diff := cmp.Diff("::group::Signing\nwork\n::endgroup::\n", out.String()); diff != "" {
-		t.Errorf("Section output mismatch (-want +got):\n%s", diff)
+	NewGitHub(Env{Getenv: env(nil), Stdout: &out}).Annotate("bad: 100%\nfix it\r")
+	if diff := cmp.Diff("::error title=keyless::bad: 100%25%0Afix it%0D\n", out.String()); diff != "" {
+		t.Errorf("Annotate output mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("closed") }
+
+// TestGitHubCommandWriteFails checks that a log that cannot be written to
+// does not crash the run (go-githubactions panics then).
+func TestGitHubCommandWriteFails(t *testing.T) {
+	g := NewGitHub(Env{Getenv: env(nil), Stdout: failingWriter{}})
+	g.Mask("s3cr3t")
+	g.Section("x")()
+	g.Annotate("y")
+}
+
+func TestGitHubSummaryLimit(t *testing.T) {
+	dir := t.TempDir()
+	summaryFile := filepath.Join(dir, "summary.md")
+	line := strings.Repeat("x", 99) + "\n"
+	big := strings.Repeat(line, summaryLimit/len(line)+10)
+	e := env(map[string]string{"GITHUB_WORKSPACE": dir, "GITHUB_STEP_SUMMARY": summaryFile})
+	if err := NewGitHub(Env{Getenv: e, Stdout: &bytes.Buffer{}}).Publish(Artifacts{Summary: big, Report: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	got := readFile(t, summaryFile)
+	if len(got) > summaryLimit {
+		t.Errorf("summary is %d bytes, over the %d-byte limit", len(got), summaryLimit)
+	}
+	if !strings.Contains(got, "The full report is keyless-report.json") || !strings.HasPrefix(got, line) {
+		t.Errorf("cut summary does not say where the report is: ...%s", got[len(got)-200:])
 	}
 }
 
@@ -137,7 +203,7 @@ func TestGitHubPublish(t *testing.T) {
 			}
 			e := env(map[string]string{"GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": sumFile, "GITHUB_WORKSPACE": workspace})
 			var stdout bytes.Buffer
-			if err := NewGitHub(e, &stdout).Publish(tt.artifacts); err != nil {
+			if err := NewGitHub(Env{Getenv: e, Stdout: &stdout}).Publish(tt.artifacts); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 
@@ -167,7 +233,7 @@ func TestGitHubPublish(t *testing.T) {
 func TestGitHubPublishWithoutFiles(t *testing.T) {
 	workspace := t.TempDir()
 	var stdout bytes.Buffer
-	err := NewGitHub(env(map[string]string{"GITHUB_WORKSPACE": workspace}), &stdout).Publish(Artifacts{Summary: "s", Report: []byte("{}")})
+	err := NewGitHub(Env{Getenv: env(map[string]string{"GITHUB_WORKSPACE": workspace}), Stdout: &stdout}).Publish(Artifacts{Summary: "s", Report: []byte("{}")})
 	if err != nil {
 		t.Fatalf("Publish without GITHUB_OUTPUT: %v", err)
 	}
@@ -179,7 +245,7 @@ func TestGitHubPublishWithoutFiles(t *testing.T) {
 func TestGitHubPublishUnwritableOutput(t *testing.T) {
 	dir := t.TempDir()
 	e := env(map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "missing", "output"), "GITHUB_WORKSPACE": dir})
-	err := NewGitHub(e, &bytes.Buffer{}).Publish(Artifacts{Outputs: [][2]string{{"a", "b"}}})
+	err := NewGitHub(Env{Getenv: e, Stdout: &bytes.Buffer{}}).Publish(Artifacts{Outputs: [][2]string{{"a", "b"}}})
 	if err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT") {
 		t.Errorf("Publish = %v, want a GITHUB_OUTPUT error", err)
 	}

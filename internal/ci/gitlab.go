@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
 // GitLab is a GitLab CI job.
@@ -16,16 +19,24 @@ type GitLab struct {
 	now    func() time.Time
 }
 
-// NewGitLab returns the GitLab CI adapter.
-func NewGitLab(getenv func(string) string, stdout io.Writer) *GitLab {
-	return &GitLab{getenv: getenv, out: stdout, now: time.Now}
+var _ Platform = (*GitLab)(nil)
+
+var gitlabAdapter = adapter{
+	name:   "gitlab",
+	detect: func(getenv func(string) string) bool { return getenv("GITLAB_CI") == "true" },
+	make:   func(e Env) Platform { return NewGitLab(e) },
 }
 
-// Name returns "gitlab".
-func (g *GitLab) Name() string { return "gitlab" }
+// NewGitLab returns the GitLab CI adapter.
+func NewGitLab(e Env) *GitLab {
+	return &GitLab{getenv: e.Getenv, out: e.Stdout, now: time.Now}
+}
 
 // Input reads KEYLESS_<NAME>, as the component's job variables set them.
 func (g *GitLab) Input(name string) string { return envInput(g.getenv, name) }
+
+// Writer is standard output, the job log.
+func (g *GitLab) Writer() io.Writer { return g.out }
 
 // Mask does nothing: GitLab masks only variables defined as masked in its
 // settings, and id_tokens are never echoed; keyless itself never logs them.
@@ -44,16 +55,55 @@ func (g *GitLab) Section(title string) func() {
 	return func() { fmt.Fprintf(g.out, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", g.now().Unix(), id) }
 }
 
+// Annotate does nothing: a failed job's log ends with the error.
+func (g *GitLab) Annotate(string) {}
+
+// Secrets are the job token, the registry password and the id_tokens
+// token.
+func (g *GitLab) Secrets() []string {
+	return envSecrets(g.getenv, "CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "SIGSTORE_ID_TOKEN")
+}
+
+// TokenSource is SIGSTORE_ID_TOKEN, which the job's id_tokens set.
+func (g *GitLab) TokenSource(*http.Client) (oidc.SourceFunc, error) {
+	return sigstoreToken(g.getenv, "SIGSTORE_ID_TOKEN is not set: add to the job\n  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore")
+}
+
+// RegistryLogin logs in to the project's registry (CI_REGISTRY) with the
+// job's registry user, or with the job token as gitlab-ci-token.
+func (g *GitLab) RegistryLogin() (Login, bool) {
+	reg := g.getenv("CI_REGISTRY")
+	if reg == "" {
+		return Login{}, false
+	}
+	l := Login{Username: g.getenv("CI_REGISTRY_USER"), Password: g.getenv("CI_REGISTRY_PASSWORD"), Registries: []string{reg}}
+	if l.Password == "" && g.getenv("CI_JOB_TOKEN") != "" {
+		l.Username, l.Password = "gitlab-ci-token", g.getenv("CI_JOB_TOKEN")
+	}
+	return l, true
+}
+
 // dotenvLimit is GitLab's size limit for an artifacts:reports:dotenv file.
 const dotenvLimit = 5 * 1024
+
+// dir is the output directory: output-dir, else "keyless".
+func (g *GitLab) dir(outputDir string) string {
+	if outputDir == "" {
+		return "keyless"
+	}
+	return outputDir
+}
+
+// Destinations is the output directory, which holds the reports.
+func (g *GitLab) Destinations(outputDir string, _ bool) []Destination {
+	return []Destination{{Name: "output-dir", Path: g.dir(outputDir), Dir: true,
+		Fix: "run the job as a user that can write the project directory (the runner's build directory), or give an output-dir that it can write"}}
+}
 
 // Publish writes keyless.env (dotenv), summary.md, annotations.json and
 // report.json into the output directory (default "keyless").
 func (g *GitLab) Publish(a Artifacts) error {
-	dir := a.OutputDir
-	if dir == "" {
-		dir = "keyless"
-	}
+	dir := g.dir(a.OutputDir)
 	env := Dotenv(a.Outputs)
 	if len(env) > dotenvLimit {
 		return fmt.Errorf("dotenv report is %d bytes, over GitLab's %d-byte limit: sign fewer images per job", len(env), dotenvLimit)

@@ -35,7 +35,7 @@ func TestDotenv(t *testing.T) {
 
 func TestGitLabSection(t *testing.T) {
 	var out bytes.Buffer
-	g := NewGitLab(env(nil), &out)
+	g := NewGitLab(Env{Getenv: env(nil), Stdout: &out})
 	g.now = func() time.Time { return time.Unix(1700000000, 0) }
 	end := g.Section("Signing ghcr.io/o/app: 2 images, with a very long title")
 	end()
@@ -76,7 +76,7 @@ func TestGitLabPublish(t *testing.T) {
 			a := artifacts
 			a.OutputDir, a.Annotations = tt.outputDir, tt.links
 			var stdout bytes.Buffer
-			if err := NewGitLab(env(nil), &stdout).Publish(a); err != nil {
+			if err := NewGitLab(Env{Getenv: env(nil), Stdout: &stdout}).Publish(a); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 			if diff := cmp.Diff([]string{"annotations.json", "keyless.env", "report.json", "summary.md"}, listDir(t, tt.wantDir)); diff != "" {
@@ -135,7 +135,7 @@ func TestGitLabPublishDotenvLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Chdir(t.TempDir())
-			err := NewGitLab(env(nil), &bytes.Buffer{}).Publish(Artifacts{Outputs: tt.outputs, Report: []byte("{}")})
+			err := NewGitLab(Env{Getenv: env(nil), Stdout: &bytes.Buffer{}}).Publish(Artifacts{Outputs: tt.outputs, Report: []byte("{}")})
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatalf("Publish: %v", err)

@@ -3,7 +3,10 @@ package ci
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
 // Tekton is a Tekton Task step.
@@ -12,16 +15,26 @@ type Tekton struct {
 	out    io.Writer
 }
 
-// NewTekton returns the Tekton adapter.
-func NewTekton(getenv func(string) string, stdout io.Writer) *Tekton {
-	return &Tekton{getenv: getenv, out: stdout}
+var _ Platform = (*Tekton)(nil)
+
+var tektonAdapter = adapter{
+	name: "tekton",
+	detect: func(getenv func(string) string) bool {
+		return getenv("TEKTON_RESULTS_DIR") != "" || getenv("KEYLESS_RESULTS_DIR") != ""
+	},
+	make: func(e Env) Platform { return NewTekton(e) },
 }
 
-// Name returns "tekton".
-func (t *Tekton) Name() string { return "tekton" }
+// NewTekton returns the Tekton adapter.
+func NewTekton(e Env) *Tekton {
+	return &Tekton{getenv: e.Getenv, out: e.Stdout}
+}
 
 // Input reads KEYLESS_<NAME>, as the Task's env sets it from params.
 func (t *Tekton) Input(name string) string { return envInput(t.getenv, name) }
+
+// Writer is standard output, the step's log.
+func (t *Tekton) Writer() io.Writer { return t.out }
 
 // Mask does nothing: Tekton has no log masking; keyless never logs secrets.
 func (t *Tekton) Mask(string) {}
@@ -32,6 +45,24 @@ func (t *Tekton) Section(title string) func() {
 	return func() {}
 }
 
+// Annotate does nothing: a failed step's log ends with the error.
+func (t *Tekton) Annotate(string) {}
+
+// Secrets is none: the token is a file, read (and redacted) when used.
+func (t *Tekton) Secrets() []string { return nil }
+
+// defaultTokenFile is where the Tekton Tasks mount the projected service
+// account token, the path cosign also reads.
+const defaultTokenFile = "/var/run/sigstore/cosign/oidc-token"
+
+// TokenSource reads the projected service account token, afresh each time.
+func (t *Tekton) TokenSource(*http.Client) (oidc.SourceFunc, error) {
+	return oidc.File(defaultTokenFile), nil
+}
+
+// RegistryLogin is none: a Task logs in with a docker config workspace.
+func (t *Tekton) RegistryLogin() (Login, bool) { return Login{}, false }
+
 // resultsDir is where Tekton collects a step's results.
 const resultsDir = "/tekton/results"
 
@@ -40,13 +71,28 @@ const resultsDir = "/tekton/results"
 // results of the step, with some room kept for Tekton's own JSON framing.
 const ResultLimit = 3 * 1024
 
+func (t *Tekton) resultsDir() string {
+	if dir := t.getenv("KEYLESS_RESULTS_DIR"); dir != "" {
+		return dir
+	}
+	return resultsDir
+}
+
+// Destinations are the results directory and the output directory, if set.
+func (t *Tekton) Destinations(outputDir string, _ bool) []Destination {
+	out := []Destination{{Name: "results", Path: t.resultsDir(), Dir: true,
+		Fix: "the step's user must be able to write its results: keep the Task's securityContext, and do not mount over " + resultsDir}}
+	if outputDir != "" {
+		out = append(out, Destination{Name: "output-dir", Path: outputDir, Dir: true,
+			Fix: "the output workspace must be writable by the step's user: give the TaskRun a podTemplate securityContext fsGroup, or a volume that user owns"})
+	}
+	return out
+}
+
 // Publish writes one results file per output, and the report and summary
 // into the output directory when one is set (the output workspace).
 func (t *Tekton) Publish(a Artifacts) error {
-	dir := t.getenv("KEYLESS_RESULTS_DIR")
-	if dir == "" {
-		dir = resultsDir
-	}
+	dir := t.resultsDir()
 	results := append([][2]string{}, a.Outputs...)
 	if a.ChainsHints {
 		results = append(results, [2]string{"IMAGES", strings.Join(a.Images, ",")})

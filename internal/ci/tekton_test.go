@@ -44,7 +44,7 @@ func TestTektonPublish(t *testing.T) {
 				tt.artifacts.OutputDir = filepath.Join(base, tt.artifacts.OutputDir)
 			}
 			var stdout bytes.Buffer
-			if err := NewTekton(env(map[string]string{"KEYLESS_RESULTS_DIR": results}), &stdout).Publish(tt.artifacts); err != nil {
+			if err := NewTekton(Env{Getenv: env(map[string]string{"KEYLESS_RESULTS_DIR": results}), Stdout: &stdout}).Publish(tt.artifacts); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 			got := map[string]string{}
@@ -81,7 +81,7 @@ func TestTektonPublishResultLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			results := filepath.Join(t.TempDir(), "results")
-			err := NewTekton(env(map[string]string{"KEYLESS_RESULTS_DIR": results}), &bytes.Buffer{}).Publish(tt.artifacts)
+			err := NewTekton(Env{Getenv: env(map[string]string{"KEYLESS_RESULTS_DIR": results}), Stdout: &bytes.Buffer{}}).Publish(tt.artifacts)
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatalf("Publish: %v", err)
@@ -100,7 +100,7 @@ func TestTektonPublishResultLimit(t *testing.T) {
 
 func TestTektonSection(t *testing.T) {
 	var out bytes.Buffer
-	end := NewTekton(env(nil), &out).Section("Verifying")
+	end := NewTekton(Env{Getenv: env(nil), Stdout: &out}).Section("Verifying")
 	end()
 	if diff := cmp.Diff("--- Verifying\n", out.String()); diff != "" {
 		t.Errorf("Section output mismatch (-want +got):\n%s", diff)
@@ -121,7 +121,7 @@ func TestCLIPublish(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Chdir(t.TempDir())
 			var stdout bytes.Buffer
-			c := NewCLI(env(nil), &stdout)
+			c := NewCLI(Env{Getenv: env(nil), Stdout: &stdout})
 			if err := c.Publish(Artifacts{Outputs: [][2]string{{"verified", "true"}}, Report: report, Summary: "## summary\n", OutputDir: tt.outputDir}); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
@@ -148,7 +148,7 @@ func TestCLIPublish(t *testing.T) {
 
 func TestCLISectionSilent(t *testing.T) {
 	var out bytes.Buffer
-	NewCLI(env(nil), &out).Section("x")()
+	NewCLI(Env{Getenv: env(nil), Stdout: &out}).Section("x")()
 	if out.Len() != 0 {
 		t.Errorf("CLI Section wrote %q", out.String())
 	}
