@@ -43,8 +43,14 @@ type options struct {
 	chainsHints bool
 }
 
+// configSource is what a run's configuration comes from on a platform.
+type configSource interface {
+	ci.Inputs
+	ci.Credentials
+}
+
 // buildConfig turns the inputs into a job.Config, checking each input.
-func buildConfig(cmd string, s settings, args []string, p ci.Platform, getenv func(string) string, client *http.Client) (job.Config, options, error) {
+func buildConfig(cmd string, s settings, args []string, p configSource, getenv func(string) string, client *http.Client) (job.Config, options, error) {
 	var c job.Config
 	var o options
 	var err error
@@ -161,6 +167,9 @@ func annotations(s string) (map[string]string, error) {
 	return out, nil
 }
 
+// auth is the registry credentials: the registry-username and
+// registry-password inputs, else the platform's own login, and the logins
+// every platform may give (GITHUB_TOKEN for ghcr.io, DOCKER_AUTH_CONFIG).
 func auth(s settings, p ci.Credentials, images []string, getenv func(string) string) (registry.Auth, error) {
 	a := registry.Auth{
 		Username: s.str("registry-username"), Password: s.str("registry-password"),
