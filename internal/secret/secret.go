@@ -134,6 +134,8 @@ type writer struct {
 	w io.Writer
 }
 
+var _ io.Writer = writer{}
+
 // Write redacts p and writes it. It reports len(p) written on success.
 func (w writer) Write(p []byte) (int, error) {
 	if _, err := io.WriteString(w.w, w.s.Redact(string(p))); err != nil {

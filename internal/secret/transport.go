@@ -29,6 +29,8 @@ type transport struct {
 	base http.RoundTripper
 }
 
+var _ http.RoundTripper = (*transport)(nil)
+
 // RoundTrip records the request's credentials, sends it, and redacts an
 // error response's body.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
