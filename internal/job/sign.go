@@ -27,6 +27,9 @@ import (
 // Verified false and a nil error.
 func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	c.defaults()
+	if err := c.Policy.CheckText(); err != nil {
+		return nil, err
+	}
 	run := &report.Run{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
 	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
 	material, err := trust.Load(c.Trust, true)
