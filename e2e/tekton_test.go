@@ -240,3 +240,30 @@ func TestTektonVerifyFlagInjection(t *testing.T) {
 		})
 	}
 }
+
+// TestTektonSignRefusesControlCharacters gives the keyless-sign Task an
+// identity override holding a newline and a code fence: it is refused (exit
+// 2, naming the param) before anything is written to the registry.
+func TestTektonSignRefusesControlCharacters(t *testing.T) {
+	task, err := manifests.LoadTask("tekton/keyless-sign/0.1/keyless-sign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t)
+	before := tags(t, img)
+	work := t.TempDir()
+	params := map[string]string{"trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig,
+		"certificate-identity": kubernetesIdentity + "\n```\n## injected"}
+	env, args := taskStep(t, task, work, params, map[string][]string{"images": {img}}, nil)
+	token := mint(t, "kubernetes")
+	if err := os.WriteFile(env["KEYLESS_IDENTITY_TOKEN_FILE"], []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runKeyless(t, env, args...)
+	if r.code != 2 || !strings.Contains(r.stderr, "certificate-identity") || !strings.Contains(r.stderr, "control character") {
+		t.Fatalf("exit %d, want 2 naming certificate-identity\n%s", r.code, r.stderr)
+	}
+	if after := tags(t, img); !cmp.Equal(before, after) {
+		t.Errorf("registry changed: %v → %v", before, after)
+	}
+}
