@@ -48,7 +48,9 @@ func taskStep(t *testing.T, task *v1.Task, work string, params map[string]string
 		env[e.Name] = subst(e.Value)
 	}
 	env["KEYLESS_RESULTS_DIR"] = filepath.Join(work, "results")
-	env["KEYLESS_IDENTITY_TOKEN_FILE"] = filepath.Join(work, "oidc-token")
+	if _, ok := env["KEYLESS_IDENTITY_TOKEN_FILE"]; ok {
+		env["KEYLESS_IDENTITY_TOKEN_FILE"] = filepath.Join(work, "oidc-token")
+	}
 	env["HOME"] = work
 	var args []string
 	for _, a := range step.Args {
@@ -182,6 +184,85 @@ func TestTektonUntrustedIssuer(t *testing.T) {
 		t.Fatalf("exit %d, want 2 naming the issuer\n%s", r.code, r.stderr)
 	}
 	assertNoToken(t, r, token)
+	if after := tags(t, img); !cmp.Equal(before, after) {
+		t.Errorf("registry changed: %v → %v", before, after)
+	}
+}
+
+// TestTektonVerifyFlagInjection gives the keyless-verify Task, with its
+// args as written in the YAML, an images element that is a flag: were it
+// parsed as one, "--certificate-identity-regexp=.*" and its companions
+// would turn the Task's policy into "anyone", and an image signed by
+// another identity would pass. It must be refused as an image (exit 2).
+func TestTektonVerifyFlagInjection(t *testing.T) {
+	task, err := manifests.LoadTask("tekton/keyless-verify/0.1/keyless-verify.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t)
+	keylessSign(t, "bundle", false, img) // signed by the GitHub workflow, not the Tekton service account
+	params := map[string]string{
+		"trusted-root":            stk.TrustedRoot,
+		"certificate-identity":    kubernetesIdentity,
+		"certificate-oidc-issuer": stk.Issuer("kubernetes"),
+	}
+	run := func(t *testing.T, images ...string) result {
+		work := t.TempDir()
+		env, args := taskStep(t, task, work, params, map[string][]string{"images": images}, nil)
+		return runKeyless(t, env, args...)
+	}
+	t.Run("the policy holds without the injection", func(t *testing.T) {
+		if r := run(t, img); r.code != 1 {
+			t.Fatalf("exit %d, want 1: the image was signed by another identity\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("a control character in a policy param", func(t *testing.T) {
+		work := t.TempDir()
+		p := merge(params, map[string]string{"certificate-identity": kubernetesIdentity + "\n```\n## injected"})
+		env, args := taskStep(t, task, work, p, map[string][]string{"images": {img}}, map[string]string{"output": filepath.Join(work, "output")})
+		r := runKeyless(t, env, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "certificate-identity") || !strings.Contains(r.stderr, "control character") {
+			t.Fatalf("exit %d, want 2 naming certificate-identity\nstderr:\n%s", r.code, r.stderr)
+		}
+		if b, err := os.ReadFile(filepath.Join(work, "output", "summary.md")); err == nil && strings.Contains(string(b), "\n## injected") {
+			t.Errorf("the summary holds the injected heading:\n%s", b)
+		}
+	})
+	for _, injected := range [][]string{
+		{"--certificate-identity-regexp=.*", "--certificate-identity=", "--certificate-oidc-issuer-regexp=.*", "--certificate-oidc-issuer="},
+		{"-certificate-identity=" + githubIdentity, "-certificate-oidc-issuer=" + stk.Issuer("github")},
+	} {
+		t.Run(injected[0], func(t *testing.T) {
+			r := run(t, append(injected, img)...)
+			if r.code != 2 || !strings.Contains(r.stderr, "images") || !strings.Contains(r.stderr, "starts with -") {
+				t.Fatalf("exit %d, want 2 refusing the images element that starts with -\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestTektonSignRefusesControlCharacters gives the keyless-sign Task an
+// identity override holding a newline and a code fence: it is refused (exit
+// 2, naming the param) before anything is written to the registry.
+func TestTektonSignRefusesControlCharacters(t *testing.T) {
+	task, err := manifests.LoadTask("tekton/keyless-sign/0.1/keyless-sign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t)
+	before := tags(t, img)
+	work := t.TempDir()
+	params := map[string]string{"trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig,
+		"certificate-identity": kubernetesIdentity + "\n```\n## injected"}
+	env, args := taskStep(t, task, work, params, map[string][]string{"images": {img}}, nil)
+	token := mint(t, "kubernetes")
+	if err := os.WriteFile(env["KEYLESS_IDENTITY_TOKEN_FILE"], []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runKeyless(t, env, args...)
+	if r.code != 2 || !strings.Contains(r.stderr, "certificate-identity") || !strings.Contains(r.stderr, "control character") {
+		t.Fatalf("exit %d, want 2 naming certificate-identity\n%s", r.code, r.stderr)
+	}
 	if after := tags(t, img); !cmp.Equal(before, after) {
 		t.Errorf("registry changed: %v → %v", before, after)
 	}

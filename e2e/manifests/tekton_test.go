@@ -293,7 +293,12 @@ func TestTektonConventionCheckersBite(t *testing.T) {
 			func(tk *v1.Task) {
 				tk.Spec.Params[len(tk.Spec.Params)-1].Default = v1.NewStructuredValues("keyless:latest")
 			},
-			[]string{`param keyless-image defaults to "keyless:latest", want "` + keylessImage + `"`}},
+			[]string{`param keyless-image defaults to "keyless:latest", want "` + keylessImage + `" or ` + keylessImage + `@sha256:<digest>`}},
+		{"pinned to a short digest", keylessStepProblems,
+			func(tk *v1.Task) {
+				tk.Spec.Params[len(tk.Spec.Params)-1].Default = v1.NewStructuredValues(keylessImage + "@sha256:abc")
+			},
+			[]string{`param keyless-image defaults to "` + keylessImage + `@sha256:abc", want "` + keylessImage + `" or ` + keylessImage + `@sha256:<digest>`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,12 +407,12 @@ func tokenVolumeProblems(task *v1.Task) []string {
 func keylessStepProblems(task *v1.Task) []string {
 	var problems []string
 	for _, p := range task.Spec.Params {
-		if p.Name == "keyless-image" && (p.Default == nil || p.Default.StringVal != keylessImage) {
+		if p.Name == "keyless-image" && (p.Default == nil || !imageDefault.MatchString(p.Default.StringVal)) {
 			got := ""
 			if p.Default != nil {
 				got = p.Default.StringVal
 			}
-			problems = append(problems, fmt.Sprintf("param keyless-image defaults to %q, want %q", got, keylessImage))
+			problems = append(problems, fmt.Sprintf("param keyless-image defaults to %q, want %q or %[2]s@sha256:<digest>", got, keylessImage))
 		}
 	}
 	for _, s := range task.Spec.Steps {
@@ -434,7 +439,7 @@ func env(s v1.Step, name string) string {
 // TestTektonCatalogLayout checks that each catalog Task has its README and
 // samples, and that the top-level README exists.
 func TestTektonCatalogLayout(t *testing.T) {
-	want := []string{"README.md", "samples/pipeline.yaml", "samples/pipelinerun.yaml", "samples/serviceaccount.yaml"}
+	want := []string{"README.md", "samples/pipeline.yaml", "samples/pipelinerun.yaml", "samples/serviceaccount.yaml", "tests/run.yaml", "../OWNERS"}
 	for _, ct := range catalogTasks(t) {
 		t.Run(ct.path, func(t *testing.T) {
 			dir := filepath.Join(RepoRoot(), filepath.Dir(ct.path))

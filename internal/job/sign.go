@@ -27,6 +27,9 @@ import (
 // Verified false and a nil error.
 func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	c.defaults()
+	if err := c.Policy.CheckText(); err != nil {
+		return nil, err
+	}
 	run := &report.Run{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
 	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
 	material, err := trust.Load(c.Trust, true)
@@ -73,6 +76,9 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A signature counts, for reuse and for the read-back, only when it
+	// carries exactly the annotations this run was asked to sign.
+	verifier = verifier.WithAnnotations(c.Annotations)
 	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
 	run.Unverified = !c.Verify
 	run.Verified = c.Verify && run.OK()
@@ -199,9 +205,10 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 }
 
 // existing returns the verification of the signature already stored for s
-// in format f when it verifies with this run's identity: a re-run then
-// signs nothing new, so re-runs neither fail nor pile up signatures and
-// log entries.
+// in format f when it verifies with this run's identity and carries exactly
+// this run's annotations (the verifier checks both): a re-run then signs
+// nothing new, so re-runs neither fail nor pile up signatures and log
+// entries, while a run asked for other annotations signs anew.
 func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) (verify.Result, bool) {
 	res, err := v.Verify(ctx, s, f)
 	return res, err == nil && res.Verified

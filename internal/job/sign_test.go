@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/verify"
 )
 
 // jwt builds an unsigned token with the given expiry.
@@ -82,5 +83,28 @@ func TestIdentityTokenFetchesAnExpiredTokenAgain(t *testing.T) {
 	c.defaults()
 	if _, err := identityToken(context.Background(), c); !errors.As(err, &pe) || !pe.Expired {
 		t.Errorf("an expired token's error is %v, want a PreflightError marked Expired", err)
+	}
+}
+
+// TestSignRefusesControlCharacters refuses an identity or issuer override
+// holding a newline before any token is fetched or anything is written.
+func TestSignRefusesControlCharacters(t *testing.T) {
+	for input, p := range map[string]verify.Policy{
+		"certificate-identity":    {Identity: "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main\n```"},
+		"certificate-oidc-issuer": {Issuer: "https://token.actions.githubusercontent.com\r\n---"},
+	} {
+		t.Run(input, func(t *testing.T) {
+			fetched := false
+			c := Config{Images: []string{"registry.example/app:v1"}, Policy: p,
+				Token: oidc.SourceFunc(func(context.Context) (string, error) { fetched = true; return "", errors.New("not reached") })}
+			_, err := Sign(context.Background(), c)
+			var pe *verify.PolicyError
+			if !errors.As(err, &pe) || pe.Input != input || !IsInput(err) {
+				t.Fatalf("Sign: %v, want an input error naming %s", err, input)
+			}
+			if fetched {
+				t.Error("the token was fetched before the inputs were checked")
+			}
+		})
 	}
 }

@@ -66,6 +66,11 @@ func Parse(refs []string) ([]name.Reference, error) {
 	}
 	out := make([]name.Reference, 0, len(refs))
 	for _, r := range refs {
+		if strings.HasPrefix(r, "-") {
+			// A flag passed where an image was expected (say, a Tekton
+			// array param element "--certificate-identity-regexp=.*").
+			return nil, &InputError{Ref: r, Err: errors.New("starts with -: an image reference, never an option; remove it from the images")}
+		}
 		ref, err := name.ParseReference(r, name.StrictValidation)
 		if err != nil {
 			// Retry without strict validation only to give a better message.

@@ -56,6 +56,11 @@ func TestParse(t *testing.T) {
 		{name: "no tag", refs: []string{"ghcr.io/o/app:v1", "ghcr.io/o/app"}, wantErr: "no tag or digest", wantRef: "ghcr.io/o/app"},
 		{name: "bad ref", refs: []string{"ghcr.io/o/APP:v1"}, wantErr: "could not parse reference", wantRef: "ghcr.io/o/APP:v1"},
 		{name: "bad digest", refs: []string{"ghcr.io/o/app@sha256:123"}, wantErr: "could not parse reference", wantRef: "ghcr.io/o/app@sha256:123"},
+		// A reference that looks like a flag is refused: a CI system that
+		// passes images as arguments must never turn one into an option.
+		{name: "leading dash", refs: []string{"-app:v1"}, wantErr: "starts with -", wantRef: "-app:v1"},
+		{name: "leading dash with digest", refs: []string{"ghcr.io/o/app:v1", "-ghcr.io/o/app@" + digest}, wantErr: "starts with -", wantRef: "-ghcr.io/o/app@" + digest},
+		{name: "flag", refs: []string{"--certificate-identity-regexp=.*"}, wantErr: "starts with -", wantRef: "--certificate-identity-regexp=.*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
 )
 
 // Command is a copy-paste verification command.
@@ -46,20 +49,63 @@ func (r *Run) VerifyCommands(image, trustedRoot string) []Command {
 
 func (r *Run) identityFlags() string {
 	var b strings.Builder
+	// cosign searches a -regexp pattern anywhere in the value; keyless and
+	// its policies match whole values, and so must the commands.
 	if r.IdentityRegexp != "" {
-		fmt.Fprintf(&b, " \\\n  --certificate-identity-regexp %s", shellQuote(r.IdentityRegexp))
+		fmt.Fprintf(&b, " \\\n  --certificate-identity-regexp %s", shellQuote(verify.Anchor(r.IdentityRegexp)))
 	} else {
 		fmt.Fprintf(&b, " \\\n  --certificate-identity %s", shellQuote(r.Identity))
 	}
 	if r.IssuerRegexp != "" {
-		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer-regexp %s", shellQuote(r.IssuerRegexp))
+		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer-regexp %s", shellQuote(verify.Anchor(r.IssuerRegexp)))
 	} else {
 		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer %s", shellQuote(r.Issuer))
 	}
 	return b.String()
 }
 
-// shellQuote quotes s for POSIX shells.
+// shellQuote quotes s as one shell word on one line: in single quotes
+// (POSIX), or, when s holds a control character, a line separator or
+// invalid UTF-8, in $'…' with every such byte escaped as \xHH (bash, zsh,
+// ksh, busybox sh and POSIX.1-2024 shells).
 func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if !hasUnprintable(s) {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteByte(s[i])
+		case unprintableRune(r, size):
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteString("'")
+	return b.String()
+}
+
+// hasUnprintable reports whether s holds a control character, a line or
+// paragraph separator or invalid UTF-8.
+func hasUnprintable(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unprintableRune(r, size) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+func unprintableRune(r rune, size int) bool {
+	return (r == utf8.RuneError && size == 1) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }

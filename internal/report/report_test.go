@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,8 +176,8 @@ func TestEntryURL(t *testing.T) {
 }
 
 // shellWords splits a command line the way a POSIX shell would, for the
-// quoting keyless uses: single quotes, backslash escapes and
-// backslash-newline continuations.
+// quoting keyless uses: single quotes, $'…' with \xHH, \\ and \' escapes,
+// backslash escapes and backslash-newline continuations.
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
@@ -184,6 +186,10 @@ func shellWords(t *testing.T, line string) []string {
 	for i := 0; i < len(line); i++ {
 		c := line[i]
 		switch {
+		case !quoted && strings.HasPrefix(line[i:], "$'"):
+			n := ansiC(t, line[i+2:], &cur)
+			i += 2 + n
+			in = true
 		case quoted:
 			if c == '\'' {
 				quoted = false
@@ -219,6 +225,36 @@ func shellWords(t *testing.T, line string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// ansiC reads the body of a $'…' word up to its closing quote into cur and
+// returns how many bytes it consumed, the quote included.
+func ansiC(t *testing.T, s string, cur *strings.Builder) int {
+	t.Helper()
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\'':
+			return i + 1
+		case s[i] == '\n':
+			t.Fatalf("a $'…' word spans lines: %q", s)
+		case s[i] != '\\':
+			cur.WriteByte(s[i])
+		case i+1 < len(s) && (s[i+1] == '\\' || s[i+1] == '\''):
+			cur.WriteByte(s[i+1])
+			i++
+		case i+3 < len(s) && s[i+1] == 'x':
+			b, err := strconv.ParseUint(s[i+2:i+4], 16, 8)
+			if err != nil {
+				t.Fatalf("bad \\x escape in %q", s)
+			}
+			cur.WriteByte(byte(b))
+			i += 3
+		default:
+			t.Fatalf("unexpected escape in %q", s)
+		}
+	}
+	t.Fatalf("unterminated $' in %q", s)
+	return 0
 }
 
 func TestVerifyCommands(t *testing.T) {
@@ -271,8 +307,29 @@ func TestVerifyCommands(t *testing.T) {
 			run: Run{Identity: ghID, Issuer: ghIS, IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`,
 				Formats: []sign.Format{sign.Bundle}},
 			want: [][]string{
-				{"cosign", "verify", "--certificate-identity-regexp", `^https://github\.com/octo/.*$`, "--certificate-oidc-issuer-regexp", `https://token\.actions\..*`, image},
-				{"cosign", "verify", "--certificate-identity-regexp", `^https://github\.com/octo/.*$`, "--certificate-oidc-issuer-regexp", `https://token\.actions\..*`, image},
+				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/.*)$`, "--certificate-oidc-issuer-regexp", `^(?:https://token\.actions\..*)$`, image},
+				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/.*)$`, "--certificate-oidc-issuer-regexp", `^(?:https://token\.actions\..*)$`, image},
+			},
+			wantTitles: []string{"cosign v3 (bundle format)", "cosign v2.6 (bundle format)"},
+		},
+		{
+			// cosign searches an unanchored pattern anywhere: "a|b" would
+			// admit any identity containing a "b".
+			name: "regexp alternatives anchored as a whole",
+			run:  Run{IdentityRegexp: `https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*`, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
+				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
+			},
+			wantTitles: []string{"cosign v2 (legacy .sig format)", "cosign v3 (legacy .sig format)"},
+		},
+		{
+			name:        "values with control characters stay on their line",
+			run:         Run{Identity: "a\n```\nb", Issuer: "https://i\x1b[2J'x", Formats: []sign.Format{sign.Bundle}},
+			trustedRoot: "/tmp/x\nrm -rf ~",
+			want: [][]string{
+				{"cosign", "verify", "--certificate-identity", "a\n```\nb", "--certificate-oidc-issuer", "https://i\x1b[2J'x", "--trusted-root", "/tmp/x\nrm -rf ~", image},
+				{"cosign", "verify", "--certificate-identity", "a\n```\nb", "--certificate-oidc-issuer", "https://i\x1b[2J'x", "--trusted-root", "/tmp/x\nrm -rf ~", image},
 			},
 			wantTitles: []string{"cosign v3 (bundle format)", "cosign v2.6 (bundle format)"},
 		},
@@ -293,6 +350,9 @@ func TestVerifyCommands(t *testing.T) {
 			var argv [][]string
 			var titles []string
 			for _, c := range cmds {
+				if got, want := strings.Count(c.Line, "\n"), strings.Count(c.Line, "\\\n"); got != want {
+					t.Errorf("%d line breaks, only %d of them continuations:\n%s", got, want, c.Line)
+				}
 				argv = append(argv, shellWords(t, c.Line))
 				titles = append(titles, c.Title)
 			}
@@ -314,6 +374,9 @@ func TestShellQuote(t *testing.T) {
 		{"", `''`},
 		{"it's", `'it'\''s'`},
 		{"$(rm -rf /) `x` \"y\"", `'$(rm -rf /) ` + "`x`" + ` "y"'`},
+		{"a\nb", `$'a\x0ab'`},
+		{"it's\r\n\\", `$'it\'s\x0d\x0a\\'`},
+		{"\u2028é\xff", `$'\xe2\x80\xa8é\xff'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -444,7 +507,7 @@ func TestMarkdownRows(t *testing.T) {
 			name:    "input with pipe and backtick escaped",
 			formats: []sign.Format{sign.Legacy},
 			subject: Subject{Input: "a|b`c", Digest: digest},
-			want:    []string{"| `a\\|b'c` | — | `sha256:aaaaaaaaaaaa…` | legacy | — | — |"},
+			want:    []string{"| ``a\\|b`c`` | — | `sha256:aaaaaaaaaaaa…` | legacy | — | — |"},
 		},
 	}
 	for _, tt := range tests {
@@ -473,7 +536,8 @@ func TestMarkdownRegexpAndTrustedRoot(t *testing.T) {
 	for _, want := range []string{
 		"| certificate identity | `~ ^https://github\\.com/octo/.*$` |",
 		"| OIDC issuer | `~ ^https://token\\.actions\\.githubusercontent\\.com$` |",
-		"--certificate-identity-regexp '^https://github\\.com/octo/.*$'",
+		"--certificate-identity-regexp '^(?:https://github\\.com/octo/.*)$'",
+		"--certificate-oidc-issuer-regexp '^(?:https://token\\.actions\\.githubusercontent\\.com)$'",
 		"--trusted-root '/etc/keyless/trusted_root.json'",
 	} {
 		if !strings.Contains(md, want) {
@@ -502,5 +566,151 @@ func TestMarkdownSize(t *testing.T) {
 	const limit = 1 << 20 // GitHub's step summary limit
 	if len(md) > limit/4 {
 		t.Errorf("summary of 200 subjects is %d bytes, want well under %d", len(md), limit)
+	}
+}
+
+// TestShellQuoteInBash gives the quoted words to a real shell, which must
+// read back exactly the values.
+func TestShellQuoteInBash(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	values := []string{"plain", "it's", "a\nb", "x\x1b[2J'\\\r", "\u2028é", "$(id) `id` ${HOME}", "--certificate-identity-regexp=.*"}
+	var script strings.Builder
+	script.WriteString("printf '%s\\0'")
+	for _, v := range values {
+		script.WriteString(" " + shellQuote(v))
+	}
+	out, err := exec.Command(bash, "-c", script.String()).Output()
+	if err != nil {
+		t.Fatalf("bash: %v", err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if diff := cmp.Diff(values, got); diff != "" {
+		t.Errorf("bash read other words (-want +got):\n%s", diff)
+	}
+}
+
+// skeleton describes the block structure of Markdown: headings, table rows
+// with their number of cells (split as GitHub splits them: at pipes not
+// escaped by a backslash), code fences and their contents' line count,
+// HTML block lines, and text lines.
+func skeleton(md string) []string {
+	var out []string
+	fence := ""
+	for _, l := range strings.Split(md, "\n") {
+		switch {
+		case fence != "":
+			if strings.TrimRight(l, " ") == fence || (strings.HasPrefix(l, fence) && strings.Trim(l, "` ") == "") {
+				out, fence = append(out, "fence end"), ""
+			} else {
+				out = append(out, "code")
+			}
+		case strings.HasPrefix(l, "```"):
+			fence = l[:len(l)-len(strings.TrimLeft(l, "`"))]
+			out = append(out, "fence "+strings.TrimLeft(l, "`"))
+		case strings.HasPrefix(l, "|"):
+			out = append(out, fmt.Sprintf("row of %d cells", cells(l)))
+		case strings.HasPrefix(l, "#"):
+			out = append(out, "heading "+strings.Fields(l)[0])
+		case strings.HasPrefix(l, "<"):
+			out = append(out, "html "+strings.Fields(l)[0])
+		case l == "":
+			out = append(out, "")
+		default:
+			out = append(out, "text")
+		}
+	}
+	return out
+}
+
+// cells counts a table row's cells: pipes not escaped by a backslash, less
+// the leading and trailing ones.
+func cells(row string) int {
+	n := 0
+	for i := 0; i < len(row); i++ {
+		switch row[i] {
+		case '\\':
+			i++
+		case '|':
+			n++
+		}
+	}
+	return n - 1
+}
+
+// TestMarkdownHostileValues writes a failed run whose every outside value
+// tries to break out of its place (a newline and a fence, a pipe, HTML, a
+// link) and checks that the summary has exactly the structure of the same
+// run with plain values, and that no hostile line survives.
+func TestMarkdownHostileValues(t *testing.T) {
+	const evil = "x\n```\n## injected\n| a | b |\n<img src=x onerror=alert(1)>\n[click](https://evil.example)`|"
+	hostile := func(plain bool) *Run {
+		v := func(s string) string {
+			if plain {
+				return "plain"
+			}
+			return s + evil
+		}
+		r := signRun()
+		r.Command = "verify"
+		r.IdentityRegexp, r.IssuerRegexp = v("^https://github\\.com/"), v("https://token")
+		r.Trust = v("/etc/trusted_root.json")
+		r.Certificate.SourceRepositoryURI, r.Certificate.BuildSignerDigest = v("https://github.com/o/r"), v("sha256")
+		r.Subjects[0].Input, r.Subjects[1].Platform = v("ghcr.io/octo/app:v1"), v("linux/arm64")
+		r.Subjects[1].Verifications[1].Reasons = []string{v("no signature")}
+		return r
+	}
+	o := func(plain bool) SummaryOptions {
+		p := Policy{Title: "Kyverno ClusterPolicy", File: "kyverno.yaml", YAML: []byte("kind: ClusterPolicy\n# plain\n")}
+		if !plain {
+			p.Title, p.File, p.YAML = p.Title+evil, p.File+evil, []byte("kind: ClusterPolicy\n# "+strings.ReplaceAll(evil, "\n", " ")+"\n")
+		}
+		return SummaryOptions{TrustedRoot: map[bool]string{true: "/root.json", false: "/root.json" + evil}[plain], Policies: []Policy{p}}
+	}
+	want, md := skeleton(markdown(t, hostile(true), o(true))), markdown(t, hostile(false), o(false))
+	if diff := cmp.Diff(want, skeleton(md)); diff != "" {
+		t.Errorf("hostile values changed the summary's structure (-plain +hostile):\n%s\n%s", diff, md)
+	}
+	for _, l := range strings.Split(md, "\n") {
+		for _, bad := range []string{"## injected", "| a | b |", "<img", "[click]"} {
+			if strings.HasPrefix(l, bad) {
+				t.Errorf("a hostile value made its own line %q:\n%s", l, md)
+			}
+		}
+	}
+}
+
+func TestMdCode(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"plain", "`plain`"},
+		{"a|b", "`a\\|b`"},
+		{`a\|b`, "`a\\\\\\|b`"},
+		{`a\\|b`, "`a\\\\\\|b`"},
+		{"a`b", "``a`b``"},
+		{"`a``", "``` `a`` ```"},
+		{"a\nb\x1b", "`a\\nb\\x1b`"},
+	} {
+		if got := mdCode(tc.in); got != tc.want {
+			t.Errorf("mdCode(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMdText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"a|b\\|c", `a\|b\\\|c`},
+		{"<b>&[x](y)!*_~`", `&lt;b&gt;&amp;\[x\](y)\!\*\_\~\` + "`"},
+		{"a\nb\rc\u2028d", "a b c d"},
+	} {
+		if got := mdText(tc.in); got != tc.want {
+			t.Errorf("mdText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if cells("|"+mdText(tc.in)+"|") != 1 {
+			t.Errorf("mdText(%q) splits a table cell", tc.in)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
 	}
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | `%s` |\n| OIDC issuer | `%s` |\n", mdEscape(r.identity()), mdEscape(r.issuer()))
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | %s |\n| OIDC issuer | %s |\n", mdCode(r.identity()), mdCode(r.issuer()))
 	if c := r.Certificate; c != nil {
 		for _, kv := range [][2]string{
 			{"source repository", c.SourceRepositoryURI}, {"source ref", c.SourceRepositoryRef},
@@ -48,21 +48,24 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 			{"runner environment", c.RunnerEnvironment}, {"build signer digest", c.BuildSignerDigest},
 		} {
 			if kv[1] != "" {
-				fmt.Fprintf(&b, "| %s | `%s` |\n", kv[0], mdEscape(kv[1]))
+				fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdCode(kv[1]))
 			}
 		}
 	}
-	fmt.Fprintf(&b, "| trust | %s |\n", r.Trust)
+	fmt.Fprintf(&b, "| trust | %s |\n", mdText(r.Trust))
 	if len(r.Subjects) > 0 && !r.DryRun {
 		b.WriteString("\n### How to verify\n\n")
 		for _, c := range r.VerifyCommands(r.Subjects[0].Digest, o.TrustedRoot) {
-			fmt.Fprintf(&b, "%s:\n\n```sh\n%s\n```\n\n", c.Title, c.Line)
+			fence := mdFence(c.Line)
+			fmt.Fprintf(&b, "%s:\n\n%ssh\n%s\n%s\n\n", mdText(c.Title), fence, c.Line, fence)
 		}
 	}
 	if len(o.Policies) > 0 {
 		b.WriteString("### Admission policies\n\nEnforce this identity at Kubernetes admission:\n\n")
 		for _, p := range o.Policies {
-			fmt.Fprintf(&b, "<details><summary>%s (%s)</summary>\n\n```yaml\n%s```\n\n</details>\n\n", p.Title, p.File, p.YAML)
+			y := strings.TrimSuffix(string(p.YAML), "\n")
+			fence := mdFence(y)
+			fmt.Fprintf(&b, "<details><summary>%s (%s)</summary>\n\n%syaml\n%s\n%s\n\n</details>\n\n", mdHTML(p.Title), mdHTML(p.File), fence, y, fence)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -85,7 +88,7 @@ func (r *Run) issuer() string {
 
 func (r *Run) rows(s Subject) string {
 	var b strings.Builder
-	platform := mdEscape(s.Platform)
+	platform := mdText(s.Platform)
 	if platform == "" {
 		platform = "—"
 	}
@@ -116,13 +119,13 @@ func (r *Run) rows(s Subject) string {
 					log = fmt.Sprintf("entry %d", v.LogIndex)
 				}
 			} else {
-				verified = "❌ " + mdEscape(strings.Join(v.Reasons, "; "))
+				verified = "❌ " + mdText(strings.Join(v.Reasons, "; "))
 			}
 		}
 		if s.Error != "" {
-			verified = "❌ " + mdEscape(s.Error)
+			verified = "❌ " + mdText(s.Error)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(s.Input), platform, short, f, log, verified)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdCode(s.Input), platform, mdCode(short), f, log, verified)
 	}
 	return b.String()
 }
@@ -146,15 +149,4 @@ func EntryURL(logURL string, index int64) string {
 		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
 	}
 	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)
-}
-
-// mdEscape makes text from outside (reasons with registry error bodies,
-// platform strings, identities) inert in a Markdown table cell: no cell
-// breaks, no HTML, no links or images.
-func mdEscape(s string) string {
-	return strings.NewReplacer(
-		"|", `\|`, "\n", " ", "\r", " ", "`", "'",
-		"<", "&lt;", ">", "&gt;", "&", "&amp;",
-		"[", `\[`, "]", `\]`, "!", `\!`,
-	).Replace(s)
 }

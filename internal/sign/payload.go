@@ -2,6 +2,7 @@ package sign
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -35,6 +36,19 @@ func Statement(d name.Digest, annotations map[string]string) ([]byte, error) {
 		PredicateType: registry.SignPredicateType,
 		Predicate:     map[string]any{},
 	})
+}
+
+// StatementAnnotations returns the annotations a signed in-toto statement
+// carries on its subject: what Statement signs for the bundle format.
+func StatementAnnotations(payload []byte) (map[string]string, error) {
+	var st statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return nil, fmt.Errorf("parsing in-toto statement: %w", err)
+	}
+	if len(st.Subject) != 1 {
+		return nil, fmt.Errorf("in-toto statement has %d subjects, want one image", len(st.Subject))
+	}
+	return st.Subject[0].Annotations, nil
 }
 
 // SimpleSigning is cosign's legacy payload: the "cosign container image

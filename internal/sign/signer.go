@@ -31,8 +31,9 @@ type Signature struct {
 	// LogURL is the transparency log's base URL; LogIndex the entry's index.
 	LogURL   string `json:"logUrl"`
 	LogIndex int64  `json:"logIndex"`
-	// Reused is true when a valid signature by the same identity was
-	// already stored, so none was made (re-runs do not pile up signatures).
+	// Reused is true when a valid signature by the same identity, with the
+	// same annotations, was already stored, so none was made (re-runs do not
+	// pile up signatures).
 	Reused bool `json:"reused,omitempty"`
 	// Bundle is what was signed, as stored (bundle) or converted (legacy).
 	Bundle *protobundle.Bundle `json:"-"`

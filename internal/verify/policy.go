@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -67,9 +69,43 @@ func escaped(s string, i int) bool {
 	return n%2 == 1
 }
 
+// CheckText refuses a policy value that holds a control character (a
+// newline, a carriage return, an escape…), a line or paragraph separator, or
+// invalid UTF-8. No certificate identity, issuer or extension holds one, and
+// these values are written into summaries, commands and policies, where a
+// newline could end a code block or a YAML comment.
+func (p Policy) CheckText() error {
+	for _, f := range []struct{ input, value string }{
+		{"certificate-identity", p.Identity}, {"certificate-identity-regexp", p.IdentityRegexp},
+		{"certificate-oidc-issuer", p.Issuer}, {"certificate-oidc-issuer-regexp", p.IssuerRegexp},
+		{"source-repository", p.SourceRepository}, {"source-ref", p.SourceRef},
+		{"workflow-trigger", p.WorkflowTrigger}, {"build-signer-digest", p.BuildSignerDigest},
+		{"runner-environment", p.RunnerEnvironment},
+	} {
+		if i := unprintable(f.value); i >= 0 {
+			return &PolicyError{f.input, fmt.Errorf("holds a control character at byte %d (%+q): give the value on one line, without control characters", i, f.value)}
+		}
+	}
+	return nil
+}
+
+// unprintable returns the byte offset of the first control character, line
+// or paragraph separator or invalid UTF-8 sequence in s, or -1.
+func unprintable(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return i
+		}
+	}
+	return -1
+}
+
 // identity checks p and builds the sigstore-go certificate identity.
 func (p Policy) identity() (sgverify.CertificateIdentity, error) {
 	var zero sgverify.CertificateIdentity
+	if err := p.CheckText(); err != nil {
+		return zero, err
+	}
 	switch {
 	case p.Issuer == "" && p.IssuerRegexp == "":
 		return zero, &PolicyError{"certificate-oidc-issuer", errors.New("required: the OIDC issuer that signed, e.g. https://token.actions.githubusercontent.com")}

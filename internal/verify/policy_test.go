@@ -133,3 +133,42 @@ func TestPolicyRejectsAnEscapingPattern(t *testing.T) {
 		t.Fatalf("Check() accepted %q, whose anchored form matches any identity", p.IdentityRegexp)
 	}
 }
+
+// TestPolicyRefusesControlCharacters refuses identity, issuer and extension
+// values that could break out of a line where they are written: the summary's
+// code blocks, the cosign commands and the policies' YAML.
+func TestPolicyRefusesControlCharacters(t *testing.T) {
+	fence := "x\n```\n# injected"
+	for _, tc := range []struct {
+		name      string
+		p         verify.Policy
+		wantInput string
+	}{
+		{"identity with a newline and a fence", verify.Policy{Identity: demoIdentity + fence, Issuer: githubIssuer}, "certificate-identity"},
+		{"identity regexp with a newline", verify.Policy{IdentityRegexp: ".*\n```", Issuer: githubIssuer}, "certificate-identity-regexp"},
+		{"issuer with a carriage return", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer + "\r"}, "certificate-oidc-issuer"},
+		{"issuer regexp with an escape", verify.Policy{Identity: demoIdentity, IssuerRegexp: "\x1b[2J.*"}, "certificate-oidc-issuer-regexp"},
+		{"source repository", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, SourceRepository: "https://github.com/o/r\n---"}, "source-repository"},
+		{"source ref", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, SourceRef: "refs/heads/main\x00"}, "source-ref"},
+		{"workflow trigger", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, WorkflowTrigger: "push\u2028x"}, "workflow-trigger"},
+		{"build signer digest", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, BuildSignerDigest: "ab\u0085"}, "build-signer-digest"},
+		{"runner environment", verify.Policy{Identity: demoIdentity, Issuer: githubIssuer, RunnerEnvironment: "github-hosted\xff"}, "runner-environment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, check := range []func() error{tc.p.CheckText, tc.p.Check} {
+				err := check()
+				var pe *verify.PolicyError
+				if !errors.As(err, &pe) || pe.Input != tc.wantInput || !strings.Contains(err.Error(), "control character") {
+					t.Fatalf("got %v, want a %s PolicyError about a control character", err, tc.wantInput)
+				}
+				if strings.ContainsAny(err.Error(), "\n\r\x1b\x00") {
+					t.Errorf("the error repeats the control character: %q", err)
+				}
+			}
+		})
+	}
+	ok := verify.Policy{Identity: "dev@example.com", Issuer: githubIssuer, SourceRef: "refs/heads/é-ü"}
+	if err := ok.CheckText(); err != nil {
+		t.Errorf("CheckText refused printable Unicode: %v", err)
+	}
+}

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +38,8 @@ type Result struct {
 	LogIndex int64 `json:"logIndex"`
 	// SignedAt is the earliest verified timestamp.
 	SignedAt time.Time `json:"signedAt,omitzero"`
+	// Annotations are the annotations signed into the verified payload.
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// Reasons say why each signature that was found failed, or that none was.
 	Reasons []string `json:"reasons,omitempty"`
 }
@@ -44,6 +49,18 @@ type Verifier struct {
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
 	remote   []remote.Option
+	// exact requires the signed annotations to equal annotations.
+	exact       bool
+	annotations map[string]string
+}
+
+// WithAnnotations returns a copy of v that accepts a signature only when
+// the annotations signed into its payload are exactly want (none, when want
+// is empty): a signature made for env=staging is no signature for env=prod.
+func (v *Verifier) WithAnnotations(want map[string]string) *Verifier {
+	c := *v
+	c.exact, c.annotations = true, want
+	return &c
 }
 
 // New returns a Verifier. It requires a transparency-log entry, a verified
@@ -87,12 +104,15 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 		return res, nil
 	}
 	for _, s := range stored {
-		vr, b, err := v.one(subject, f, s)
+		vr, b, ann, err := v.one(subject, f, s)
+		if err == nil && v.exact && !maps.Equal(ann, v.annotations) {
+			err = fmt.Errorf("signed annotations %s, not the requested %s", annotationList(ann), annotationList(v.annotations))
+		}
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", s.Location, err))
 			continue
 		}
-		res.Verified, res.Location, res.Reasons = true, s.Location, nil
+		res.Verified, res.Location, res.Reasons, res.Annotations = true, s.Location, nil, ann
 		if vr.Signature != nil {
 			res.Certificate = vr.Signature.Certificate
 		}
@@ -109,59 +129,76 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 	return res, nil
 }
 
-// one verifies one stored signature and returns the result and the bundle
-// it verified (for a legacy signature, the bundle rebuilt from it).
-func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, error) {
+// annotationList writes annotations as sorted key=value pairs.
+func annotationList(a map[string]string) string {
+	if len(a) == 0 {
+		return "(none)"
+	}
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		kv = append(kv, strconv.Quote(k)+"="+strconv.Quote(a[k]))
+	}
+	return strings.Join(kv, ", ")
+}
+
+// one verifies one stored signature and returns the result, the bundle it
+// verified (for a legacy signature, the bundle rebuilt from it) and the
+// annotations signed into its payload.
+func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, map[string]string, error) {
 	if f == sign.Legacy {
 		return v.legacy(subject, s)
 	}
 	alg, hexDigest, _ := strings.Cut(subject.Digest.DigestStr(), ":")
 	if alg != "sha256" {
-		return nil, nil, fmt.Errorf("unsupported digest algorithm %s", alg)
+		return nil, nil, nil, fmt.Errorf("unsupported digest algorithm %s", alg)
 	}
 	want, err := hex.DecodeString(hexDigest)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	b := &bundle.Bundle{Bundle: new(protobundle.Bundle)}
 	if err := b.UnmarshalJSON(s.Blob); err != nil {
-		return nil, nil, fmt.Errorf("parsing bundle: %w", err)
+		return nil, nil, nil, fmt.Errorf("parsing bundle: %w", err)
 	}
 	if b.GetDsseEnvelope() == nil {
-		return nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
+		return nil, nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
 	}
 	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if vr.Statement == nil || vr.Statement.GetPredicateType() != registry.SignPredicateType {
-		return nil, nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
+		return nil, nil, nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
 	}
-	return vr, b, nil
+	ann, err := sign.StatementAnnotations(b.GetDsseEnvelope().GetPayload())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return vr, b, ann, nil
 }
 
-func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, error) {
+func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, map[string]string, error) {
 	pb, err := sign.BundleFromLegacy(s.Blob, s.Annotations)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rebuilding bundle: %w", err)
+		return nil, nil, nil, fmt.Errorf("rebuilding bundle: %w", err)
 	}
 	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var p sign.SimpleSigning
 	if err := json.Unmarshal(s.Blob, &p); err != nil {
-		return nil, nil, fmt.Errorf("parsing simple-signing payload: %w", err)
+		return nil, nil, nil, fmt.Errorf("parsing simple-signing payload: %w", err)
 	}
 	if p.Critical.Type != sign.SimpleSigningType {
-		return nil, nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
+		return nil, nil, nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
 	}
 	if got := p.Critical.Image.DockerManifestDigest; got != subject.Digest.DigestStr() {
-		return nil, nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
+		return nil, nil, nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
 	}
-	return vr, b, nil
+	return vr, b, p.Optional, nil
 }
