@@ -19,6 +19,23 @@ import (
 // header's defaults otherwise) and returns the job's variables and script.
 func componentJob(t *testing.T, file string, inputs map[string]string) (map[string]string, []string) {
 	t.Helper()
+	j := instantiateJob(t, file, inputs)
+	return j.Variables, j.Script
+}
+
+// gitlabJob is what the runner reads of an instantiated component job.
+type gitlabJob struct {
+	Image struct {
+		Name       string   `json:"name"`
+		Entrypoint []string `json:"entrypoint"`
+	} `json:"image"`
+	Variables map[string]string `json:"variables"`
+	Script    []string          `json:"script"`
+}
+
+// instantiateJob instantiates a component template's one job.
+func instantiateJob(t *testing.T, file string, inputs map[string]string) gitlabJob {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(manifests.RepoRoot(), file))
 	if err != nil {
 		t.Fatal(err)
@@ -53,10 +70,7 @@ func componentJob(t *testing.T, file string, inputs map[string]string) (map[stri
 		b, _ := json.Marshal(v)
 		return strings.Trim(string(b), `"`)
 	})
-	var jobs map[string]struct {
-		Variables map[string]string `json:"variables"`
-		Script    []string          `json:"script"`
-	}
+	var jobs map[string]gitlabJob
 	if err := yaml.Unmarshal([]byte(body), &jobs); err != nil {
 		t.Fatalf("instantiated %s: %v\n%s", file, err, body)
 	}
@@ -64,9 +78,9 @@ func componentJob(t *testing.T, file string, inputs map[string]string) (map[stri
 		t.Fatalf("%s has %d jobs, want 1", file, len(jobs))
 	}
 	for _, j := range jobs {
-		return j.Variables, j.Script
+		return j
 	}
-	return nil, nil
+	return gitlabJob{}
 }
 
 // gitlabEnv is a GitLab job's predefined environment plus the job's
