@@ -80,10 +80,10 @@ func TestPreflightNonRootOnGitHub(t *testing.T) {
 	// What the container holds: the binary and the trust files, readable
 	// by everyone.
 	bin := filepath.Join(base, "keyless")
-	copyFile(t, keylessBin(t), bin, 0o755)
+	installFile(t, keylessBin(t), bin, 0o755)
 	root, signing := filepath.Join(base, "trusted_root.json"), filepath.Join(base, "signing_config.json")
-	copyFile(t, stk.TrustedRoot, root, 0o644)
-	copyFile(t, stk.SigningConfig, signing, 0o644)
+	installFile(t, stk.TrustedRoot, root, 0o644)
+	installFile(t, stk.SigningConfig, signing, 0o644)
 	// What the runner mounts, owned by the runner's user.
 	workspace, commands := filepath.Join(base, "workspace"), filepath.Join(base, "_runner_file_commands")
 	output, summary := filepath.Join(commands, "set_output_1"), filepath.Join(commands, "step_summary_1")
@@ -153,7 +153,8 @@ func runAs(t *testing.T, bin, dir string, env map[string]string, cred *syscall.C
 	return 0, stdout.String(), stderr.String()
 }
 
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+// installFile copies from to the path to with mode.
+func installFile(t *testing.T, from, to string, mode os.FileMode) {
 	t.Helper()
 	in, err := os.Open(from)
 	if err != nil {
