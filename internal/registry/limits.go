@@ -1,5 +1,12 @@
 package registry
 
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
 // Limits on what keyless reads back from a registry, so that a hostile or
 // broken registry cannot exhaust memory or time.
 const (
@@ -9,4 +16,92 @@ const (
 	// MaxBlobSize caps one bundle or simple-signing payload; real ones are
 	// a few KiB.
 	MaxBlobSize = 1 << 20
+	// MaxManifestSize caps the bytes of one manifest, index or referrers
+	// list, checked as they arrive and before any parsing: decoding JSON
+	// takes several times its size in memory (a 29 MiB .sig manifest of
+	// 100k layers took 243 MiB of heap). 4 MiB is the size the OCI
+	// distribution spec asks registries to accept, and the limit of
+	// distribution's registry and Docker Hub, so no manifest a registry
+	// stores for real is refused; keyless's own are a few KiB.
+	MaxManifestSize = 4 << 20
+	// MaxReferrers is the most entries read in one referrers list, of any
+	// artifact type: far more than the signatures, attestations and SBOMs
+	// of a real image.
+	MaxReferrers = 1024
+	// MaxIndexManifests is the most manifests a recursive expansion of one
+	// image reads, its nested indexes included: a multi-platform image
+	// lists a few dozen.
+	MaxIndexManifests = 1024
+	// MaxIndexDepth is how deep indexes may nest under the image given (an
+	// index of platform images is 1, an index of such indexes 2): deeper
+	// ones are refused rather than signed in part.
+	MaxIndexDepth = 8
 )
+
+// LimitTransport wraps rt so that keyless never reads more than
+// MaxManifestSize bytes of a manifest or referrers response: a larger
+// one fails as soon as its Content-Length or its bytes pass the limit.
+// Every registry transport keyless uses must be wrapped by it.
+func LimitTransport(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return limitTransport{rt}
+}
+
+type limitTransport struct{ rt http.RoundTripper }
+
+func (l limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || !isManifestPath(req.URL.Path) ||
+		resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, err
+	}
+	if resp.ContentLength > MaxManifestSize {
+		resp.Body.Close()
+		return nil, tooLarge(req)
+	}
+	resp.Body = &limitBody{ReadCloser: resp.Body, req: req, left: MaxManifestSize}
+	return resp, nil
+}
+
+// isManifestPath reports whether path is /v2/<repo>/manifests/<ref> or
+// /v2/<repo>/referrers/<digest>.
+func isManifestPath(path string) bool {
+	if !strings.HasPrefix(path, "/v2/") {
+		return false
+	}
+	i := strings.LastIndex(path, "/")
+	dir := path[:max(i, 0)]
+	return strings.HasSuffix(dir, "/manifests") || strings.HasSuffix(dir, "/referrers")
+}
+
+func tooLarge(req *http.Request) error {
+	return fmt.Errorf("%s is over keyless's limit of %d bytes for a manifest: refusing to read it", req.URL.Redacted(), MaxManifestSize)
+}
+
+// limitBody fails a read that passes the limit, before the bytes reach
+// the JSON decoder.
+type limitBody struct {
+	io.ReadCloser
+	req  *http.Request
+	left int64
+}
+
+func (b *limitBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a larger one.
+		var one [1]byte
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
+			return 0, tooLarge(b.req)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}

@@ -27,7 +27,9 @@ type Stored struct {
 // ReadBundles reads the bundle referrers of subject, through the referrers
 // API or its tag-schema fallback.
 func ReadBundles(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Stored, error) {
-	opts = append(slices.Clip(opts), remote.WithContext(ctx), remote.WithFilter("artifactType", BundleMediaType))
+	// No artifactType filter: ggcr would apply it after reading the list,
+	// and the list must be counted whole.
+	opts = append(slices.Clip(opts), remote.WithContext(ctx))
 	idx, err := remote.Referrers(subject, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
@@ -35,6 +37,9 @@ func ReadBundles(ctx context.Context, subject name.Digest, opts ...remote.Option
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
+	}
+	if len(im.Manifests) > MaxReferrers {
+		return nil, fmt.Errorf("%s has %d referrers, over keyless's limit of %d: refusing to read them", subject, len(im.Manifests), MaxReferrers)
 	}
 	var out []Stored
 	read := 0

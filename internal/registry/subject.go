@@ -85,51 +85,25 @@ func Parse(refs []string) ([]name.Reference, error) {
 }
 
 // Resolve parses refs, resolves tags to digests once, expands indexes when
-// recursive, and drops duplicates: each digest appears once, in input order.
+// recursive (at any depth, up to MaxIndexDepth), and drops duplicates: each
+// digest appears once, in input order, an index before its manifests. What
+// is an index is decided from each manifest's digest-checked bytes, never
+// from the Content-Type a registry labels it with.
 func Resolve(ctx context.Context, refs []string, recursive bool, opts ...remote.Option) ([]Subject, error) {
 	parsed, err := Parse(refs)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
-	seen := map[string]bool{}
-	var out []Subject
-	add := func(s Subject) {
-		if k := s.Digest.String(); !seen[k] {
-			seen[k] = true
-			out = append(out, s)
-		}
+	r := resolver{
+		opts: append(slices.Clip(opts), remote.WithContext(ctx)), // never write into the caller's array
+		seen: map[string]bool{},
 	}
 	for i, ref := range parsed {
-		desc, err := remote.Head(ref, opts...)
-		if err != nil {
-			return nil, classify(refs[i], "resolving", err)
-		}
-		d := ref.Context().Digest(desc.Digest.String())
-		if dr, ok := ref.(name.Digest); ok && dr.DigestStr() != desc.Digest.String() {
-			return nil, &InputError{Ref: refs[i], Err: fmt.Errorf("registry returned digest %s", desc.Digest)}
-		}
-		add(Subject{Digest: d, Input: refs[i], Descriptor: *desc})
-		if !recursive || !desc.MediaType.IsIndex() {
-			continue
-		}
-		idx, err := remote.Index(d, opts...)
-		if err != nil {
-			return nil, classify(refs[i], "reading index", err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, classify(refs[i], "reading index", err)
-		}
-		for _, m := range im.Manifests {
-			p := ""
-			if m.Platform != nil {
-				p = m.Platform.String()
-			}
-			add(Subject{Digest: ref.Context().Digest(m.Digest.String()), Input: refs[i], Descriptor: m, Platform: p, Index: desc.Digest.String()})
+		if err := r.resolve(refs[i], ref, recursive); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	return r.out, nil
 }
 
 // classify turns a registry error into an InputError when the user must fix
