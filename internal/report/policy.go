@@ -3,9 +3,12 @@ package report
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -91,11 +94,21 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 
 	in.bundleOnly = !slices.Contains(r.Formats, sign.Legacy)
 
-	// The log the run wrote to, and whether every entry is in Rekor v2.
+	// The log of the signatures the policies read, and whether all of them
+	// are in Rekor v2. Kyverno type Cosign and policy-controller read the
+	// legacy .sig whenever the run wrote it; in a "both" run the bundles may
+	// sit in another log (Rekor v2), whose key would refuse every .sig.
+	read := sign.Legacy
+	if in.bundleOnly {
+		read = sign.Bundle
+	}
 	var logURLs []string
 	v1, v2 := 0, 0
 	for _, s := range r.Subjects {
 		for _, sig := range s.Signatures {
+			if sig.Format != read {
+				continue
+			}
 			if sig.LogURL != "" && !slices.Contains(logURLs, sig.LogURL) {
 				logURLs = append(logURLs, sig.LogURL)
 			}
@@ -148,12 +161,15 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 		if value == "" {
 			return
 		}
-		in.unenforced = append(in.unenforced, fmt.Sprintf("%s=%s", label, value))
+		// The value comes from the certificate: quoted, it stays on its
+		// comment line whatever it holds.
+		c := label + "=" + strconv.Quote(value)
+		in.unenforced = append(in.unenforced, c)
 		if github && key != "" && kyvernoValue != "" {
 			in.githubExtensions[key] = kyvernoValue
 			return
 		}
-		in.unenforcedKyverno = append(in.unenforcedKyverno, fmt.Sprintf("%s=%s", label, value))
+		in.unenforcedKyverno = append(in.unenforcedKyverno, c)
 	}
 	repoName, ok := strings.CutPrefix(p.SourceRepository, "https://github.com/")
 	if !ok {
@@ -167,11 +183,55 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	return in, nil
 }
 
-// withComments prefixes a YAML document with comment lines.
+// check refuses a value that YAML cannot carry as it is: the YAML library
+// turns U+0085 into a space and refuses the other C1 control characters,
+// so the policy would hold another value than the certificate's (it
+// escapes the rest). Extension values are checked only where they are
+// written into the policy (Kyverno's).
+func (in *policyInputs) check(extensions bool) error {
+	values := [][2]string{
+		{"certificate identity", in.subject}, {"certificate identity regexp", in.subjectRE},
+		{"certificate OIDC issuer", in.issuer}, {"certificate OIDC issuer regexp", in.issuerRE},
+		{"transparency log URL", in.rekorURL},
+	}
+	for _, repo := range in.repos {
+		values = append(values, [2]string{"repository", repo})
+	}
+	if extensions {
+		for _, k := range slices.Sorted(maps.Keys(in.githubExtensions)) {
+			values = append(values, [2]string{"certificate extension " + k, in.githubExtensions[k]})
+		}
+	}
+	for _, v := range values {
+		if strings.ContainsFunc(v[1], func(c rune) bool { return c >= 0x80 && c <= 0x9f }) {
+			return fmt.Errorf("%s %s holds a C1 control character, which YAML cannot carry: no policy is written for it", v[0], strconv.Quote(v[1]))
+		}
+	}
+	return nil
+}
+
+// unsafeRune reports whether YAML could take c for a line break, or c is
+// another control character.
+func unsafeRune(c rune) bool {
+	return unicode.IsControl(c) || c == '\u2028' || c == '\u2029'
+}
+
+// withComments prefixes a YAML document with comment lines. Outside values
+// reach the lines quoted; as a second guard, any character a YAML parser
+// could take for a line break (or another control character) is written
+// as a \uXXXX escape, so no line can end its comment early.
 func withComments(lines []string, body []byte) []byte {
 	var b strings.Builder
 	for _, l := range lines {
-		b.WriteString("# " + l + "\n")
+		b.WriteString("# ")
+		for _, c := range l {
+			if unsafeRune(c) {
+				fmt.Fprintf(&b, "\\u%04x", c)
+				continue
+			}
+			b.WriteRune(c)
+		}
+		b.WriteString("\n")
 	}
 	b.Write(body)
 	return []byte(b.String())

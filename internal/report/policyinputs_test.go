@@ -1,0 +1,220 @@
+package report_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// TestPolicyHostileExtensions gives the policies certificate extension
+// values that try to end their comment line and add YAML: the output
+// parses to the same documents as for harmless values, and each value is
+// written quoted on its comment line.
+func TestPolicyHostileExtensions(t *testing.T) {
+	hostile := []string{
+		"refs/heads/main\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: evil",
+		"refs/heads/main\nkey: value",
+		"refs/heads/main\r---\rkey: value",
+		"refs/heads/main\u2028key: value",
+		"refs/heads/main\u0085key: value",
+	}
+	for _, issuer := range []string{ghIssuer, "https://gitlab.example.com"} {
+		for i, value := range hostile {
+			t.Run(issuer+"/"+strconv.Itoa(i), func(t *testing.T) {
+				build := func(ref string) *report.Run {
+					r := policyRun(sign.Legacy)
+					r.Issuer = issuer
+					r.Policy = verify.Policy{SourceRef: ref, RunnerEnvironment: ref}
+					return r
+				}
+				o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
+				for _, gen := range []struct {
+					name string
+					f    func(*report.Run) ([]byte, error)
+				}{
+					{"Kyverno", func(r *report.Run) ([]byte, error) { return r.KyvernoPolicy(o) }},
+					{"policy-controller", func(r *report.Run) ([]byte, error) { return r.ClusterImagePolicy(o) }},
+				} {
+					clean, err := gen.f(build("refs/heads/main"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := gen.f(build(value))
+					if gen.name == "Kyverno" && issuer == ghIssuer && strings.Contains(value, "\u0085") {
+						// The YAML library turns U+0085 into a space: the
+						// extension Kyverno checks is refused, not altered.
+						if err == nil || !strings.Contains(err.Error(), "C1 control character") {
+							t.Errorf("err = %v, want a C1 control character refused", err)
+						}
+						continue
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					d := docs(t, got)
+					if gen.name == "Kyverno" && issuer == ghIssuer {
+						ext := at(t, d[0], "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless", "additionalExtensions").(map[string]any)
+						// Marshalled, the value is the extension's, whole.
+						if diff := cmp.Diff(value, ext["githubWorkflowRef"]); diff != "" {
+							t.Errorf("githubWorkflowRef (-want +got):\n%s", diff)
+						}
+						ext["githubWorkflowRef"] = "refs/heads/main"
+					}
+					if diff := cmp.Diff(docs(t, clean), d); diff != "" {
+						t.Errorf("%s: documents (-harmless +hostile):\n%s\n%s", gen.name, diff, got)
+					}
+					if !strings.Contains(string(got), "runner-environment="+strconv.Quote(value)) {
+						t.Errorf("%s: value not quoted on its comment line:\n%s", gen.name, got)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPolicyLogOfBoth: a "both" run logs its bundles in Rekor v2 and its
+// .sig signatures in Rekor v1. Kyverno type Cosign and policy-controller
+// read the .sig, so both policies name the Rekor v1 log and Kyverno's
+// attestor carries its key, however the two URLs sort.
+func TestPolicyLogOfBoth(t *testing.T) {
+	const v1, v2 = "http://127.0.0.1:5409", "http://127.0.0.1:5406"
+	tests := []struct {
+		name    string
+		formats []sign.Format
+		sigs    []sign.Signature
+		wantURL string
+		wantKey string // Kyverno rekor.pubkey; "" for none
+	}{
+		{
+			name:    "both",
+			formats: []sign.Format{sign.Bundle, sign.Legacy},
+			sigs:    []sign.Signature{{Format: sign.Bundle, LogURL: v2}, {Format: sign.Legacy, LogURL: v1}},
+			wantURL: v1, wantKey: logKeyPEM(t, v1),
+		},
+		{
+			name:    "both, legacy first",
+			formats: []sign.Format{sign.Legacy, sign.Bundle},
+			sigs:    []sign.Signature{{Format: sign.Legacy, LogURL: v1}, {Format: sign.Bundle, LogURL: v2}},
+			wantURL: v1, wantKey: logKeyPEM(t, v1),
+		},
+		{
+			name:    "bundle only",
+			formats: []sign.Format{sign.Bundle},
+			sigs:    []sign.Signature{{Format: sign.Bundle, LogURL: v2}},
+			wantURL: v2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := policyRun(tt.formats...)
+			r.Subjects[0].Signatures = tt.sigs
+			o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
+			k, err := r.KyvernoPolicy(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kl := at(t, docs(t, k)[0], "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless")
+			got := map[string]any{"url": at(t, kl, "rekor", "url"), "pubkey": at(t, kl, "rekor", "pubkey")}
+			want := map[string]any{"url": tt.wantURL, "pubkey": nil}
+			if tt.wantKey != "" {
+				want["pubkey"] = tt.wantKey
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Kyverno rekor (-want +got):\n%s", diff)
+			}
+			c, err := r.ClusterImagePolicy(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantURL, at(t, docs(t, c)[0], "spec", "authorities", 0, "ctlog", "url")); diff != "" {
+				t.Errorf("ClusterImagePolicy ctlog.url (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestKyvernoBundleNeedsTUF: type SigstoreBundle ignores the attestor's
+// keys, so a bundle-only policy carries none of them and its header says
+// how Kyverno gets a private trusted root.
+func TestKyvernoBundleNeedsTUF(t *testing.T) {
+	r := policyRun(sign.Bundle)
+	r.SignedTimestamps = true
+	r.Subjects[0].Signatures = []sign.Signature{{Format: sign.Bundle, LogURL: "http://127.0.0.1:5406"}}
+	got, err := r.KyvernoPolicy(report.PolicyOptions{TrustedRootJSON: trustedRoot(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := at(t, docs(t, got)[0], "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless")
+	want := map[string]any{
+		"subject": ghID, "issuer": ghIssuer,
+		"rekor": map[string]any{"url": "http://127.0.0.1:5406"},
+	}
+	if diff := cmp.Diff(want, kl); diff != "" {
+		t.Errorf("keyless (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"--enableTuf --tufMirror=", "features.tuf", "ignores the attestor's roots, ctlog and"} {
+		if !strings.Contains(string(got), s) {
+			t.Errorf("header lacks %q:\n%s", s, got)
+		}
+	}
+}
+
+// logKeyPEM returns the PEM public key of the testdata trusted root's
+// Rekor log at url.
+func logKeyPEM(t *testing.T, url string) string {
+	t.Helper()
+	var tr struct {
+		Tlogs []struct {
+			BaseURL   string `json:"baseUrl"`
+			PublicKey struct {
+				RawBytes string `json:"rawBytes"`
+			} `json:"publicKey"`
+		} `json:"tlogs"`
+	}
+	if err := json.Unmarshal(trustedRoot(t), &tr); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range tr.Tlogs {
+		if l.BaseURL == url {
+			der, err := base64.StdEncoding.DecodeString(l.PublicKey.RawBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		}
+	}
+	t.Fatalf("no log %s in the trusted root", url)
+	return ""
+}
+
+// TestClusterImagePolicyBundleOnly: policy-controller verifies image
+// signatures only from the .sig tag, and the header of a bundle-only
+// run's policy says so, with the answer policy-controller gives.
+func TestClusterImagePolicyBundleOnly(t *testing.T) {
+	for _, tt := range []struct {
+		formats []sign.Format
+		want    bool
+	}{
+		{[]sign.Format{sign.Bundle}, true},
+		{[]sign.Format{sign.Bundle, sign.Legacy}, false},
+	} {
+		got, err := policyRun(tt.formats...).ClusterImagePolicy(report.PolicyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"bundle support for image signatures is not yet implemented", "sign with signature-format both"} {
+			if strings.Contains(string(got), s) != tt.want {
+				t.Errorf("formats %v: header holds %q = %v, want %v:\n%s", tt.formats, s, !tt.want, tt.want, got)
+			}
+		}
+	}
+}
