@@ -104,14 +104,24 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	}
 	var logURLs []string
 	v1, v2 := 0, 0
+	addLog := func(u string) {
+		if u != "" && !slices.Contains(logURLs, u) {
+			logURLs = append(logURLs, u)
+		}
+	}
 	for _, s := range r.Subjects {
+		// A reused signature, and every one a verify run checked, is
+		// known by its verification: its log is the one that verified.
+		for _, v := range s.Verifications {
+			if v.Format == read && v.Verified {
+				addLog(v.LogURL)
+			}
+		}
 		for _, sig := range s.Signatures {
 			if sig.Format != read {
 				continue
 			}
-			if sig.LogURL != "" && !slices.Contains(logURLs, sig.LogURL) {
-				logURLs = append(logURLs, sig.LogURL)
-			}
+			addLog(sig.LogURL)
 			if sig.Bundle == nil {
 				continue
 			}

@@ -91,6 +91,7 @@ func TestPolicyLogOfBoth(t *testing.T) {
 		name    string
 		formats []sign.Format
 		sigs    []sign.Signature
+		verifs  []verify.Result
 		wantURL string
 		wantKey string // Kyverno rekor.pubkey; "" for none
 	}{
@@ -112,11 +113,27 @@ func TestPolicyLogOfBoth(t *testing.T) {
 			sigs:    []sign.Signature{{Format: sign.Bundle, LogURL: v2}},
 			wantURL: v2,
 		},
+		{
+			// A re-run reuses both signatures: only their verifications
+			// know the logs, and the trusted root lists Rekor v2 first.
+			name:    "both, reused",
+			formats: []sign.Format{sign.Bundle, sign.Legacy},
+			sigs:    []sign.Signature{{Format: sign.Bundle, Reused: true}, {Format: sign.Legacy, Reused: true}},
+			verifs:  []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: v2}, {Format: sign.Legacy, Verified: true, LogURL: v1}},
+			wantURL: v1, wantKey: logKeyPEM(t, v1),
+		},
+		{
+			name:    "both, verify run",
+			formats: []sign.Format{sign.Bundle, sign.Legacy},
+			verifs:  []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: v2}, {Format: sign.Legacy, Verified: true, LogURL: v1}},
+			wantURL: v1, wantKey: logKeyPEM(t, v1),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := policyRun(tt.formats...)
 			r.Subjects[0].Signatures = tt.sigs
+			r.Subjects[0].Verifications = tt.verifs
 			o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
 			k, err := r.KyvernoPolicy(o)
 			if err != nil {

@@ -34,6 +34,9 @@ type Result struct {
 	Location string `json:"location,omitempty"`
 	// Certificate summarises the verified signature's certificate.
 	Certificate *certificate.Summary `json:"certificate,omitempty"`
+	// LogURL is the base URL of the transparency log that holds the
+	// verified signature's entry, as the trusted root names it.
+	LogURL string `json:"logUrl,omitempty"`
 	// LogIndex is the verified signature's transparency-log index.
 	LogIndex int64 `json:"logIndex"`
 	// SignedAt is the earliest verified timestamp.
@@ -49,6 +52,8 @@ type Verifier struct {
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
 	remote   []remote.Option
+	// logs maps a transparency log's hex ID to its base URL.
+	logs map[string]string
 	// exact requires the signed annotations to equal annotations.
 	exact       bool
 	annotations map[string]string
@@ -79,7 +84,11 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 	if err != nil {
 		return nil, fmt.Errorf("building verifier: %w", err)
 	}
-	return &Verifier{v: v, identity: id, remote: remoteOpts}, nil
+	logs := map[string]string{}
+	for id, l := range tr.RekorLogs() {
+		logs[id] = l.BaseURL
+	}
+	return &Verifier{v: v, identity: id, remote: remoteOpts, logs: logs}, nil
 }
 
 // Verify reads subject's signatures in format f from the registry and
@@ -123,6 +132,7 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 		}
 		if es := b.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
 			res.LogIndex = es[0].GetLogIndex()
+			res.LogURL = v.logs[hex.EncodeToString(es[0].GetLogId().GetKeyId())]
 		}
 		return res, nil
 	}

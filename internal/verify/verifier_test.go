@@ -578,14 +578,15 @@ func TestVerifyAccepts(t *testing.T) {
 			type summary struct {
 				Verified bool
 				SAN      string
+				LogURL   string
 				LogIndex int64
 				Reasons  []string
 			}
-			g := summary{Verified: got.Verified, LogIndex: got.LogIndex, Reasons: got.Reasons}
+			g := summary{Verified: got.Verified, LogURL: got.LogURL, LogIndex: got.LogIndex, Reasons: got.Reasons}
 			if got.Certificate != nil {
 				g.SAN = got.Certificate.SubjectAlternativeName
 			}
-			want := summary{Verified: true, SAN: demoIdentity, LogIndex: s.entry.LogIndex}
+			want := summary{Verified: true, SAN: demoIdentity, LogURL: "https://" + rekorHost, LogIndex: s.entry.LogIndex}
 			if diff := cmp.Diff(want, g); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
