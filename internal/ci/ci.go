@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyless-dev/keyless/internal/input"
+
 	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
@@ -150,20 +152,7 @@ func Detect(e Env) (Platform, error) {
 }
 
 // InputError is a platform setting that cannot be used: exit status 2.
-// Input names what to fix.
-type InputError struct {
-	Input string
-	Err   error
-}
-
-// Error returns the message.
-func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
-
-// Unwrap returns the underlying error.
-func (e *InputError) Unwrap() error { return e.Err }
-
-// BadInput reports that the user must fix the input.
-func (e *InputError) BadInput() bool { return true }
+type InputError = input.Error
 
 // envInput reads input name from KEYLESS_<NAME> (upper case, - → _).
 func envInput(getenv func(string) string, name string) string {

@@ -6,11 +6,12 @@ package job
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/input"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -152,25 +153,9 @@ func redoUpload(err error) bool {
 }
 
 // InputError is bad input or configuration: exit status 2, nothing written.
-type InputError struct {
-	// Input names the input to fix.
-	Input string
-	Err   error
-}
-
-// Error returns the message.
-func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
-
-// Unwrap returns the underlying error.
-func (e *InputError) Unwrap() error { return e.Err }
-
-// BadInput reports that the user must fix the input: exit status 2.
-func (e *InputError) BadInput() bool { return true }
+type InputError = input.Error
 
 // IsInput reports whether err is bad input or configuration, from any
 // package: exit status 2. Such an error says so with a BadInput method,
 // the way ggcr's errors say Temporary.
-func IsInput(err error) bool {
-	var bad interface{ BadInput() bool }
-	return errors.As(err, &bad) && bad.BadInput()
-}
+func IsInput(err error) bool { return input.Is(err) }

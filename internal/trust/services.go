@@ -30,25 +30,25 @@ func (m *Material) Select(now time.Time, rekorVersions ...uint32) (Services, err
 	var s Services
 	f, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now)
 	if err != nil {
-		return s, &InputError{"signing-config", fmt.Errorf("selecting Fulcio: %w", err)}
+		return s, &InputError{Input: "signing-config", Err: fmt.Errorf("selecting Fulcio: %w", err)}
 	}
 	s.Fulcio = f.URL
 	r, err := root.SelectService(sc.RekorLogURLs(), rekorVersions, now)
 	if err != nil {
-		return s, &InputError{"signing-config", fmt.Errorf("no Rekor log with API version %v valid now: %w", rekorVersions, err)}
+		return s, &InputError{Input: "signing-config", Err: fmt.Errorf("no Rekor log with API version %v valid now: %w", rekorVersions, err)}
 	}
 	s.Rekor, s.RekorVersion = r.URL, r.MajorAPIVersion
 	if tsas := sc.TimestampAuthorityURLs(); len(tsas) > 0 {
 		picked, err := root.SelectServices(tsas, sc.TimestampAuthorityURLsConfig(), sign.TimestampAuthorityAPIVersions, now)
 		if err != nil {
-			return s, &InputError{"signing-config", fmt.Errorf("selecting timestamp authorities: %w", err)}
+			return s, &InputError{Input: "signing-config", Err: fmt.Errorf("selecting timestamp authorities: %w", err)}
 		}
 		for _, t := range picked {
 			s.TSAs = append(s.TSAs, t.URL)
 		}
 	}
 	if s.RekorVersion == 2 && len(s.TSAs) == 0 {
-		return s, &InputError{"signing-config", errors.New("a Rekor v2 log gives no signing time: add a timestamp authority (tsa-url)")}
+		return s, &InputError{Input: "signing-config", Err: errors.New("a Rekor v2 log gives no signing time: add a timestamp authority (tsa-url)")}
 	}
 	return s, nil
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/input"
+
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
@@ -42,21 +44,8 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
-// InputError is trust configuration that cannot be used. Input names the
-// offending input.
-type InputError struct {
-	Input string
-	Err   error
-}
-
-// Error returns the message.
-func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Input, e.Err) }
-
-// Unwrap returns the underlying error.
-func (e *InputError) Unwrap() error { return e.Err }
-
-// BadInput reports that the user must fix the input: exit status 2.
-func (e *InputError) BadInput() bool { return true }
+// InputError is trust configuration that cannot be used.
+type InputError = input.Error
 
 // Check validates the configuration without touching the network.
 func (c Config) Check() error {
@@ -65,7 +54,7 @@ func (c Config) Check() error {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return &InputError{f.input, fmt.Errorf("cannot read %s: give the path of a readable JSON file", f.path)}
+			return &InputError{Input: f.input, Err: fmt.Errorf("cannot read %s: give the path of a readable JSON file", f.path)}
 		}
 	}
 	for _, u := range []struct{ input, url string }{{"fulcio-url", c.FulcioURL}, {"rekor-url", c.RekorURL}, {"tsa-url", c.TSAURL}} {
@@ -74,11 +63,11 @@ func (c Config) Check() error {
 		}
 		p, err := url.Parse(u.url)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return &InputError{u.input, fmt.Errorf("%q is not an http(s) URL: give e.g. https://fulcio.example.com", u.url)}
+			return &InputError{Input: u.input, Err: fmt.Errorf("%q is not an http(s) URL: give e.g. https://fulcio.example.com", u.url)}
 		}
 	}
 	if (c.FulcioURL != "" || c.RekorURL != "" || c.TSAURL != "") && c.TrustedRoot == "" {
-		return &InputError{"trusted-root", errors.New("fulcio-url, rekor-url and tsa-url name a private Sigstore: give its trusted_root.json too")}
+		return &InputError{Input: "trusted-root", Err: errors.New("fulcio-url, rekor-url and tsa-url name a private Sigstore: give its trusted_root.json too")}
 	}
 	return nil
 }
@@ -93,7 +82,7 @@ func Load(c Config, withSigning bool) (*Material, error) {
 	if c.TrustedRoot != "" {
 		tr, err := root.NewTrustedRootFromPath(c.TrustedRoot)
 		if err != nil {
-			return nil, &InputError{"trusted-root", fmt.Errorf("parsing %s: %w", c.TrustedRoot, err)}
+			return nil, &InputError{Input: "trusted-root", Err: fmt.Errorf("parsing %s: %w", c.TrustedRoot, err)}
 		}
 		m.Root, m.Source = tr, c.TrustedRoot
 	} else {
@@ -131,7 +120,7 @@ func signingConfig(c Config, tufClient *tuf.Client) (*root.SigningConfig, error)
 	case c.SigningConfig != "":
 		var err error
 		if sc, err = root.NewSigningConfigFromPath(c.SigningConfig); err != nil {
-			return nil, &InputError{"signing-config", fmt.Errorf("parsing %s: %w", c.SigningConfig, err)}
+			return nil, &InputError{Input: "signing-config", Err: fmt.Errorf("parsing %s: %w", c.SigningConfig, err)}
 		}
 	case tufClient != nil:
 		var err error
@@ -162,10 +151,10 @@ func signingConfig(c Config, tufClient *tuf.Client) (*root.SigningConfig, error)
 			WithTsaConfig(prototrustroot.ServiceSelector_ANY, 1)
 	}
 	if len(sc.FulcioCertificateAuthorityURLs()) == 0 {
-		return nil, &InputError{"signing-config", errors.New("no Fulcio is configured: give signing-config, or fulcio-url and rekor-url")}
+		return nil, &InputError{Input: "signing-config", Err: errors.New("no Fulcio is configured: give signing-config, or fulcio-url and rekor-url")}
 	}
 	if len(sc.RekorLogURLs()) == 0 {
-		return nil, &InputError{"signing-config", errors.New("no Rekor log is configured: give signing-config, or rekor-url")}
+		return nil, &InputError{Input: "signing-config", Err: errors.New("no Rekor log is configured: give signing-config, or rekor-url")}
 	}
 	return sc, nil
 }
