@@ -2,6 +2,21 @@
 // run's time budget: Transport for HTTP services, Do for any other
 // operation. A permanent failure is returned at once; every error that
 // gives up names the service and how many attempts were made.
+//
+// A run retries in six layers, one per kind of call:
+//
+//	service                 mechanism                                   why not ggcr's or retryablehttp's alone
+//	registry requests       Transport (service "registry")              ggcr retries only its own status list and
+//	                                                                    knows nothing of the run's budget
+//	registry blob uploads   ggcr's remote.WithRetryBackoff, redoing     a failed PATCH cannot be replayed by a
+//	                        the whole upload (job.redoUpload)           transport: the upload session is gone
+//	Fulcio, TSA, TUF        Transport with WithBudget                   sigstore-go sends these without a context;
+//	                                                                    the budget stops them at the run's deadline
+//	runner token endpoint   Do around each request (oidc package)       go-githubactions takes a client but hides
+//	                                                                    the status: the library's error is asked
+//	Rekor v1                sigstore-go's retryablehttp client          its client takes no transport of ours
+//	Rekor v2                Do around the whole signing, on the         an entry that timed out may be logged: only
+//	                        transient errors of the log (sign package)  signing anew is safe, not replaying a POST
 package retry
 
 import (
@@ -68,9 +83,6 @@ func WithAttempts(n int) Option { return func(o *options) { o.attempts = n } }
 func WithBackoff(base, max time.Duration) Option {
 	return func(o *options) { o.base, o.max = base, max }
 }
-
-// WithMaxRetryAfter caps how long a server's Retry-After is honoured.
-func WithMaxRetryAfter(d time.Duration) Option { return func(o *options) { o.maxRetryAfter = d } }
 
 // WithService names the service in errors, e.g. "Fulcio"; a Transport
 // adds the request's scheme and host.
