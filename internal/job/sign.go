@@ -51,8 +51,9 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
-	sigstoreTransport := retry.New(c.Transport, retry.WithBudget(ctx))
-	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
+	sigstoreTransport := retry.New(c.svc.sigstore, retry.WithBudget(ctx))
+	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations),
+		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now))
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
 	}
