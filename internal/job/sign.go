@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -155,48 +154,6 @@ func summarize(cert *x509.Certificate) *certificate.Summary {
 		return nil
 	}
 	return &s
-}
-
-// signAll signs and verifies subjects concurrently, bounded, keeping order.
-func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []report.Subject {
-	out := make([]report.Subject, len(subjects))
-	var g errgroup.Group
-	g.SetLimit(c.Concurrency)
-	for i, s := range subjects {
-		g.Go(func() error {
-			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
-			// A reused signature was just read back and verified: keep that
-			// result instead of reading it again.
-			reused := map[sign.Format]verify.Result{}
-			for _, f := range c.Formats {
-				if res, ok := existing(ctx, verifier, s, f); ok {
-					reused[f] = res
-					r.Signatures = append(r.Signatures, sign.Signature{Format: f, Location: res.Location, LogIndex: res.LogIndex, Reused: true})
-					continue
-				}
-				sig, err := signer.Sign(ctx, s, f)
-				if err != nil {
-					r.Error = err.Error()
-					break
-				}
-				r.Signatures = append(r.Signatures, *sig)
-			}
-			if r.Error == "" && c.Verify {
-				for _, f := range c.Formats {
-					res, ok := reused[f]
-					if !ok {
-						res = verifyOne(ctx, verifier, s, f)
-					}
-					r.Verifications = append(r.Verifications, res)
-				}
-			}
-			logSubject(c.Log, "signed", s, r, c.Verify)
-			out[i] = r
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
 }
 
 // existing returns the verification of the signature already stored for s
