@@ -146,8 +146,14 @@ func execute(ctx context.Context, cmd string, p ci.Platform, cfg job.Config, opt
 
 // details prints one collapsible log section per image: where each
 // signature went, its log entry, and how it verified.
+// Above maxDetailed images, only the failed ones get a section.
 func details(p ci.Platform, w io.Writer, r *report.Run) {
+	skipped := 0
 	for _, s := range r.Subjects {
+		if len(r.Subjects) > maxDetailed && s.OK(!r.Unverified) {
+			skipped++
+			continue
+		}
 		title := s.Digest
 		if s.Platform != "" {
 			title += " (" + s.Platform + ")"
@@ -172,7 +178,13 @@ func details(p ci.Platform, w io.Writer, r *report.Run) {
 		}
 		end()
 	}
+	if skipped > 0 {
+		fmt.Fprintf(w, "%d more images passed; the report file lists each with its signatures\n", skipped)
+	}
 }
+
+// maxDetailed is the most images that each get a log section.
+const maxDetailed = 50
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "devel"

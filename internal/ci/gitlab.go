@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -54,7 +55,11 @@ func (g *GitLab) Publish(a Artifacts) error {
 	if dir == "" {
 		dir = "keyless"
 	}
-	env := Dotenv(a.Outputs)
+	outputs, note := fit(a.Outputs, dotenvLimit, func(o [][2]string) int { return len(Dotenv(o)) }, filepath.Join(dir, "report.json"))
+	if note != "" {
+		fmt.Fprintf(g.out, "keyless: %s\n", note)
+	}
+	env := Dotenv(outputs)
 	if len(env) > dotenvLimit {
 		return fmt.Errorf("dotenv report is %d bytes, over GitLab's %d-byte limit: sign fewer images per job", len(env), dotenvLimit)
 	}
