@@ -56,15 +56,22 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
 	}
+	// The certificate is fetched while the images are resolved: neither
+	// writes anything, and a run of one image waits for both.
+	identity, issuer := run.Identity, run.Issuer
+	certified := make(chan error, 1)
+	if !c.DryRun {
+		go func() { certified <- certify(ctx, c, run, signer, tok.Issuer) }()
+	}
 	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
 	if err != nil {
 		return nil, err
 	}
-	c.Log.Info("resolved images", "count", len(subjects), "identity", run.Identity, "issuer", run.Issuer)
+	c.Log.Info("resolved images", "count", len(subjects), "identity", identity, "issuer", issuer)
 	if c.DryRun {
 		return dryRun(run, subjects, c)
 	}
-	if err := certify(ctx, c, run, signer, tok.Issuer); err != nil {
+	if err := <-certified; err != nil {
 		return nil, err
 	}
 	run.Policy = c.Policy
