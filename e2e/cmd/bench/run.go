@@ -28,10 +28,13 @@ type bench struct {
 // measure is one process: its wall time and peak resident set.
 type measure struct {
 	wall   time.Duration
-	maxRSS int64 // KiB
+	cpu    time.Duration // user + system
+	maxRSS int64         // KiB
 }
 
-func (m measure) String() string { return fmt.Sprintf("%s, %s", seconds(m.wall), mb(m.maxRSS)) }
+func (m measure) String() string {
+	return fmt.Sprintf("%s, %s, CPU %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu))
+}
 
 // signingConfigs maps each format to the signing config keyless uses.
 func signingConfigs(s *stack.Stack) map[string]string {
@@ -98,6 +101,7 @@ func (b *bench) cosign(ctx context.Context, f string, n int) (measure, error) {
 			return total, err
 		}
 		total.wall += m.wall
+		total.cpu += m.cpu
 		total.maxRSS = max(total.maxRSS, m.maxRSS)
 	}
 	return total, nil
@@ -125,6 +129,7 @@ func timed(ctx context.Context, dir string, env []string, bin string, args ...st
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss // KiB on Linux
 	}
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return m, nil
 }
 
