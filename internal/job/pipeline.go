@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -49,7 +52,11 @@ func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *v
 				b.res = &res
 				return
 			}
-			if b.sig, b.err = signer.Sign(ctx, s, f); b.err != nil || !c.Verify {
+			if b.sig, b.err = signer.Sign(ctx, s, f); b.err != nil {
+				return
+			}
+			b.sig.Bundle = slim(b.sig.Bundle)
+			if !c.Verify {
 				return
 			}
 			res := verifyOne(ctx, verifier, s, f)
@@ -72,6 +79,20 @@ func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *v
 		}
 	}
 	return r
+}
+
+// slim keeps of a signed bundle what the report reads (the kinds of its
+// log entries): 1000 images would otherwise hold on to 2000 certificates,
+// inclusion proofs and timestamps until the run ends.
+func slim(b *protobundle.Bundle) *protobundle.Bundle {
+	if b == nil {
+		return nil
+	}
+	var entries []*protorekor.TransparencyLogEntry
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		entries = append(entries, &protorekor.TransparencyLogEntry{LogIndex: e.GetLogIndex(), KindVersion: e.GetKindVersion()})
+	}
+	return &protobundle.Bundle{MediaType: b.GetMediaType(), VerificationMaterial: &protobundle.VerificationMaterial{TlogEntries: entries}}
 }
 
 // forEach calls f(0) … f(n-1), at most limit at a time, and waits.

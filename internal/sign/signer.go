@@ -34,7 +34,8 @@ type Signature struct {
 	// Reused is true when a valid signature by the same identity was
 	// already stored, so none was made (re-runs do not pile up signatures).
 	Reused bool `json:"reused,omitempty"`
-	// Bundle is what was signed, as stored (bundle) or converted (legacy).
+	// Bundle is what was signed, as stored (bundle) or converted (legacy);
+	// a sign run keeps only its log entries (kind and index) for the report.
 	Bundle *protobundle.Bundle `json:"-"`
 }
 
