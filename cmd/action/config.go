@@ -81,6 +81,9 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if o.timeout, err = time.ParseDuration(s.str("timeout")); err != nil || o.timeout <= 0 {
 		return c, o, &job.InputError{Input: "timeout", Err: fmt.Errorf("%q is not a positive duration: use e.g. 10m or 90s", s.str("timeout"))}
 	}
+	if c.Concurrency, err = strconv.Atoi(s.str("concurrency")); err != nil || c.Concurrency < 1 {
+		return c, o, &job.InputError{Input: "concurrency", Err: fmt.Errorf("%q is not a positive number: use e.g. %d", s.str("concurrency"), job.DefaultConcurrency)}
+	}
 	o.outputDir = s.str("output-dir")
 	c.Policy = verify.Policy{
 		Identity: s.str("certificate-identity"), IdentityRegexp: s.str("certificate-identity-regexp"),

@@ -4,6 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+
+	"github.com/keyless-dev/keyless/internal/job"
 )
 
 // input is one input of keyless: a GitHub input, a Tekton param, a GitLab
@@ -44,6 +47,7 @@ var inputs = []input{
 	{name: "summary", def: "true", usage: "write the job summary"},
 	{name: "dry-run", def: "false", usage: "resolve images, check push access and print the plan; sign nothing", only: "sign"},
 	{name: "timeout", def: "10m", usage: "time budget for the whole run"},
+	{name: "concurrency", def: strconv.Itoa(job.DefaultConcurrency), usage: "how many images are worked on at once; registry requests have their own, lower bound, and a service answering 429 gets fewer"},
 	{name: "output-dir", usage: "directory for report.json and summary.md (GitLab default: keyless)"},
 	{name: "chains-type-hints", def: "false", usage: "Tekton: also write the IMAGES result, so Tekton Chains picks the images up", only: "sign"},
 }

@@ -152,6 +152,10 @@ func (g *GitHub) Publish(a Artifacts) error {
 		outputs = append(outputs, [2]string{output, workspacePath(workspace, paths[name])})
 	}
 	if f := g.getenv("GITHUB_OUTPUT"); f != "" {
+		outputs, note := fit(outputs, githubOutputLimit, func(o [][2]string) int { return len(githubOutputs(o)) }, workspacePath(workspace, paths["report.json"]))
+		if note != "" {
+			fmt.Fprintf(g.out, "::warning title=keyless::%s\n", note)
+		}
 		if err := appendFile(f, githubOutputs(outputs)); err != nil {
 			return fmt.Errorf("writing GITHUB_OUTPUT: %w", err)
 		}
@@ -177,6 +181,10 @@ func truncate(summary string, limit int, report string) string {
 	}
 	return cut + note
 }
+
+// githubOutputLimit is the most bytes of outputs keyless writes: GitHub
+// allows 1 MiB of outputs per job, and other steps of the job need some.
+const githubOutputLimit = 512 << 10
 
 // workspacePath names p relative to the workspace when it is inside it:
 // later steps run outside this container and see the workspace at another

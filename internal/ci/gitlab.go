@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -104,7 +105,11 @@ func (g *GitLab) Destinations(outputDir string, _ bool) []Destination {
 // report.json into the output directory (default "keyless").
 func (g *GitLab) Publish(a Artifacts) error {
 	dir := g.dir(a.OutputDir)
-	env := Dotenv(a.Outputs)
+	outputs, note := fit(a.Outputs, dotenvLimit, func(o [][2]string) int { return len(Dotenv(o)) }, filepath.Join(dir, "report.json"))
+	if note != "" {
+		fmt.Fprintf(g.out, "keyless: %s\n", note)
+	}
+	env := Dotenv(outputs)
 	if len(env) > dotenvLimit {
 		return fmt.Errorf("dotenv report is %d bytes, over GitLab's %d-byte limit: sign fewer images per job", len(env), dotenvLimit)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
@@ -97,10 +98,16 @@ func (t *Tekton) Publish(a Artifacts) error {
 	if a.ChainsHints {
 		results = append(results, [2]string{"IMAGES", strings.Join(a.Images, ",")})
 	}
-	total := 0
-	for _, r := range results {
-		total += len(r[1])
+	report := "report.json of the output workspace (not bound: bind it to keep the full run)"
+	if a.OutputDir != "" {
+		report = filepath.Join(a.OutputDir, "report.json")
 	}
+	results, note := fit(results, ResultLimit, valueBytes, report)
+	if note != "" {
+		fmt.Fprintf(t.out, "keyless: %s\n", note)
+		results = results[:len(results)-1] // a Task declares its results: the note goes to the log
+	}
+	total := valueBytes(results)
 	if total > ResultLimit {
 		return fmt.Errorf("results are %d bytes, over the %d-byte budget of the termination message: sign fewer images per TaskRun, or read the full report from the output workspace", total, ResultLimit)
 	}

@@ -75,7 +75,8 @@ func TestTektonPublishResultLimit(t *testing.T) {
 	}{
 		{"exactly the limit", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-1)}, {"b", "y"}}}, false},
 		{"over the limit across results", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit)}, {"b", "y"}}}, true},
-		{"IMAGES counts", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}}, Images: []string{"r/a@sha256:1"}, ChainsHints: true}, true},
+		{"IMAGES counts, and is left out when over", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}}, Images: []string{"r/a@sha256:1"}, ChainsHints: true}, false},
+		{"over the limit without bulky results", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}, {"b", "1234"}}}, true},
 		{"IMAGES ignored without chains hints", Artifacts{Outputs: [][2]string{{"a", strings.Repeat("x", ResultLimit-3)}}, Images: []string{"r/a@sha256:1"}}, false},
 	}
 	for _, tt := range tests {

@@ -49,16 +49,23 @@ type Config struct {
 	Annotations map[string]string
 	// DryRun resolves and checks access, and signs nothing.
 	DryRun bool
-	// Concurrency bounds how many subjects are worked on at once.
+	// Concurrency bounds how many subjects are worked on at once; 0 means
+	// DefaultConcurrency.
 	Concurrency int
-	// Transport is the HTTP transport for every service; nil means default.
+	// Transport is the HTTP transport for every service; nil means a
+	// connection pool sized for Concurrency.
 	Transport http.RoundTripper
+	// Wrap, when set, wraps the transport of every service: the edge
+	// records and redacts credentials there, over the run's pool.
+	Wrap func(http.RoundTripper) http.RoundTripper
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 	// Mask is called with every secret as soon as keyless holds it.
 	Mask func(string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	svc *services // set by defaults
 }
 
 // TokenSource gets a raw OIDC identity token (see package oidc).
@@ -66,15 +73,9 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
 
-// defaultConcurrency is how many subjects are signed at once. Each waits
-// about a second for Rekor v2 to include its entry in a checkpoint: 8 lets
-// a typical multi-platform index wait once (8 images: 2.9 s at 4, 1.6 s at
-// 8, BenchmarkSign), and stays far below registry rate limits.
-const defaultConcurrency = 8
-
 func (c *Config) defaults() {
 	if c.Concurrency <= 0 {
-		c.Concurrency = defaultConcurrency
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -88,6 +89,7 @@ func (c *Config) defaults() {
 	if len(c.Formats) == 0 {
 		c.Formats = []sign.Format{sign.Bundle}
 	}
+	c.svc = newServices(c)
 }
 
 // keychain returns the registry credentials of the run.
@@ -99,9 +101,10 @@ func (c *Config) keychain() (authn.Keychain, error) {
 	return kc, nil
 }
 
-// registryTransport retries each registry request within the run.
+// registryTransport retries each registry request within the run, and
+// bounds the requests in flight to each registry.
 func (c *Config) registryTransport() http.RoundTripper {
-	return retry.New(c.Transport, retry.WithService("registry"))
+	return c.svc.registry
 }
 
 func (c *Config) remote() ([]remote.Option, error) {
@@ -120,7 +123,21 @@ func (c *Config) remote() ([]remote.Option, error) {
 		remote.WithRetryPredicate(redoUpload),
 		remote.WithRetryBackoff(uploadBackoff),
 	}
-	return opts, nil
+	return reuse(opts)
+}
+
+// reuse adds one puller and one pusher for the whole run to opts: each
+// repository is pinged and its token exchanged once, not once per call.
+func reuse(opts []remote.Option) ([]remote.Option, error) {
+	puller, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, remote.Reuse(puller), remote.Reuse(pusher)), nil
 }
 
 // uploadBackoff paces ggcr's redo of a whole blob upload: as many tries

@@ -30,6 +30,7 @@ func TestRegistryReadsAreCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Config{}
+	c.defaults()
 	opts, err := c.remote()
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -54,20 +53,28 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
-	sigstoreTransport := retry.New(c.Transport, retry.WithBudget(ctx))
-	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations), sign.WithTransport(sigstoreTransport), sign.WithClock(c.Now))
+	sigstoreTransport := retry.New(c.svc.sigstore, retry.WithBudget(ctx))
+	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations),
+		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now))
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
+	}
+	// The certificate is fetched while the images are resolved: neither
+	// writes anything, and a run of one image waits for both.
+	identity, issuer := run.Identity, run.Issuer
+	certified := make(chan error, 1)
+	if !c.DryRun {
+		go func() { certified <- certify(ctx, c, run, signer, tok.Issuer) }()
 	}
 	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
 	if err != nil {
 		return nil, err
 	}
-	c.Log.Info("resolved images", "count", len(subjects), "identity", run.Identity, "issuer", run.Issuer)
+	c.Log.Info("resolved images", "count", len(subjects), "identity", identity, "issuer", issuer)
 	if c.DryRun {
 		return dryRun(run, subjects, c)
 	}
-	if err := certify(ctx, c, run, signer, tok.Issuer); err != nil {
+	if err := <-certified; err != nil {
 		return nil, err
 	}
 	run.Policy = c.Policy
@@ -160,48 +167,6 @@ func summarize(cert *x509.Certificate) *certificate.Summary {
 		return nil
 	}
 	return &s
-}
-
-// signAll signs and verifies subjects concurrently, bounded, keeping order.
-func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []report.Subject {
-	out := make([]report.Subject, len(subjects))
-	var g errgroup.Group
-	g.SetLimit(c.Concurrency)
-	for i, s := range subjects {
-		g.Go(func() error {
-			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
-			// A reused signature was just read back and verified: keep that
-			// result instead of reading it again.
-			reused := map[sign.Format]verify.Result{}
-			for _, f := range c.Formats {
-				if res, ok := existing(ctx, verifier, s, f); ok {
-					reused[f] = res
-					r.Signatures = append(r.Signatures, sign.Signature{Format: f, Location: res.Location, LogIndex: res.LogIndex, Reused: true})
-					continue
-				}
-				sig, err := signer.Sign(ctx, s, f)
-				if err != nil {
-					r.Error = err.Error()
-					break
-				}
-				r.Signatures = append(r.Signatures, *sig)
-			}
-			if r.Error == "" && c.Verify {
-				for _, f := range c.Formats {
-					res, ok := reused[f]
-					if !ok {
-						res = verifyOne(ctx, verifier, s, f)
-					}
-					r.Verifications = append(r.Verifications, res)
-				}
-			}
-			logSubject(c.Log, "signed", s, r, c.Verify)
-			out[i] = r
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
 }
 
 // existing returns the verification of the signature already stored for s

@@ -2,9 +2,6 @@ package job
 
 import (
 	"context"
-	"log/slog"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/report"
@@ -45,21 +42,18 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 		return nil, err
 	}
 	run.Subjects = make([]report.Subject, len(subjects))
-	var g errgroup.Group
-	g.SetLimit(c.Concurrency)
-	for i, s := range subjects {
-		g.Go(func() error {
-			r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
-			r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
-			if c.AnyFormat {
-				r.Verifications = anyVerified(r.Verifications)
-			}
-			logSubject(c.Log, "verified", s, r, true)
-			run.Subjects[i] = r
-			return nil
-		})
-	}
-	_ = g.Wait()
+	p := startProgress(c.Log, "verifying", len(subjects))
+	forEach(c.Concurrency, len(subjects), func(i int) {
+		s := subjects[i]
+		r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+		r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
+		if c.AnyFormat {
+			r.Verifications = anyVerified(r.Verifications)
+		}
+		run.Subjects[i] = r
+		p.done(s, r, true)
+	})
+	p.stop()
 	run.Verified = run.OK()
 	for _, s := range run.Subjects {
 		for _, v := range s.Verifications {
@@ -89,19 +83,6 @@ func verifyOne(ctx context.Context, v *verify.Verifier, s registry.Subject, f si
 		res.Reasons = append(res.Reasons, err.Error())
 	}
 	return res
-}
-
-// logSubject logs one subject's outcome, naming only what is set.
-func logSubject(log *slog.Logger, done string, s registry.Subject, r report.Subject, verified bool) {
-	attrs := []any{"image", s.Digest.String()}
-	if s.Platform != "" {
-		attrs = append(attrs, "platform", s.Platform)
-	}
-	if r.OK(verified) {
-		log.Info(done, attrs...)
-		return
-	}
-	log.Error(done+" with errors", attrs...) // the reasons close the run's output
 }
 
 // anyVerified keeps only the verified results when there is one, so that

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -54,10 +56,8 @@ func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now ti
 	repo := subject.Digest.Context()
 	layer := static.NewLayer(bundleJSON, BundleMediaType)
 	config := static.NewLayer([]byte("{}"), emptyMediaType)
-	for _, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(repo, l, opts...); err != nil {
-			return name.Digest{}, fmt.Errorf("uploading bundle blob to %s: %w", repo, err)
-		}
+	if err := writeLayers(repo, []v1.Layer{config, layer}, opts); err != nil {
+		return name.Digest{}, err
 	}
 	ld, err := descriptor(layer)
 	if err != nil {
@@ -99,6 +99,21 @@ func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now ti
 		return name.Digest{}, fmt.Errorf("writing bundle referrer %s: %w", dst, err)
 	}
 	return dst, nil
+}
+
+// writeLayers uploads the blobs side by side.
+func writeLayers(repo name.Repository, layers []v1.Layer, opts []remote.Option) error {
+	errs := make([]error, len(layers))
+	var wg sync.WaitGroup
+	for i, l := range layers {
+		wg.Go(func() {
+			if err := remote.WriteLayer(repo, l, opts...); err != nil {
+				errs[i] = fmt.Errorf("uploading bundle blob to %s: %w", repo, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func descriptor(l v1.Layer) (v1.Descriptor, error) {

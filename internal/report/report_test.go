@@ -549,23 +549,52 @@ func TestMarkdownRegexpAndTrustedRoot(t *testing.T) {
 	}
 }
 
+// TestMarkdownSize checks that the summary of 1000 images stays far under
+// GitHub's 1 MiB: every failed image up to a bound is a row, and the totals
+// are always there.
 func TestMarkdownSize(t *testing.T) {
-	r := signRun()
-	tmpl := r.Subjects[1]
-	r.Subjects = nil
-	for i := range 200 {
-		s := tmpl
-		s.Input = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d:v1.2.3", i)
-		s.Digest = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d@sha256:%064x", i, i)
-		r.Subjects = append(r.Subjects, s)
-	}
-	md := markdown(t, r, SummaryOptions{TrustedRoot: "/trusted_root.json"})
-	if got := strings.Count(md, "| `registry.example.com/"); got != 400 {
-		t.Errorf("summary has %d rows, want 400", got)
-	}
-	const limit = 1 << 20 // GitHub's step summary limit
-	if len(md) > limit/4 {
-		t.Errorf("summary of 200 subjects is %d bytes, want well under %d", len(md), limit)
+	for _, tc := range []struct {
+		name                 string
+		subjects             int
+		failedEvery          int // every n-th subject fails; 0: none
+		wantRows             int
+		wantTotals, wantMore string
+	}{
+		{"few images: one row per image and format", 50, 2, 100, "", ""},
+		{"1000 images, none failed", 1000, 0, 0, "✅ 1000 signed and verified;", ""},
+		{"1000 images, 10 failed", 1000, 100, 20, "✅ 990 signed and verified, ❌ 10 failed", ""},
+		{"1000 images, half failed", 1000, 2, 2 * maxFailedRows, "✅ 500 signed and verified, ❌ 500 failed", "❌ 450 more failed images"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := signRun()
+			ok, bad := r.Subjects[0], r.Subjects[1]
+			if ok.OK(true) == bad.OK(true) {
+				t.Fatal("the template run needs a passed and a failed subject")
+			}
+			r.Subjects = nil
+			for i := range tc.subjects {
+				s := ok
+				if tc.failedEvery > 0 && i%tc.failedEvery == 0 {
+					s = bad
+				}
+				s.Input = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d:v1.2.3", i)
+				s.Digest = fmt.Sprintf("registry.example.com/organisation/some-long-image-name-%03d@sha256:%064x", i, i)
+				r.Subjects = append(r.Subjects, s)
+			}
+			md := markdown(t, r, SummaryOptions{TrustedRoot: "/trusted_root.json"})
+			if got := strings.Count(md, "| `registry.example.com/"); got != tc.wantRows {
+				t.Errorf("summary has %d image rows, want %d", got, tc.wantRows)
+			}
+			for _, want := range []string{tc.wantTotals, tc.wantMore} {
+				if !strings.Contains(md, want) {
+					t.Errorf("summary lacks %q", want)
+				}
+			}
+			const limit = 1 << 20 // GitHub's step summary limit
+			if len(md) > limit/4 {
+				t.Errorf("summary of %d subjects is %d bytes, want well under %d", tc.subjects, len(md), limit)
+			}
+		})
 	}
 }
 

@@ -33,9 +33,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	}
 	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
 	b.WriteString("| image | platform | digest | format | transparency log | verified |\n|---|---|---|---|---|---|\n")
-	for _, s := range r.Subjects {
-		b.WriteString(r.rows(s))
-	}
+	r.writeRows(&b)
 	b.WriteString("\n### Identity\n\n")
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")

@@ -21,11 +21,10 @@ const (
 // log selected for the bundle format, and a timestamp from each of its
 // timestamp authorities. Nothing is written to a registry.
 func (s *Signer) SignBlob(ctx context.Context, data []byte) (*protobundle.Bundle, error) {
-	svc, ok := s.services[Bundle]
-	if !ok {
+	if _, ok := s.services[Bundle]; !ok {
 		return nil, errors.New("signing a blob needs the bundle format's services: create the signer with format bundle")
 	}
-	b, err := s.bundle(ctx, &sgsign.PlainData{Data: data}, svc)
+	b, err := s.bundle(ctx, &sgsign.PlainData{Data: data}, Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("signing blob: %w", err)
 	}
@@ -40,11 +39,10 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) (*protobun
 	if err := CheckStatement(statement); err != nil {
 		return nil, err
 	}
-	svc, ok := s.services[Bundle]
-	if !ok {
+	if _, ok := s.services[Bundle]; !ok {
 		return nil, errors.New("signing a statement needs the bundle format's services: create the signer with format bundle")
 	}
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, svc)
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("signing in-toto statement: %w", err)
 	}

@@ -35,7 +35,8 @@ type Signature struct {
 	// same annotations, was already stored, so none was made (re-runs do not
 	// pile up signatures).
 	Reused bool `json:"reused,omitempty"`
-	// Bundle is what was signed, as stored (bundle) or converted (legacy).
+	// Bundle is what was signed, as stored (bundle) or converted (legacy);
+	// a sign run keeps only its log entries (kind and index) for the report.
 	Bundle *protobundle.Bundle `json:"-"`
 }
 
@@ -47,18 +48,20 @@ type Signer struct {
 	token    string
 	material *trust.Material
 	services map[Format]trust.Services
+	clients  map[Format]*clients
 }
 
 // Option configures a Signer.
 type Option func(*options)
 
 type options struct {
-	transport   http.RoundTripper
-	remote      []remote.Option
-	annotations map[string]string
-	retries     uint
-	timeout     time.Duration
-	now         func() time.Time
+	transport    http.RoundTripper
+	logTransport http.RoundTripper
+	remote       []remote.Option
+	annotations  map[string]string
+	retries      uint
+	timeout      time.Duration
+	now          func() time.Time
 }
 
 // Defaults, in one place.
@@ -74,6 +77,10 @@ const (
 // WithTransport sets the HTTP transport for Fulcio and the TSA. A
 // *retry.Transport does their retries (sigstore-go's own are then off).
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// WithLogTransport sets the HTTP transport for Rekor v2 writes, which are
+// retried by signing again, never by the transport.
+func WithLogTransport(t http.RoundTripper) Option { return func(o *options) { o.logTransport = t } }
 
 // WithRemote sets the registry options (auth, transport).
 func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remote = opts } }
@@ -97,7 +104,7 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 	if len(formats) == 0 {
 		return nil, errors.New("no signature format to sign in")
 	}
-	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{}}
+	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{}, clients: map[Format]*clients{}}
 	for _, f := range formats {
 		versions := []uint32{1, 2}
 		if f == Legacy {
@@ -111,6 +118,9 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 			return nil, err
 		}
 		s.services[f] = svc
+		if s.clients[f], err = o.clients(svc); err != nil {
+			return nil, err
+		}
 	}
 	kp, err := sgsign.NewEphemeralKeypair(nil)
 	if err != nil {
@@ -205,19 +215,14 @@ func (o options) transportRetries() uint {
 // (retryablehttp); a transient Rekor v2 failure, including the 409 of a
 // retried POST whose first answer was lost, is retried by signing again:
 // a new signature and a new entry, as sigstore-go documents.
-func (s *Signer) bundle(ctx context.Context, content sgsign.Content, svc trust.Services) (*protobundle.Bundle, error) {
+func (s *Signer) bundle(ctx context.Context, content sgsign.Content, f Format) (*protobundle.Bundle, error) {
+	c := s.clients[f]
 	opts := sgsign.BundleOptions{
 		CertificateProvider:        s.cert,
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: s.token},
 		Context:                    ctx,
-		TransparencyLogs: []sgsign.Transparency{&namedLog{name: "Rekor " + svc.Rekor, version: svc.RekorVersion, log: sgsign.NewRekor(&sgsign.RekorOptions{
-			BaseURL: svc.Rekor, Version: svc.RekorVersion, Timeout: s.opts.timeout, Retries: s.opts.retries,
-		})}},
-	}
-	for _, u := range svc.TSAs {
-		opts.TimestampAuthorities = append(opts.TimestampAuthorities, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
-			URL: u, Timeout: s.opts.timeout, Retries: s.opts.transportRetries(), Transport: s.opts.transport,
-		}))
+		TransparencyLogs:           []sgsign.Transparency{c.log},
+		TimestampAuthorities:       c.ts,
 	}
 	var b *protobundle.Bundle
 	err := retry.Do(ctx, func() (err error) {
@@ -233,7 +238,7 @@ func (s *Signer) signBundle(ctx context.Context, subject registry.Subject) (*Sig
 		return nil, err
 	}
 	svc := s.services[Bundle]
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, svc)
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
 	}
@@ -254,7 +259,7 @@ func (s *Signer) signLegacy(ctx context.Context, subject registry.Subject) (*Sig
 		return nil, err
 	}
 	svc := s.services[Legacy]
-	b, err := s.bundle(ctx, &sgsign.PlainData{Data: payload}, svc)
+	b, err := s.bundle(ctx, &sgsign.PlainData{Data: payload}, Legacy)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
 	}

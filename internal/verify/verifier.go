@@ -52,6 +52,7 @@ type Verifier struct {
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
 	remote   []remote.Option
+	sct      *sctMemo // nil without CT logs
 	// logs maps a transparency log's hex ID to its base URL.
 	logs map[string]string
 	// exact requires the signed annotations to equal annotations.
@@ -77,18 +78,25 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 		return nil, err
 	}
 	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
+	out := &Verifier{identity: id, remote: remoteOpts}
 	if len(tr.CTLogs()) > 0 {
+		noSCT, err := sgverify.NewVerifier(tr, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("building verifier: %w", err)
+		}
+		out.sct = &sctMemo{noSCT: noSCT}
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	v, err := sgverify.NewVerifier(tr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building verifier: %w", err)
 	}
-	logs := map[string]string{}
+	out.v = v
+	out.logs = map[string]string{}
 	for id, l := range tr.RekorLogs() {
-		logs[id] = l.BaseURL
+		out.logs[id] = l.BaseURL
 	}
-	return &Verifier{v: v, identity: id, remote: remoteOpts, logs: logs}, nil
+	return out, nil
 }
 
 // Verify reads subject's signatures in format f from the registry and
@@ -173,7 +181,7 @@ func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Store
 	if b.GetDsseEnvelope() == nil {
 		return nil, nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
 	}
-	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
+	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -196,7 +204,7 @@ func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverif
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rebuilding bundle: %w", err)
 	}
-	vr, err := v.v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
+	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -542,6 +542,15 @@ func run(t *testing.T, tm root.TrustedMaterial, p verify.Policy, subj registry.S
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
+	// A Verifier remembers what passed (the SCTs of a certificate): a
+	// second verification must come out the same.
+	again, err := v.Verify(context.Background(), subj, f)
+	if err != nil {
+		t.Fatalf("Verify again: %v", err)
+	}
+	if diff := cmp.Diff(res, again); diff != "" {
+		t.Errorf("second verification differs (-first +second):\n%s", diff)
+	}
 	return res
 }
 

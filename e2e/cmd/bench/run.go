@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keyless-dev/keyless/e2e/stack"
+)
+
+// bench runs one tool at a time against the stack.
+type bench struct {
+	stack       *stack.Stack
+	bin         string // the keyless binary
+	work        string
+	runID       string
+	concurrency string
+	seq         int
+}
+
+// measure is one process: its wall time and peak resident set.
+type measure struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	maxRSS int64         // KiB
+}
+
+func (m measure) String() string {
+	return fmt.Sprintf("%s, %s, CPU %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu))
+}
+
+// signingConfigs maps each format to the signing config keyless uses.
+func signingConfigs(s *stack.Stack) map[string]string {
+	return map[string]string{"bundle": s.SigningConfig, "legacy": s.SigningConfigV1, "both": s.SigningConfigAll}
+}
+
+// keyless pushes n fresh images and signs them with keyless in format f,
+// as the GitHub runner runs the action.
+func (b *bench) keyless(ctx context.Context, f string, n int) (measure, error) {
+	refs, err := b.push(ctx, "keyless-"+f, n)
+	if err != nil {
+		return measure{}, err
+	}
+	dir, err := b.dir()
+	if err != nil {
+		return measure{}, err
+	}
+	inputs := map[string]string{
+		"images": strings.Join(refs, "\n"), "signature-format": f,
+		"trusted-root": b.stack.TrustedRoot, "signing-config": signingConfigs(b.stack)[f],
+	}
+	if b.concurrency != "" {
+		inputs["concurrency"] = b.concurrency
+	}
+	env := []string{"HOME=" + dir}
+	for k, v := range b.stack.GitHubActionEnv(dir, inputs) {
+		env = append(env, k+"="+v)
+	}
+	return timed(ctx, dir, env, b.bin)
+}
+
+// cosign pushes n fresh images and signs them with the cosign CLI that
+// writes format f: v3 for bundle, v2 for legacy, both in a row for both.
+func (b *bench) cosign(ctx context.Context, f string, n int) (measure, error) {
+	var total measure
+	for _, sub := range map[string][]string{"bundle": {"bundle"}, "legacy": {"legacy"}, "both": {"bundle", "legacy"}}[f] {
+		refs, err := b.push(ctx, "cosign-"+f, n)
+		if err != nil {
+			return total, err
+		}
+		dir, err := b.dir()
+		if err != nil {
+			return total, err
+		}
+		tok, err := b.stack.Mint(ctx, "github")
+		if err != nil {
+			return total, err
+		}
+		tokFile := filepath.Join(dir, "token")
+		if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+			return total, err
+		}
+		bin, args := b.stack.CosignV3, []string{"sign", "-y", "--identity-token=" + tokFile,
+			"--trusted-root=" + b.stack.TrustedRoot, "--signing-config=" + b.stack.SigningConfig}
+		if sub == "legacy" {
+			bin, args = b.stack.CosignV2, []string{"sign", "-y", "--identity-token=" + tokFile,
+				"--fulcio-url=" + b.stack.FulcioURL, "--rekor-url=" + b.stack.RekorV1URL,
+				"--timestamp-server-url=" + b.stack.TSAURL, "--trusted-root=" + b.stack.TrustedRoot, "--tlog-upload=true"}
+		}
+		args = append(append(args, "--allow-http-registry", "--allow-insecure-registry"), refs...)
+		env := []string{"HOME=" + dir, "TUF_ROOT=" + dir + "/.sigstore/root", "PATH=" + os.Getenv("PATH"), "SIGSTORE_NO_CACHE=true"}
+		m, err := timed(ctx, dir, env, bin, args...)
+		if err != nil {
+			return total, err
+		}
+		total.wall += m.wall
+		total.cpu += m.cpu
+		total.maxRSS = max(total.maxRSS, m.maxRSS)
+	}
+	return total, nil
+}
+
+// timed runs a process in dir with exactly env and measures it; a
+// failure is an error with the process's output.
+func timed(ctx context.Context, dir string, env []string, bin string, args ...string) (measure, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{wall: time.Since(start)}
+	if err != nil {
+		tail := out.String()
+		if len(tail) > 4000 {
+			tail = "…" + tail[len(tail)-4000:]
+		}
+		return m, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 1)], " "), err, tail)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss // KiB on Linux
+	}
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return m, nil
+}
+
+// dir returns a fresh working directory.
+func (b *bench) dir() (string, error) {
+	b.seq++
+	d := filepath.Join(b.work, fmt.Sprintf("run-%d", b.seq))
+	return d, os.MkdirAll(filepath.Join(d, "workspace"), 0o755)
+}
+
+// push pushes n fresh random images, 16 at a time, and returns their
+// digest references.
+func (b *bench) push(ctx context.Context, repo string, n int) ([]string, error) {
+	b.seq++
+	repo = fmt.Sprintf("bench/%s-%s-%d", repo, b.runID, b.seq)
+	refs := make([]string, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			refs[i], errs[i] = b.stack.PushRandomImage(ctx, repo, fmt.Sprintf("img-%d", i))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}

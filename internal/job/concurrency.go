@@ -1,0 +1,71 @@
+package job
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/limit"
+	"github.com/keyless-dev/keyless/internal/retry"
+)
+
+// DefaultConcurrency is how many images are worked on at once, by
+// default: the concurrency input. Each image waits most of its time for
+// its transparency-log entry to land in a checkpoint (about 1 s on the
+// local stack; public-good Rekor v2 checkpoints less often), and a wait
+// costs the client only a goroutine and an idle connection, so the bound
+// is set by the services, not by the client: 1000 images then wait for
+// about 4 checkpoints instead of 125 at 8 at a time, and a service that
+// answers 429 halves its own share (limit.Transport). Registry requests
+// have their own, lower bound (registryRequests).
+const DefaultConcurrency = 256
+
+// registryRequests bounds the requests in flight to one registry: a
+// registry serves blobs and manifests from storage, and hosted registries
+// rate-limit clients that open many connections; 16 keeps one run far
+// below that and still overlaps each request's round trip with 15 others.
+const registryRequests = 16
+
+// services is the HTTP plumbing of one run, made once and shared by every
+// call: a connection pool sized for the concurrency, the registry's
+// bounded, retrying transport, and the Sigstore services' adaptive bound.
+type services struct {
+	// registry carries every registry request.
+	registry http.RoundTripper
+	// sigstore carries Fulcio and TSA requests (retried) and log writes
+	// (retried by signing again); both back off on 429.
+	sigstore, log http.RoundTripper
+}
+
+func newServices(c *Config) *services {
+	base := c.Transport
+	if base == nil {
+		base = pooledTransport(c.Concurrency)
+	}
+	if c.Wrap != nil {
+		base = c.Wrap(base)
+	}
+	registryLimit := min(registryRequests, c.Concurrency)
+	sigstore := limit.NewTransport(base, c.Concurrency)
+	return &services{
+		registry: retry.New(limit.NewTransport(base, registryLimit), retry.WithService("registry")),
+		sigstore: sigstore,
+		log:      sigstore,
+	}
+}
+
+// pooledTransport keeps an idle connection per image in flight, where
+// http.DefaultTransport keeps two per host and so reconnects for nearly
+// every request of a concurrent run.
+func pooledTransport(concurrency int) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * concurrency,
+		MaxIdleConnsPerHost:   concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}

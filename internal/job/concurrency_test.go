@@ -1,0 +1,87 @@
+package job
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keyless-dev/keyless/internal/registry"
+)
+
+// TestRegistrySetupOncePerRepository checks that a run pings a repository
+// and exchanges its token once for reads and once for writes, however many
+// signatures it writes and reads there, and never has more requests in
+// flight than registryRequests.
+func TestRegistrySetupOncePerRepository(t *testing.T) {
+	var pings, inFlight, peak atomic.Int32
+	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			pings.Add(1)
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	c := Config{}
+	c.defaults()
+	opts, err := c.remote()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var subjects []registry.Subject
+	for i := range 40 {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewTag(host + "/app:" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil { // not through the run's options
+			t.Fatal(err)
+		}
+		desc, err := partial.Descriptor(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, registry.Subject{Digest: ref.Context().Digest(desc.Digest.String()), Descriptor: *desc})
+	}
+	pings.Store(0)
+	peak.Store(0)
+	forEach(c.Concurrency, len(subjects), func(i int) {
+		s := subjects[i]
+		if _, err := registry.WriteBundle(ctx, s, []byte(`{"n":1}`), time.Now(), opts...); err != nil {
+			t.Error(err)
+		}
+		if got, err := registry.ReadBundles(ctx, s.Digest, opts...); err != nil || len(got) != 1 {
+			t.Errorf("ReadBundles = %d bundles, %v; want 1", len(got), err)
+		}
+	})
+	if got := pings.Load(); got != 2 {
+		t.Errorf("the registry was pinged %d times for 40 writes and reads in one repository, want 2 (one for the pusher, one for the puller)", got)
+	}
+	if got := peak.Load(); got > registryRequests {
+		t.Errorf("%d registry requests were in flight at once, want at most %d", got, registryRequests)
+	}
+}

@@ -1,0 +1,107 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore-go/pkg/util"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/keyless-dev/keyless/internal/trust"
+)
+
+// clients are the transparency log and timestamp authorities of one
+// format, made once per run and shared by every signature: one connection
+// pool per service instead of one client, and new connections, per call.
+type clients struct {
+	log sgsign.Transparency
+	ts  []*sgsign.TimestampAuthority
+}
+
+func (o options) clients(svc trust.Services) (*clients, error) {
+	ro := &sgsign.RekorOptions{BaseURL: svc.Rekor, Version: svc.RekorVersion, Timeout: o.timeout, Retries: o.retries}
+	switch svc.RekorVersion {
+	case 2:
+		u, err := url.Parse(svc.Rekor)
+		if err != nil {
+			return nil, fmt.Errorf("Rekor URL %q: %w", svc.Rekor, err)
+		}
+		ro.ClientV2 = &rekorV2{base: u, client: &http.Client{Transport: o.logTransport, Timeout: o.timeout}}
+	default:
+		c, err := rekorclient.GetRekorClient(svc.Rekor, rekorclient.WithUserAgent(util.ConstructUserAgent()),
+			rekorclient.WithRetryCount(o.retries), rekorclient.WithNoDisableKeepalives(true))
+		if err != nil {
+			return nil, fmt.Errorf("Rekor client for %s: %w", svc.Rekor, err)
+		}
+		ro.Client = c.Entries
+	}
+	c := &clients{log: &namedLog{name: "Rekor " + svc.Rekor, version: svc.RekorVersion, log: sgsign.NewRekor(ro)}}
+	for _, u := range svc.TSAs {
+		c.ts = append(c.ts, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
+			URL: u, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
+		}))
+	}
+	return c, nil
+}
+
+// rekorV2 adds entries to a Rekor v2 log (rekor-tiles' write client,
+// through the run's transport): each call waits for the entry to be in a
+// checkpoint, which costs the client nothing, so many are held at once.
+type rekorV2 struct {
+	base   *url.URL
+	client *http.Client
+}
+
+// maxRekorResponse caps a Rekor v2 answer (an entry with its proof).
+const maxRekorResponse = 10 << 20
+
+// Add uploads a hashedrekord entry (sigstore-go sends every kind as one)
+// and returns its log entry.
+func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyLogEntry, error) {
+	var cer pb.CreateEntryRequest
+	switch e := entry.(type) {
+	case *pb.HashedRekordRequestV002:
+		cer.Spec = &pb.CreateEntryRequest_HashedRekordRequestV002{HashedRekordRequestV002: e}
+	default:
+		return nil, fmt.Errorf("unsupported entry type: %T", entry)
+	}
+	payload, err := protojson.Marshal(&cer)
+	if err != nil {
+		return nil, fmt.Errorf("marshaling request: %w", err)
+	}
+	u := *r.base
+	u.Path = path.Join(u.Path, "/api/v2/log/entries")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("creating request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", util.ConstructUserAgent())
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("getting response: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRekorResponse))
+	if err != nil {
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		// rekorV2Transient reads the status from this message.
+		return nil, fmt.Errorf("unexpected response: %d %s", resp.StatusCode, body)
+	}
+	var tle protorekor.TransparencyLogEntry
+	if err := protojson.Unmarshal(body, &tle); err != nil {
+		return nil, fmt.Errorf("unmarshaling response body: %w", err)
+	}
+	return &tle, nil
+}
