@@ -17,6 +17,10 @@
 //	Rekor v1                sigstore-go's retryablehttp client          its client takes no transport of ours
 //	Rekor v2                Do around the whole signing, on the         an entry that timed out may be logged: only
 //	                        transient errors of the log (sign package)  signing anew is safe, not replaying a POST
+//
+// Under all of them, internal/limit bounds the requests in flight per host
+// and halves the bound on 429, so retries meet a service that is shedding
+// load with fewer requests, not more.
 package retry
 
 import (
