@@ -128,13 +128,10 @@ func (r *Run) rows(s Subject) string {
 	return b.String()
 }
 
-// publicRekor is the public-good Rekor v1 log, whose entries have a search page.
-const publicRekor = "https://rekor.sigstore.dev"
-
 // logLink links a public-good Rekor entry to its search page, and names
 // other entries by index.
 func logLink(sig sign.Signature) string {
-	if sig.LogURL == publicRekor {
+	if sig.LogURL == PublicGoodRekorURL {
 		return fmt.Sprintf("[%d](%s)", sig.LogIndex, EntryURL(sig.LogURL, sig.LogIndex))
 	}
 	return fmt.Sprintf("entry %d", sig.LogIndex)
@@ -143,7 +140,7 @@ func logLink(sig sign.Signature) string {
 // EntryURL links a transparency-log entry: the public-good search page, or
 // the log's own API for other Rekor v1 logs.
 func EntryURL(logURL string, index int64) string {
-	if logURL == publicRekor {
+	if logURL == PublicGoodRekorURL {
 		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
 	}
 	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)

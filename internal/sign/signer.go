@@ -88,9 +88,6 @@ func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remo
 // WithAnnotations sets annotations signed into every payload.
 func WithAnnotations(a map[string]string) Option { return func(o *options) { o.annotations = a } }
 
-// WithRetries sets how often a Sigstore call is retried.
-func WithRetries(n uint) Option { return func(o *options) { o.retries = n } }
-
 // WithClock sets the clock used to select services.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
