@@ -239,18 +239,17 @@ func publish(out output, r *report.Run, cfg job.Config, opts options) error {
 
 // admissionPolicies builds the Kyverno and policy-controller policies for
 // the identity that signed (or the policy verified), for a private Sigstore
-// with its keys from the trusted root file.
+// with its keys from the trusted root the run parsed.
 func admissionPolicies(r *report.Run, trustedRoot string) ([]report.Policy, error) {
 	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
 	var o report.PolicyOptions
 	if trustedRoot != "" {
-		b, err := os.ReadFile(trustedRoot)
-		if err != nil {
-			return nil, fmt.Errorf("reading trusted root for the policies: %w", err)
+		if r.TrustedRoot == nil {
+			return nil, fmt.Errorf("building the policies: the run carries no trusted root from %s", trustedRoot)
 		}
-		o.TrustedRootJSON = b
+		o.TrustedRoot = r.TrustedRoot
 	}
 	return r.Policies(o)
 }

@@ -36,6 +36,9 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 		return nil, err
 	}
 	run.Trust = material.Source
+	if c.Trust.TrustedRoot != "" {
+		run.TrustedRoot = material.Root
+	}
 	tok, err := identityToken(ctx, c)
 	if err != nil {
 		return nil, err

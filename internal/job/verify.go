@@ -29,6 +29,9 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 		return nil, err
 	}
 	run.Trust = material.Source
+	if c.Trust.TrustedRoot != "" {
+		run.TrustedRoot = material.Root
+	}
 	remoteOpts, err := c.remote()
 	if err != nil {
 		return nil, err

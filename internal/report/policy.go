@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -31,12 +33,28 @@ type PolicyOptions struct {
 	// TrustedRootJSON is the private Sigstore's trusted_root.json; nil for
 	// the public-good instance, whose keys the controllers already have.
 	TrustedRootJSON []byte
+	// TrustedRoot is the private Sigstore's trusted root, already parsed;
+	// when set, TrustedRootJSON is not read.
+	TrustedRoot *root.TrustedRoot
 	// RekorURL is the transparency log the signatures were written to. When
 	// empty it is taken from the run's signatures, else the public-good log.
 	RekorURL string
 	// WebhookTimeoutSeconds bounds Kyverno's admission webhook, which must
 	// fetch signatures from the registry; 30 when zero (Kyverno allows 1–30).
 	WebhookTimeoutSeconds int
+}
+
+// parse sets TrustedRoot from TrustedRootJSON when only the JSON is given.
+func (o *PolicyOptions) parse() error {
+	if o.TrustedRoot != nil || o.TrustedRootJSON == nil {
+		return nil
+	}
+	tr, err := root.NewTrustedRootFromJSON(o.TrustedRootJSON)
+	if err != nil {
+		return fmt.Errorf("parsing trusted root: %w", err)
+	}
+	o.TrustedRoot = tr
+	return nil
 }
 
 func (o PolicyOptions) name() string {
@@ -142,8 +160,11 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	case len(logURLs) > 0:
 		in.rekorURL = logURLs[0]
 	}
-	if o.TrustedRootJSON != nil {
-		tm, err := parseTrustMaterial(o.TrustedRootJSON)
+	if err := o.parse(); err != nil {
+		return nil, err
+	}
+	if o.TrustedRoot != nil {
+		tm, err := newTrustMaterial(o.TrustedRoot)
 		if err != nil {
 			return nil, err
 		}
@@ -260,6 +281,9 @@ type Policy struct {
 // Policies returns the Kyverno ClusterPolicy and the policy-controller
 // ClusterImagePolicy for r.
 func (r *Run) Policies(o PolicyOptions) ([]Policy, error) {
+	if err := o.parse(); err != nil { // once for both policies
+		return nil, err
+	}
 	k, err := r.KyvernoPolicy(o)
 	if err != nil {
 		return nil, fmt.Errorf("building Kyverno policy: %w", err)

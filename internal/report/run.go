@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -37,6 +38,9 @@ type Run struct {
 	SignedTimestamps bool `json:"signedTimestamps,omitempty"`
 	// Trust says where the trusted root came from.
 	Trust string `json:"trust"`
+	// TrustedRoot is the private trusted root the run read and parsed, once,
+	// for the admission policies; nil for the public-good instance.
+	TrustedRoot *root.TrustedRoot `json:"-"`
 	// Policy is the verification policy used.
 	Policy verify.Policy `json:"policy"`
 	// Subjects are the manifests, one entry per digest.

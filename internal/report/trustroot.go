@@ -28,12 +28,9 @@ type logKey struct {
 	baseURL, hash, pem string
 }
 
-// parseTrustMaterial reads the CAs, logs and TSAs of a trusted root.
-func parseTrustMaterial(b []byte) (*trustMaterial, error) {
-	tr, err := root.NewTrustedRootFromJSON(b)
-	if err != nil {
-		return nil, fmt.Errorf("parsing trusted root: %w", err)
-	}
+// newTrustMaterial encodes the CAs, logs and TSAs of a parsed trusted root.
+func newTrustMaterial(tr *root.TrustedRoot) (*trustMaterial, error) {
+	var err error
 	tm := &trustMaterial{}
 	for _, ca := range tr.FulcioCertificateAuthorities() {
 		f, ok := ca.(*root.FulcioCertificateAuthority)

@@ -42,6 +42,8 @@ type Config struct {
 	TUFCache string
 	// Transport carries the TUF requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
+	// ReadFile reads the trusted root file; nil means os.ReadFile.
+	ReadFile func(name string) ([]byte, error)
 }
 
 // InputError is trust configuration that cannot be used.
@@ -80,7 +82,7 @@ func Load(c Config, withSigning bool) (*Material, error) {
 	m := &Material{Source: "Sigstore public-good instance (TUF)"}
 	var tufClient *tuf.Client
 	if c.TrustedRoot != "" {
-		tr, err := root.NewTrustedRootFromPath(c.TrustedRoot)
+		tr, err := readTrustedRoot(c)
 		if err != nil {
 			return nil, &InputError{Input: "trusted-root", Err: fmt.Errorf("parsing %s: %w", c.TrustedRoot, err)}
 		}
@@ -112,6 +114,20 @@ func Load(c Config, withSigning bool) (*Material, error) {
 	}
 	m.Signing = sc
 	return m, nil
+}
+
+// readTrustedRoot reads and parses the trusted root file, the one time a
+// run does: the run carries the parsed root on.
+func readTrustedRoot(c Config) (*root.TrustedRoot, error) {
+	read := c.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	b, err := read(c.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	return root.NewTrustedRootFromJSON(b)
 }
 
 func signingConfig(c Config, tufClient *tuf.Client) (*root.SigningConfig, error) {
