@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,7 +123,7 @@ func inputProblems(h header) []string {
 	if len(h.Spec.Inputs) == 0 {
 		return []string{"spec.inputs is empty"}
 	}
-	for _, name := range sortedKeys(h.Spec.Inputs) {
+	for _, name := range slices.Sorted(maps.Keys(h.Spec.Inputs)) {
 		problems = append(problems, oneInputProblems(name, h.Spec.Inputs[name])...)
 	}
 	return problems
@@ -174,15 +175,6 @@ func containsValue(options []any, v any) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // interpolationBlock matches one $[[ inputs.NAME ]] block.
@@ -326,7 +318,7 @@ func TestGitLabSchemaData(t *testing.T) {
 // its instantiated body and its header against GitLab's CI schema.
 func TestGitLabTemplatesValidate(t *testing.T) {
 	sch := ciSchema(t)
-	for _, name := range sortedKeys(templates) {
+	for _, name := range slices.Sorted(maps.Keys(templates)) {
 		t.Run(name, func(t *testing.T) {
 			tpl := loadTemplate(t, name)
 			if diff := cmp.Diff([]string(nil), inputProblems(tpl.header)); diff != "" {
@@ -350,7 +342,7 @@ func TestGitLabTemplatesValidate(t *testing.T) {
 // script (never after_script) from the pinned -debug image, asks for a
 // sigstore ID token when signing, and reports dotenv and annotations.
 func TestGitLabJobShape(t *testing.T) {
-	for _, name := range sortedKeys(templates) {
+	for _, name := range slices.Sorted(maps.Keys(templates)) {
 		t.Run(name, func(t *testing.T) {
 			tpl := loadTemplate(t, name)
 			if diff := cmp.Diff([]string(nil), jobProblems(instantiate(t, tpl), templates[name])); diff != "" {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,7 +55,7 @@ func Down(dir string) error {
 	for _, name := range stopOrder {
 		stopOne(name)
 	}
-	for _, name := range sortedKeys(pids) {
+	for _, name := range slices.Sorted(maps.Keys(pids)) {
 		stopOne(name)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -75,7 +77,7 @@ func (s *Stack) Healthy(ctx context.Context) error {
 	if len(s.Pids) == 0 {
 		return errors.New("no processes recorded")
 	}
-	for _, name := range sortedKeys(s.Pids) {
+	for _, name := range slices.Sorted(maps.Keys(s.Pids)) {
 		if !owned(s.Dir, s.Pids[name]) {
 			return fmt.Errorf("%s (pid %d) is not running", name, s.Pids[name])
 		}
@@ -89,7 +91,7 @@ func (s *Stack) Healthy(ctx context.Context) error {
 		"rekor-v1": s.RekorV1URL + "/api/v1/log",
 		"tsa":      strings.TrimSuffix(s.TSAURL, "/api/v1/timestamp") + "/ping",
 	}
-	for _, name := range sortedKeys(checks) {
+	for _, name := range slices.Sorted(maps.Keys(checks)) {
 		if err := httpOK(checks[name])(ctx); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

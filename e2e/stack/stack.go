@@ -7,9 +7,10 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -123,7 +124,7 @@ func (s *Stack) Vars() map[string]string {
 		"KEYLESS_STACK_TOOLS":                       s.Tools,
 	}
 	var pids []string
-	for _, name := range sortedKeys(s.Pids) {
+	for _, name := range slices.Sorted(maps.Keys(s.Pids)) {
 		pids = append(pids, fmt.Sprintf("%s=%d", name, s.Pids[name]))
 	}
 	v["KEYLESS_STACK_PIDS"] = strings.Join(pids, ",")
@@ -134,7 +135,7 @@ func (s *Stack) Vars() map[string]string {
 func (s *Stack) Env() string {
 	vars := s.Vars()
 	var b strings.Builder
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(vars[k]))
 	}
 	return b.String()
@@ -147,13 +148,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
