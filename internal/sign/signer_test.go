@@ -19,8 +19,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/keyless-dev/keyless/internal/registry"
-	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
