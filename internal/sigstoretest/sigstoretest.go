@@ -107,7 +107,10 @@ func (s *Stack) refused(w http.ResponseWriter, service string) bool {
 	code := s.Refuse[service]
 	s.mu.Unlock()
 	if code != 0 {
-		http.Error(w, service+" says no", code)
+		// Like Fulcio's gateway: a JSON body without a trailing newline.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"code":16,"message":"%s says no"}`, service)
 	}
 	return code != 0
 }
