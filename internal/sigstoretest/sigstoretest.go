@@ -57,12 +57,17 @@ type Stack struct {
 	Entries, Timestamps int
 	// Refuse maps "fulcio", "rekor" or "tsa" to an HTTP status to answer.
 	Refuse map[string]int
+	// RefuseTimes, when set for a service, limits its refusals to that
+	// many requests; the later ones are answered.
+	RefuseTimes map[string]int
+	// Calls counts every request each service received.
+	Calls map[string]int
 }
 
 // New starts the services for the test's lifetime.
 func New(t *testing.T) *Stack {
 	t.Helper()
-	s := &Stack{Refuse: map[string]int{}}
+	s := &Stack{Refuse: map[string]int{}, RefuseTimes: map[string]int{}, Calls: map[string]int{}}
 	s.caKey = newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sigstoretest CA"},
@@ -104,7 +109,15 @@ func (s *Stack) signingConfig(t *testing.T) []byte {
 // refused answers the configured status for service, if any.
 func (s *Stack) refused(w http.ResponseWriter, service string) bool {
 	s.mu.Lock()
+	s.Calls[service]++
 	code := s.Refuse[service]
+	if n, ok := s.RefuseTimes[service]; ok {
+		if n == 0 {
+			code = 0
+		} else {
+			s.RefuseTimes[service] = n - 1
+		}
+	}
 	s.mu.Unlock()
 	if code != 0 {
 		// Like Fulcio's gateway: a JSON body without a trailing newline.
