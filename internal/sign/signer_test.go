@@ -185,7 +185,7 @@ func TestSignerSignFailsWithoutWriting(t *testing.T) {
 
 func TestNewSelectsServicesPerFormat(t *testing.T) {
 	st := sigstoretest.New(t)
-	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
+	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.WriteSigningConfig(t, 2)}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

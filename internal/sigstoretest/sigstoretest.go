@@ -40,8 +40,8 @@ const LogIndex = 42
 
 // Stack is the in-process Fulcio, Rekor v2 and TSA.
 type Stack struct {
-	// FulcioURL, RekorURL and TSAURL are the services' URLs.
-	FulcioURL, RekorURL, TSAURL string
+	// FulcioURL, RekorURL (v2), RekorV1URL and TSAURL are the services' URLs.
+	FulcioURL, RekorURL, RekorV1URL, TSAURL string
 	// SigningConfig is a signing_config.json path that names them.
 	SigningConfig string
 
@@ -81,29 +81,38 @@ func New(t *testing.T) *Stack {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	s.FulcioURL, s.RekorURL = serve(s.fulcio), serve(s.rekor)
+	s.FulcioURL, s.RekorURL, s.RekorV1URL = serve(s.fulcio), serve(s.rekor), serve(s.rekorV1)
 	s.TSAURL = serve(s.tsa) + "/api/v1/timestamp"
-	s.SigningConfig = filepath.Join(t.TempDir(), "signing_config.json")
-	if err := os.WriteFile(s.SigningConfig, s.signingConfig(t), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.SigningConfig = s.WriteSigningConfig(t, 2, 1)
 	return s
 }
 
-func (s *Stack) signingConfig(t *testing.T) []byte {
+// WriteSigningConfig writes a signing_config.json that names Fulcio, the
+// TSA and the Rekor logs of the given major API versions, and returns its
+// path.
+func (s *Stack) WriteSigningConfig(t *testing.T, rekorVersions ...int) string {
 	t.Helper()
 	svc := func(u string, v int) []map[string]any {
 		return []map[string]any{{"url": u, "majorApiVersion": v, "validFor": map[string]string{"start": "2020-01-01T00:00:00Z"}, "operator": "sigstoretest"}}
 	}
+	logs := []map[string]any{}
+	for _, v := range rekorVersions {
+		logs = append(logs, svc(map[int]string{1: s.RekorV1URL, 2: s.RekorURL}[v], v)...)
+	}
 	b, err := json.Marshal(map[string]any{
 		"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-		"caUrls":    svc(s.FulcioURL, 1), "rekorTlogUrls": svc(s.RekorURL, 2), "tsaUrls": svc(s.TSAURL, 1),
+		"caUrls":    svc(s.FulcioURL, 1), "tsaUrls": svc(s.TSAURL, 1),
+		"rekorTlogUrls":   logs,
 		"rekorTlogConfig": map[string]string{"selector": "ANY"}, "tsaConfig": map[string]string{"selector": "ANY"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	path := filepath.Join(t.TempDir(), "signing_config.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // refused answers the configured status for service, if any.
@@ -198,6 +207,36 @@ func (s *Stack) rekor(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusCreated)
 	w.Write(out)
+}
+
+// rekorV1 records an entry and answers it the way Rekor v1 does, with a
+// placeholder promise and proof: the body is the proposed entry as sent.
+func (s *Stack) rekorV1(w http.ResponseWriter, r *http.Request) {
+	if s.refused(w, "rekor") {
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil || r.URL.Path != "/api/v1/log/entries" {
+		http.Error(w, fmt.Sprintf("bad request to %s", r.URL.Path), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	index := int64(LogIndex + s.Entries)
+	s.Entries++
+	s.mu.Unlock()
+	uuid := fmt.Sprintf("%064x", index)
+	zero := fmt.Sprintf("%064x", 0)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", "/api/v1/log/entries/"+uuid)
+	w.Header().Set("ETag", uuid)
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(map[string]any{uuid: map[string]any{
+		"body": body, "integratedTime": time.Now().Unix(), "logID": zero, "logIndex": index,
+		"verification": map[string]any{
+			"signedEntryTimestamp": []byte("sigstoretest"),
+			"inclusionProof":       map[string]any{"checkpoint": "sigstoretest", "hashes": []string{}, "logIndex": index, "rootHash": zero, "treeSize": index + 1},
+		},
+	}})
 }
 
 // tsa answers an RFC 3161 timestamp of the request, now.
