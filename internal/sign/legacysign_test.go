@@ -88,3 +88,36 @@ func TestSignerSignLegacy(t *testing.T) {
 		t.Errorf("Sign(bundle) = %+v, %v; want an entry in %s", b, err, st.RekorURL)
 	}
 }
+
+func TestSignErrorNamesTheLog(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format sign.Format
+		log    func(*sigstoretest.Stack) string
+	}{
+		{"bundle, Rekor v2", sign.Bundle, func(st *sigstoretest.Stack) string { return st.RekorURL }},
+		{"legacy, Rekor v1", sign.Legacy, func(st *sigstoretest.Stack) string { return st.RekorV1URL }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := sigstoretest.New(t)
+			st.Refuse["rekor"] = 400
+			m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := sign.New(token(t), m, []sign.Format{tc.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			subj := pushed(t)
+			_, err = s.Sign(context.Background(), subj, tc.format)
+			want := "Rekor " + tc.log(st)
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), subj.Digest.String()) {
+				t.Errorf("Sign() error = %v, want one naming %q and the image", err, want)
+			}
+			if st.Calls["rekor"] != 1 {
+				t.Errorf("Rekor calls = %d, want 1: a 400 is not retried", st.Calls["rekor"])
+			}
+		})
+	}
+}
