@@ -1,0 +1,167 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sigstoretest"
+	"github.com/keyless-dev/keyless/internal/trust"
+)
+
+// signConfig signs host/demo/app:v1 with the in-process Sigstore st.
+func signConfig(t *testing.T, st *sigstoretest.Stack, host string) Config {
+	t.Helper()
+	return Config{
+		Images: []string{host + "/demo/app:v1"},
+		Trust:  trust.Config{TrustedRoot: trustedRoot, SigningConfig: st.SigningConfig},
+		Token:  sequence(jwt(t, time.Now().Add(10*time.Minute))),
+	}
+}
+
+// referrers counts the bundles stored for d.
+func referrers(t *testing.T, d string) int {
+	t.Helper()
+	subjects, err := registry.Resolve(context.Background(), []string{d}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := registry.ReadBundles(context.Background(), subjects[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(stored)
+}
+
+func TestSignWritesOneSignaturePerSubject(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		verify       bool
+		wantVerified int // verifications recorded
+	}{
+		{"without read-back", false, 0},
+		{"read-back fails closed against a root that trusts none of it", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := sigstoretest.New(t)
+			host := memRegistry(t)
+			d := pushImage(t, host, "demo/app")
+			c := signConfig(t, st, host)
+			c.Verify = tc.verify
+			var masked []string
+			c.Mask = func(s string) { masked = append(masked, s) }
+			run, err := Sign(context.Background(), c)
+			if err != nil {
+				t.Fatalf("Sign() error = %v", err)
+			}
+			type summary struct {
+				Identity, Issuer     string
+				Verified, Unverified bool
+				Timestamps           bool
+				Subjects             int
+			}
+			want := summary{sigstoretest.Identity, "https://token.actions.githubusercontent.com", false, !tc.verify, true, 1}
+			got := summary{run.Identity, run.Issuer, run.Verified, run.Unverified, run.SignedTimestamps, len(run.Subjects)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("Sign() run (-want +got):\n%s", diff)
+			}
+			s := run.Subjects[0]
+			if s.Digest != d.String() || s.Error != "" || len(s.Signatures) != 1 {
+				t.Fatalf("subject = %+v, want one signature of %s", s, d)
+			}
+			if sig := s.Signatures[0]; sig.LogIndex != sigstoretest.LogIndex || sig.LogURL != st.RekorURL || sig.Reused {
+				t.Errorf("signature = %+v, want a new entry %d in %s", sig, sigstoretest.LogIndex, st.RekorURL)
+			}
+			if len(s.Verifications) != tc.wantVerified {
+				t.Errorf("verifications = %d, want %d", len(s.Verifications), tc.wantVerified)
+			}
+			for _, v := range s.Verifications {
+				if v.Verified {
+					t.Error("a signature from an untrusted CA verified")
+				}
+			}
+			if n := referrers(t, d.String()); n != 1 {
+				t.Errorf("stored bundles = %d, want 1", n)
+			}
+			if len(masked) != 1 || !strings.Contains(st.Tokens[0], masked[0]) {
+				t.Errorf("masked %d values, want the token sent to Fulcio", len(masked))
+			}
+		})
+	}
+}
+
+func TestSignDryRunWritesNothing(t *testing.T) {
+	st := sigstoretest.New(t)
+	host := memRegistry(t)
+	idx, children := pushIndex(t, host, "demo/multi", 2)
+	c := signConfig(t, st, host)
+	c.Images, c.Recursive, c.DryRun = []string{host + "/demo/multi:multi"}, true, true
+	run, err := Sign(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Sign() error = %v", err)
+	}
+	var got []string
+	for _, s := range run.Subjects {
+		got = append(got, s.Digest)
+		if len(s.Signatures) != 0 {
+			t.Errorf("%s: dry run recorded signatures %+v", s.Digest, s.Signatures)
+		}
+	}
+	if diff := cmp.Diff(append([]string{idx.String()}, children...), got); diff != "" {
+		t.Errorf("planned subjects (-want +got):\n%s", diff)
+	}
+	if !run.DryRun || len(st.Certificates) != 0 || st.Entries != 0 || st.Timestamps != 0 {
+		t.Errorf("dry run: DryRun = %v, certificates %d, log entries %d, timestamps %d; want true, 0, 0, 0",
+			run.DryRun, len(st.Certificates), st.Entries, st.Timestamps)
+	}
+	if n := referrers(t, idx.String()); n != 0 {
+		t.Errorf("dry run stored %d bundles", n)
+	}
+}
+
+func TestSignRefusesBeforeWriting(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    func(*Config, *sigstoretest.Stack)
+		input   bool
+		wantErr string
+	}{
+		{"Fulcio refuses the token", func(_ *Config, st *sigstoretest.Stack) { st.Refuse["fulcio"] = 401 }, true, "identity-token"},
+		{"identity input differs from the certificate", func(c *Config, _ *sigstoretest.Stack) {
+			c.Policy.Identity = "https://github.com/keyless-dev/other/.github/workflows/x.yml@refs/heads/main"
+		}, true, "certificate-identity"},
+		{"issuer input differs from the certificate", func(c *Config, _ *sigstoretest.Stack) { c.Policy.Issuer = "https://gitlab.com" }, true, "certificate-oidc-issuer"},
+		{"image missing", func(c *Config, _ *sigstoretest.Stack) { c.Images = []string{c.Images[0] + "-missing"} }, true, "not found"},
+		{"token source fails", func(c *Config, _ *sigstoretest.Stack) {
+			c.Token = oidc.SourceFunc(func(context.Context) (string, error) { return "", errors.New("runner said 500") })
+		}, false, "runner said 500"},
+		{"no signing config", func(c *Config, _ *sigstoretest.Stack) { c.Trust.SigningConfig = "" }, true, "signing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := sigstoretest.New(t)
+			host := memRegistry(t)
+			d := pushImage(t, host, "demo/app")
+			c := signConfig(t, st, host)
+			tc.edit(&c, st)
+			run, err := Sign(context.Background(), c)
+			if err == nil {
+				t.Fatalf("Sign() = %+v, want an error", run)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Sign() error = %q, want it to contain %q", err, tc.wantErr)
+			}
+			if got := IsInput(err); got != tc.input {
+				t.Errorf("IsInput(%q) = %v, want %v", err, got, tc.input)
+			}
+			if st.Entries != 0 || referrers(t, d.String()) != 0 {
+				t.Errorf("a refused run wrote: log entries %d, stored bundles %d", st.Entries, referrers(t, d.String()))
+			}
+		})
+	}
+}
