@@ -172,8 +172,9 @@ func (c *onceCertificate) GetCertificate(ctx context.Context, kp sgsign.Keypair,
 	return der, nil
 }
 
-// fulcioStatus matches sigstore-go's error for a non-200 Fulcio answer.
-var fulcioStatus = regexp.MustCompile(`^Fulcio returned (\d{3}): (.*)$`)
+// fulcioStatus matches sigstore-go's error for a non-200 Fulcio answer,
+// whose body may span lines and end in a newline.
+var fulcioStatus = regexp.MustCompile(`(?s)^Fulcio returned (\d{3}): (.*)$`)
 
 // RefusedError is a service's permanent refusal (HTTP 4xx): retrying the
 // same request cannot succeed.
