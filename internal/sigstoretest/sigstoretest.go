@@ -68,14 +68,14 @@ type Stack struct {
 func New(t *testing.T) *Stack {
 	t.Helper()
 	s := &Stack{Refuse: map[string]int{}, RefuseTimes: map[string]int{}, Calls: map[string]int{}}
-	s.caKey = newKey(t)
+	s.caKey = NewKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sigstoretest CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageTimeStamping},
 	}
-	s.caCert = issue(t, tmpl, tmpl, &s.caKey.PublicKey, s.caKey)
+	s.caCert = Issue(t, tmpl, tmpl, &s.caKey.PublicKey, s.caKey)
 	serve := func(h http.HandlerFunc) string {
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
@@ -265,7 +265,8 @@ func (s *Stack) tsa(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+// NewKey returns a fresh P-256 key.
+func NewKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -274,7 +275,9 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func issue(t *testing.T, tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, priv *ecdsa.PrivateKey) *x509.Certificate {
+// Issue signs tmpl for pub with parent's key priv and returns the parsed
+// certificate (parent == tmpl makes it self-signed).
+func Issue(t *testing.T, tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, priv *ecdsa.PrivateKey) *x509.Certificate {
 	t.Helper()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, priv)
 	if err != nil {
