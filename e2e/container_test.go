@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -188,8 +189,8 @@ func signatureCount(t testing.TB, img string) int {
 	return n
 }
 
-// imageUsers returns the configured user of each platform image of ref.
-func imageUsers(t testing.TB, ref string) []string {
+// imageIndex reads the image index ref and its manifest.
+func imageIndex(t testing.TB, ref string) (name.Digest, v1.ImageIndex, *v1.IndexManifest) {
 	t.Helper()
 	d, err := name.NewDigest(ref, name.Insecure)
 	if err != nil {
@@ -203,6 +204,13 @@ func imageUsers(t testing.TB, ref string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d, idx, im
+}
+
+// imageUsers returns the configured user of each platform image of ref.
+func imageUsers(t testing.TB, ref string) []string {
+	t.Helper()
+	_, idx, im := imageIndex(t, ref)
 	var users []string
 	for _, m := range im.Manifests {
 		img, err := idx.Image(m.Digest)

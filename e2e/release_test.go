@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/keyless-dev/keyless/e2e/manifests"
@@ -108,18 +107,7 @@ func TestRelease(t *testing.T) {
 // referrer listing the modules the binary links.
 func assertSBOMs(t *testing.T, ref string) {
 	t.Helper()
-	d, err := name.NewDigest(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, _, im := imageIndex(t, ref)
 	for _, m := range im.Manifests {
 		refs, err := remote.Referrers(d.Context().Digest(m.Digest.String()), remote.WithFilter("artifactType", "application/spdx+json"))
 		if err != nil {

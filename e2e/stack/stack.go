@@ -5,6 +5,7 @@
 package stack
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -60,6 +61,19 @@ type Stack struct {
 	// Pids maps each service name to the pid of its process, which leads
 	// its own process group.
 	Pids map[string]int `json:"pids"`
+}
+
+// Running loads the stack recorded in dir ("" for the default) and checks
+// that every service answers; its error says how to start one.
+func Running(ctx context.Context, dir string) (*Stack, error) {
+	s, err := Load(dir)
+	if err == nil {
+		err = s.Healthy(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no healthy local Sigstore stack: %w (start it with: scripts/stack up)", err)
+	}
+	return s, nil
 }
 
 // Load reads the stack.json of the stack in dir (DefaultDir when empty).

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/registry"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -136,26 +138,12 @@ func AttachSBOM(ctx context.Context, subject name.Digest, desc v1.Descriptor, sb
 		Config: descs[0], Layers: descs[1:],
 		Subject: &v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
 	}
-	raw, err := json.Marshal(m)
+	dst, err := registry.PutManifest(repo, m, opts...)
 	if err != nil {
-		return name.Digest{}, err
-	}
-	h, _, err := v1.SHA256(bytes.NewReader(raw))
-	if err != nil {
-		return name.Digest{}, err
-	}
-	dst := repo.Digest(h.String())
-	if err := remote.Put(dst, rawManifest(raw), opts...); err != nil {
 		return name.Digest{}, fmt.Errorf("writing the SBOM referrer %s: %w", dst, err)
 	}
 	return dst, nil
 }
-
-// rawManifest is an OCI image manifest as bytes.
-type rawManifest []byte
-
-func (r rawManifest) RawManifest() ([]byte, error)        { return r, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // decodeH1 turns go.sum's "h1:<base64>" into hex.
 func decodeH1(h1 string) (string, error) {

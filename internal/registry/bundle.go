@@ -86,6 +86,19 @@ func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now ti
 		},
 		ArtifactType: BundleMediaType,
 	}
+	dst, err := PutManifest(repo, m, opts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("writing bundle referrer %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+// PutManifest stores m, marshalled to JSON, as an OCI image manifest in
+// repo by its digest, and returns that digest reference (also when the
+// write fails, so the error can name it). A manifest with a subject is a
+// referrer: ggcr also updates the referrers tag schema where the registry
+// has no referrers API.
+func PutManifest(repo name.Repository, m any, opts ...remote.Option) (name.Digest, error) {
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return name.Digest{}, err
@@ -95,10 +108,7 @@ func WriteBundle(ctx context.Context, subject Subject, bundleJSON []byte, now ti
 		return name.Digest{}, err
 	}
 	dst := repo.Digest(h.String())
-	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, opts...); err != nil {
-		return name.Digest{}, fmt.Errorf("writing bundle referrer %s: %w", dst, err)
-	}
-	return dst, nil
+	return dst, remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, opts...)
 }
 
 // writeLayers uploads the blobs side by side.

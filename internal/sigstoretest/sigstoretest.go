@@ -183,20 +183,31 @@ func (s *Stack) fulcio(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}}})
 }
 
-// rekor records an entry and answers its log entry, with no proof.
-func (s *Stack) rekor(w http.ResponseWriter, r *http.Request) {
+// logEntry reads a log write to path and records it, returning its body
+// and index; it answers the request itself and reports false when the log
+// refuses or the request is not a write to path.
+func (s *Stack) logEntry(w http.ResponseWriter, r *http.Request, path string) ([]byte, int64, bool) {
 	if s.refused(w, "rekor") {
-		return
+		return nil, 0, false
 	}
 	body, err := io.ReadAll(r.Body)
-	if err != nil || r.URL.Path != "/api/v2/log/entries" {
+	if err != nil || r.URL.Path != path {
 		http.Error(w, fmt.Sprintf("bad request to %s", r.URL.Path), http.StatusBadRequest)
-		return
+		return nil, 0, false
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	index := int64(LogIndex + s.Entries)
 	s.Entries++
-	s.mu.Unlock()
+	return body, index, true
+}
+
+// rekor records an entry and answers its log entry, with no proof.
+func (s *Stack) rekor(w http.ResponseWriter, r *http.Request) {
+	body, index, ok := s.logEntry(w, r, "/api/v2/log/entries")
+	if !ok {
+		return
+	}
 	out, err := protojson.Marshal(&protorekor.TransparencyLogEntry{
 		LogIndex: index, LogId: &protocommon.LogId{KeyId: []byte("sigstoretest")},
 		KindVersion: &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.2"}, CanonicalizedBody: body,
@@ -212,18 +223,10 @@ func (s *Stack) rekor(w http.ResponseWriter, r *http.Request) {
 // rekorV1 records an entry and answers it the way Rekor v1 does, with a
 // placeholder promise and proof: the body is the proposed entry as sent.
 func (s *Stack) rekorV1(w http.ResponseWriter, r *http.Request) {
-	if s.refused(w, "rekor") {
+	body, index, ok := s.logEntry(w, r, "/api/v1/log/entries")
+	if !ok {
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil || r.URL.Path != "/api/v1/log/entries" {
-		http.Error(w, fmt.Sprintf("bad request to %s", r.URL.Path), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	index := int64(LogIndex + s.Entries)
-	s.Entries++
-	s.mu.Unlock()
 	uuid := fmt.Sprintf("%064x", index)
 	zero := fmt.Sprintf("%064x", 0)
 	w.Header().Set("Content-Type", "application/json")

@@ -37,11 +37,8 @@ func main() {
 }
 
 func run(ctx context.Context, runs int, rate float64, seed uint64, timeout time.Duration, verbose bool) error {
-	s, err := stack.Load("")
+	s, err := stack.Running(ctx, "")
 	if err != nil {
-		return fmt.Errorf("%w (start it with: cd e2e && go run ./cmd/stack up)", err)
-	}
-	if err := s.Healthy(ctx); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp("", "keyless-faults")
