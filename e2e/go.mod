@@ -13,6 +13,7 @@ require (
 	github.com/sigstore/sigstore-go v1.3.0
 	github.com/tektoncd/pipeline v1.14.0
 	github.com/theupdateframework/go-tuf v0.7.0
+	github.com/yuin/goldmark v1.8.7
 	google.golang.org/protobuf v1.36.12
 	k8s.io/api v0.36.2
 	k8s.io/apimachinery v0.36.2
