@@ -38,7 +38,7 @@ body { margin: 0; background: #fff; color: #1f2328; }
 .markdown-body table tr:nth-child(2n) { background-color: #f6f8fa; }
 </style></head><body><article class="markdown-body">
 %s
-</article><pre id="measure"></pre>
+</article><pre id="measure" style="white-space: pre-wrap; word-break: break-all"></pre>
 <script>
 const tables = [];
 for (const t of document.querySelectorAll('.markdown-body table')) {
@@ -109,7 +109,7 @@ func renderSummary(t *testing.T, summary, dir string) []tableWidth {
 	png := filepath.Join(dir, "summary.png")
 	run("--screenshot=" + png)
 	t.Logf("the summary as GitHub would show it: %s (HTML: %s)", png, page)
-	m := regexp.MustCompile(`(?s)<pre id="measure">(.*?)</pre>`).FindStringSubmatch(run("--dump-dom"))
+	m := regexp.MustCompile(`(?s)<pre id="measure"[^>]*>(.*?)</pre>`).FindStringSubmatch(run("--dump-dom"))
 	if m == nil {
 		t.Fatal("the page measured nothing: no #measure in the DOM chromium dumped")
 	}

@@ -400,24 +400,28 @@ func markdown(t *testing.T, r *Run, o SummaryOptions) string {
 	return b.String()
 }
 
+// images is the image section of a summary: from its first line to the
+// Identity heading.
+func images(t *testing.T, md string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(md, "\n\n")
+	section, _, found := strings.Cut(rest, "### Identity\n")
+	if !ok || !found {
+		t.Fatalf("summary has no image section:\n%s", md)
+	}
+	return section
+}
+
 func TestMarkdown(t *testing.T) {
 	md := markdown(t, signRun(), SummaryOptions{})
-	lines := strings.Split(md, "\n")
-
-	var rows []string
-	for _, l := range lines {
-		if strings.HasPrefix(l, "| `ghcr.io/") {
-			rows = append(rows, l)
-		}
-	}
-	wantRows := []string{
-		"| `ghcr.io/octo/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | [100](https://search.sigstore.dev/?logIndex=100) | ✅ |",
-		"| `ghcr.io/octo/app:v1` | — | `sha256:aaaaaaaaaaaa…` | legacy | [101](https://search.sigstore.dev/?logIndex=101) | ✅ |",
-		"| `ghcr.io/octo/app:v1` | linux/arm64 | `sha256:bbbbbbbbbbbb…` | bundle | entry 7 | ✅ |",
-		`| ` + "`ghcr.io/octo/app:v1`" + ` | linux/arm64 | ` + "`sha256:bbbbbbbbbbbb…`" + ` | legacy | entry 8 | ❌ no signature found; tag a\|b |`,
-	}
-	if diff := cmp.Diff(wantRows, rows); diff != "" {
-		t.Errorf("table rows mismatch (-want +got):\n%s", diff)
+	want := "#### `ghcr.io/octo/app:v1`\n\n" +
+		"| result | digest | platform | bundle | legacy |\n" +
+		"|---|---|---|---|---|\n" +
+		"| ✅ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry [100](https://search.sigstore.dev/?logIndex=100) | ✅ entry [101](https://search.sigstore.dev/?logIndex=101) |\n" +
+		"| ❌ | `sha256:bbbbbbbbbbbb…` | linux/arm64 | ✅ entry 7 | ❌ entry 8 |\n\n" +
+		"- ❌ `sha256:bbbbbbbbbbbb…` (linux/arm64): verification failed: legacy: no signature found; tag a\\|b\n\n"
+	if diff := cmp.Diff(want, images(t, md)); diff != "" {
+		t.Errorf("image tables mismatch (-want +got):\n%s", diff)
 	}
 
 	for _, want := range []string{
@@ -480,49 +484,91 @@ func TestMarkdownStatus(t *testing.T) {
 
 func TestMarkdownRows(t *testing.T) {
 	digest := "r.example/app@sha256:" + hexA
+	const header = "| result | digest | platform | bundle |\n|---|---|---|---|\n"
 	tests := []struct {
-		name    string
-		formats []sign.Format
-		subject Subject
-		want    []string
+		name     string
+		modify   func(*Run)
+		subjects []Subject
+		want     string
 	}{
 		{
-			name:    "error overrides verification",
-			formats: []sign.Format{sign.Bundle},
-			subject: Subject{Input: "r.example/app:v1", Digest: digest, Error: "writing referrer: HTTP 403\ndenied",
-				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 3}}},
-			want: []string{"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | entry 3 | ❌ writing referrer: HTTP 403 denied |"},
+			name: "an error fails the image and is listed under its table",
+			subjects: []Subject{{Input: "r.example/app:v1", Digest: digest, Error: "writing referrer: HTTP 403\ndenied",
+				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 3}}}},
+			want: "#### `r.example/app:v1`\n\n" + header +
+				"| ❌ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry 3 |\n\n" +
+				"- ❌ `sha256:aaaaaaaaaaaa…`: writing referrer: HTTP 403 denied\n\n",
 		},
 		{
-			name:    "not verified shows a dash",
-			formats: []sign.Format{sign.Bundle, sign.Legacy},
-			subject: Subject{Input: "r.example/app:v1", Digest: digest,
-				Signatures: []sign.Signature{{Format: sign.Legacy, LogURL: "https://rekor.example", LogIndex: 9}}},
-			want: []string{
-				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | — | — |",
-				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | legacy | entry 9 | — |",
+			name: "a verify run links the public-good entries it verified",
+			subjects: []Subject{{Input: digest, Digest: digest,
+				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: PublicGoodRekorURL, LogIndex: 42}}}},
+			want: "#### `r.example/app`\n\n" + header +
+				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry [42](https://search.sigstore.dev/?logIndex=42) |\n\n",
+		},
+		{
+			name:   "signed, not verified: the entry and whether it was already signed",
+			modify: func(r *Run) { r.Command, r.Unverified = "sign", true },
+			subjects: []Subject{{Input: "r.example/app:v1", Digest: digest,
+				Signatures: []sign.Signature{{Format: sign.Bundle, LogURL: "https://rekor.example", LogIndex: 9, Reused: true}}}},
+			want: "#### `r.example/app:v1`\n\n" + header +
+				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | entry 9 (already signed) |\n\n",
+		},
+		{
+			name:     "a dry run plans",
+			modify:   func(r *Run) { r.Command, r.DryRun = "sign", true },
+			subjects: []Subject{{Input: "r.example/app:v1", Digest: digest}},
+			want:     "#### `r.example/app:v1`\n\n" + header + "| 📝 | `sha256:aaaaaaaaaaaa…` | — | — |\n\n",
+		},
+		{
+			name: "one table per image, a row per manifest, not verified is a failure",
+			subjects: []Subject{
+				{Input: "r.example/app:v1", Digest: digest, Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 1}}},
+				{Input: "r.example/app:v1", Digest: "r.example/app@sha256:" + hexB, Platform: "linux/arm64"},
+				{Input: "r.example/other@sha256:" + hexB, Digest: "r.example/other@sha256:" + hexB, Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 2}}},
 			},
+			want: "#### `r.example/app:v1`\n\n" + header +
+				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry 1 |\n" +
+				"| ❌ | `sha256:bbbbbbbbbbbb…` | linux/arm64 | — |\n\n" +
+				"- ❌ `sha256:bbbbbbbbbbbb…` (linux/arm64): not verified\n\n" +
+				"#### `r.example/other`\n\n" + header +
+				"| ✅ | `sha256:bbbbbbbbbbbb…` | — | ✅ entry 2 |\n\n",
 		},
 		{
-			name:    "input with pipe and backtick escaped",
-			formats: []sign.Format{sign.Legacy},
-			subject: Subject{Input: "a|b`c", Digest: digest},
-			want:    []string{"| ``a\\|b`c`` | — | `sha256:aaaaaaaaaaaa…` | legacy | — | — |"},
+			name:     "input with pipe and backtick escaped",
+			subjects: []Subject{{Input: "a|b`c", Digest: digest, Error: "x"}},
+			want:     "#### ``a\\|b`c``\n\n" + header + "| ❌ | `sha256:aaaaaaaaaaaa…` | — | — |\n\n- ❌ `sha256:aaaaaaaaaaaa…`: x\n\n",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Run{Command: "verify", Formats: tt.formats, Subjects: []Subject{tt.subject}}
-			var rows []string
-			for _, l := range strings.Split(markdown(t, r, SummaryOptions{}), "\n") {
-				if strings.HasPrefix(l, "| `") {
-					rows = append(rows, l)
-				}
+			r := &Run{Command: "verify", Formats: []sign.Format{sign.Bundle}, Subjects: tt.subjects}
+			if tt.modify != nil {
+				tt.modify(r)
 			}
-			if diff := cmp.Diff(tt.want, rows); diff != "" {
-				t.Errorf("rows mismatch (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, images(t, markdown(t, r, SummaryOptions{}))); diff != "" {
+				t.Errorf("image tables mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestMarkdownColumns checks that the header and every row of an image
+// table have the same cells, with one column per format.
+func TestMarkdownColumns(t *testing.T) {
+	for _, formats := range [][]sign.Format{{sign.Bundle}, {sign.Legacy}, {sign.Bundle, sign.Legacy}} {
+		r := signRun()
+		r.Formats = formats
+		var rows []int
+		for _, l := range strings.Split(images(t, markdown(t, r, SummaryOptions{})), "\n") {
+			if strings.HasPrefix(l, "|") {
+				rows = append(rows, cells(l))
+			}
+		}
+		want := []int{3 + len(formats), 3 + len(formats), 3 + len(formats), 3 + len(formats)} // header, rule, two manifests
+		if diff := cmp.Diff(want, rows); diff != "" {
+			t.Errorf("formats %v: cells per row (-want +got):\n%s", formats, diff)
+		}
 	}
 }
 
@@ -560,10 +606,10 @@ func TestMarkdownSize(t *testing.T) {
 		wantRows             int
 		wantTotals, wantMore string
 	}{
-		{"few images: one row per image and format", 50, 2, 100, "", ""},
-		{"1000 images, none failed", 1000, 0, 0, "✅ 1000 signed and verified;", ""},
-		{"1000 images, 10 failed", 1000, 100, 20, "✅ 990 signed and verified, ❌ 10 failed", ""},
-		{"1000 images, half failed", 1000, 2, 2 * maxFailedRows, "✅ 500 signed and verified, ❌ 500 failed", "❌ 450 more failed images"},
+		{"few images: one row per manifest", 50, 2, 50, "", ""},
+		{"1000 images, none failed", 1000, 0, 0, "**1000 images** (bundle, legacy): ✅ 1000 signed and verified;", ""},
+		{"1000 images, 10 failed", 1000, 100, 10, "✅ 990 signed and verified, ❌ 10 failed", ""},
+		{"1000 images, half failed", 1000, 2, maxFailedRows, "✅ 500 signed and verified, ❌ 500 failed", "❌ 450 more failed images"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := signRun()
@@ -582,8 +628,8 @@ func TestMarkdownSize(t *testing.T) {
 				r.Subjects = append(r.Subjects, s)
 			}
 			md := markdown(t, r, SummaryOptions{TrustedRoot: "/trusted_root.json"})
-			if got := strings.Count(md, "| `registry.example.com/"); got != tc.wantRows {
-				t.Errorf("summary has %d image rows, want %d", got, tc.wantRows)
+			if got := strings.Count(md, " | `sha256:"); got != tc.wantRows {
+				t.Errorf("summary has %d manifest rows, want %d", got, tc.wantRows)
 			}
 			for _, want := range []string{tc.wantTotals, tc.wantMore} {
 				if !strings.Contains(md, want) {

@@ -5,23 +5,23 @@ import (
 	"strings"
 )
 
-// Bounds of the summary table, so that a run over 1000 images stays far
-// under GitHub's 1 MiB step summary: each image and format is a row up to
-// maxSummaryRows; above, the failed images are rows (up to maxFailedRows)
-// and the others one totals row. The report file lists every image.
+// Bounds of the image tables, so that a run over 1000 images stays far
+// under GitHub's 1 MiB step summary: each manifest is a row while there are
+// at most maxSummaryRows manifest-format pairs; above, one totals line and
+// the failed manifests (up to maxFailedRows). The report file lists every
+// image.
 const (
 	maxSummaryRows = 100
 	maxFailedRows  = 50
 )
 
-// writeRows writes the rows of the summary table.
-func (r *Run) writeRows(b *strings.Builder) {
+// writeImages writes the image tables, collapsed above maxSummaryRows.
+func (r *Run) writeImages(b *strings.Builder) {
 	if len(r.Subjects)*max(len(r.Formats), 1) <= maxSummaryRows {
-		for _, s := range r.Subjects {
-			b.WriteString(r.rows(s))
-		}
+		r.writeGroups(b, r.Subjects)
 		return
 	}
+	var shown []Subject
 	ok, failed := 0, 0
 	for _, s := range r.Subjects {
 		if s.OK(!r.Unverified && !r.DryRun) {
@@ -29,18 +29,73 @@ func (r *Run) writeRows(b *strings.Builder) {
 			continue
 		}
 		if failed < maxFailedRows {
-			b.WriteString(r.rows(s))
+			shown = append(shown, s)
 		}
 		failed++
-	}
-	if failed > maxFailedRows {
-		fmt.Fprintf(b, "| … | | | | | ❌ %d more failed images: see the report file |\n", failed-maxFailedRows)
 	}
 	formats := make([]string, len(r.Formats))
 	for i, f := range r.Formats {
 		formats[i] = string(f)
 	}
-	fmt.Fprintf(b, "| **%d images** | | | %s | | %s |\n", len(r.Subjects), strings.Join(formats, ", "), r.totals(ok, failed))
+	fmt.Fprintf(b, "**%d images** (%s): %s.\n\n", len(r.Subjects), strings.Join(formats, ", "), r.totals(ok, failed))
+	r.writeGroups(b, shown)
+	if failed > maxFailedRows {
+		fmt.Fprintf(b, "❌ %d more failed images: see the report file.\n\n", failed-maxFailedRows)
+	}
+}
+
+// writeGroups writes one table for each run of subjects from the same
+// image, under its name (repository and tag, without the digest), and
+// under the table why each failed manifest failed.
+func (r *Run) writeGroups(b *strings.Builder, subjects []Subject) {
+	cols := r.columns()
+	for len(subjects) > 0 {
+		n := 1
+		for n < len(subjects) && imageName(subjects[n]) == imageName(subjects[0]) {
+			n++
+		}
+		group := subjects[:n]
+		subjects = subjects[n:]
+		fmt.Fprintf(b, "#### %s\n\n", mdCode(imageName(group[0])))
+		writeTable(b, cols, group)
+		b.WriteString("\n")
+		failures := false
+		for _, s := range group {
+			if s.OK(!r.Unverified && !r.DryRun) {
+				continue
+			}
+			fmt.Fprintf(b, "- ❌ %s", mdCode(shortDigest(s.Digest)))
+			if s.Platform != "" {
+				fmt.Fprintf(b, " (%s)", mdText(s.Platform))
+			}
+			fmt.Fprintf(b, ": %s\n", mdText(failure(s)))
+			failures = true
+		}
+		if failures {
+			b.WriteString("\n")
+		}
+	}
+}
+
+// imageName is the image a subject came from as it was given, without its
+// digest: repository[:tag].
+func imageName(s Subject) string {
+	n := s.Input
+	if n == "" {
+		n = s.Digest
+	}
+	if i := strings.LastIndex(n, "@"); i >= 0 {
+		n = n[:i]
+	}
+	return n
+}
+
+// failure says why s failed.
+func failure(s Subject) string {
+	if s.Error == "" && len(s.Verifications) == 0 {
+		return "not verified"
+	}
+	return s.Failure()
 }
 
 // totals says how many images passed and failed, in the run's words.
@@ -56,7 +111,7 @@ func (r *Run) totals(ok, failed int) string {
 	}
 	s := fmt.Sprintf("✅ %d %s", ok, done)
 	if failed > 0 {
-		s += fmt.Sprintf(", ❌ %d failed (listed above)", failed)
+		s += fmt.Sprintf(", ❌ %d failed (listed below)", failed)
 	}
 	return s + "; every image is in the report file"
 }

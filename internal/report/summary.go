@@ -16,8 +16,9 @@ type SummaryOptions struct {
 	Policies []Policy
 }
 
-// Markdown writes the job summary: one row per manifest, the identity and
-// certificate extensions, and how to verify.
+// Markdown writes the job summary: for each image, a table with a row per
+// manifest (the verdict first); the identity and certificate extensions;
+// and how to verify.
 func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	var b strings.Builder
 	status := "✅ signed and verified"
@@ -32,9 +33,8 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		status = "✅ signed (not verified: the verify input is false)"
 	}
 	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
-	b.WriteString("| image | platform | digest | format | transparency log | verified |\n|---|---|---|---|---|---|\n")
-	r.writeRows(&b)
-	b.WriteString("\n### Identity\n\n")
+	r.writeImages(&b)
+	b.WriteString("### Identity\n\n")
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
 	}
@@ -84,57 +84,110 @@ func (r *Run) issuer() string {
 	return r.Issuer
 }
 
-func (r *Run) rows(s Subject) string {
-	var b strings.Builder
-	platform := mdText(s.Platform)
-	if platform == "" {
-		platform = "—"
-	}
-	short := s.Digest
-	if i := strings.LastIndex(short, "@"); i >= 0 {
-		short = short[i+1:]
-		if len(short) > 19 {
-			short = short[:19] + "…"
-		}
-	}
-	for _, f := range r.Formats {
-		log, verified := "—", "—"
-		for _, sig := range s.Signatures {
-			if sig.Format == f {
-				log = logLink(sig)
-				if sig.Reused {
-					log += " (already signed)"
-				}
-			}
-		}
-		for _, v := range s.Verifications {
-			if v.Format != f {
-				continue
-			}
-			if v.Verified {
-				verified = "✅"
-				if log == "—" && v.LogIndex >= 0 {
-					log = fmt.Sprintf("entry %d", v.LogIndex)
-				}
-			} else {
-				verified = "❌ " + mdText(strings.Join(v.Reasons, "; "))
-			}
-		}
-		if s.Error != "" {
-			verified = "❌ " + mdText(s.Error)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdCode(s.Input), platform, mdCode(short), f, log, verified)
-	}
-	return b.String()
+// column is one column of an image table: its header, and its cell for
+// one manifest. The one list of columns makes the header and every row.
+type column struct {
+	title string
+	cell  func(Subject) string
 }
 
-// logLink links a public-good Rekor entry to its search page, and names
-// other entries by index.
-func logLink(sig sign.Signature) string {
-	if sig.LogURL == PublicGoodRekorURL {
-		return fmt.Sprintf("[%d](%s)", sig.LogIndex, EntryURL(sig.LogURL, sig.LogIndex))
+// columns are the image tables' columns: the verdict first, then what tells
+// the manifests of one image apart, then each format's log entry.
+func (r *Run) columns() []column {
+	cols := []column{
+		{"result", r.verdict},
+		{"digest", func(s Subject) string { return mdCode(shortDigest(s.Digest)) }},
+		{"platform", func(s Subject) string { return orDash(mdText(s.Platform)) }},
 	}
-	return fmt.Sprintf("entry %d", sig.LogIndex)
+	for _, f := range r.Formats {
+		cols = append(cols, column{string(f), func(s Subject) string { return formatCell(s, f) }})
+	}
+	return cols
+}
+
+// writeTable writes a table of subjects with cols.
+func writeTable(b *strings.Builder, cols []column, subjects []Subject) {
+	b.WriteString("|")
+	for _, c := range cols {
+		b.WriteString(" " + c.title + " |")
+	}
+	b.WriteString("\n|" + strings.Repeat("---|", len(cols)) + "\n")
+	for _, s := range subjects {
+		b.WriteString("|")
+		for _, c := range cols {
+			b.WriteString(" " + c.cell(s) + " |")
+		}
+		b.WriteString("\n")
+	}
+}
+
+// verdict is a manifest's outcome: ✅ done, ❌ failed, 📝 planned (dry run).
+func (r *Run) verdict(s Subject) string {
+	switch {
+	case !s.OK(!r.Unverified && !r.DryRun):
+		return "❌"
+	case r.DryRun:
+		return "📝"
+	}
+	return "✅"
+}
+
+// formatCell says how s fared in format f: ✅ verified or ❌ not, its
+// transparency-log entry, and whether an earlier run had signed it.
+func formatCell(s Subject, f sign.Format) string {
+	var parts []string
+	entry, reused := "", false
+	for _, v := range s.Verifications {
+		if v.Format != f {
+			continue
+		}
+		if !v.Verified {
+			parts = append(parts, "❌")
+			continue
+		}
+		parts = append(parts, "✅")
+		if v.LogIndex >= 0 {
+			entry = logEntry(v.LogURL, v.LogIndex)
+		}
+	}
+	for _, sig := range s.Signatures {
+		if sig.Format == f {
+			entry, reused = logEntry(sig.LogURL, sig.LogIndex), sig.Reused
+		}
+	}
+	if entry != "" {
+		parts = append(parts, entry)
+	}
+	if reused {
+		parts = append(parts, "(already signed)")
+	}
+	return orDash(strings.Join(parts, " "))
+}
+
+// shortDigest is the digest of repository@sha256:…, cut to 12 hex digits.
+func shortDigest(ref string) string {
+	d := ref[strings.LastIndex(ref, "@")+1:]
+	if len(d) > 19 {
+		d = d[:19] + "…"
+	}
+	return d
+}
+
+// orDash shows an empty cell as a dash.
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// logEntry names a transparency-log entry, linked to its search page when
+// it is in the public-good Rekor log; other logs' entries are not linked.
+func logEntry(logURL string, index int64) string {
+	if logURL == PublicGoodRekorURL {
+		return fmt.Sprintf("entry [%d](%s)", index, EntryURL(logURL, index))
+	}
+	return fmt.Sprintf("entry %d", index)
 }
 
 // EntryURL links a transparency-log entry: the public-good search page, or
