@@ -56,6 +56,7 @@ func detectSBOM(path string, b []byte) (SBOM, error) {
 	refuse := func(found string) error {
 		return &input.Error{Input: "sbom", Err: fmt.Errorf("%s is %s: %s", path, found, sbomFix)}
 	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as some tools write
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(b, &doc); err != nil || doc == nil {
 		return SBOM{}, refuse(notJSON(b, err))
@@ -94,7 +95,7 @@ func stringField(doc map[string]json.RawMessage, key string) (string, bool) {
 
 // notJSON says what a document that is not a JSON object looks like.
 func notJSON(b []byte, err error) string {
-	t := bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
+	t := bytes.TrimSpace(b)
 	switch {
 	case len(t) == 0:
 		return "empty"
