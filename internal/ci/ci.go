@@ -22,8 +22,8 @@ import (
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/input"
-
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // Platform is the CI system keyless runs in.
@@ -32,6 +32,7 @@ type Platform interface {
 	Log
 	Credentials
 	Publisher
+	Builder
 }
 
 // Inputs reads a step's inputs.
@@ -75,6 +76,14 @@ type Publisher interface {
 	Destinations(outputDir string, summary bool) []Destination
 	// Publish writes the run's outputs, summary and files.
 	Publish(a Artifacts) error
+}
+
+// Builder is the build the platform runs, as provenance states it.
+type Builder interface {
+	// Provenance returns the SLSA v1 provenance of the running job, from
+	// the platform's own facts, for statements signed as signer. Missing
+	// facts are an input error naming the variable.
+	Provenance(signer oidc.Identity) (payload.Provenance, error)
 }
 
 // Login is a registry login for some registries (host[:port]).
@@ -178,6 +187,29 @@ func sigstoreToken(getenv func(string) string, fix string) (oidc.SourceFunc, err
 		return oidc.Static(t), nil
 	}
 	return nil, &InputError{Input: "identity-token", Err: fmt.Errorf("%s", fix)}
+}
+
+// facts reads the named variables, which the platform sets in every job,
+// or returns an input error naming the first one missing, with fix.
+func facts(getenv func(string) string, fix string, names ...string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, n := range names {
+		v := getenv(n)
+		if v == "" {
+			return nil, &InputError{Input: "provenance", Err: fmt.Errorf("%s is not set: %s", n, fix)}
+		}
+		m[n] = v
+	}
+	return m, nil
+}
+
+// provenanceSigner refuses a signer whose kind is not the platform's: its
+// certificate would not assert the facts the provenance states.
+func provenanceSigner(signer oidc.Identity, want oidc.Kind, fix string) error {
+	if signer.Kind == want && signer.SAN != "" {
+		return nil
+	}
+	return &InputError{Input: "provenance", Err: fmt.Errorf("the identity token is of kind %q, not the platform's %q, so its certificate cannot assert the build: %s", signer.Kind, want, fix)}
 }
 
 // writeFiles writes every file into dir, prefixing each name, in name

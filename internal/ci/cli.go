@@ -1,11 +1,13 @@
 package ci
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // CLI is a plain command line: inputs from KEYLESS_* (flags override them),
@@ -80,4 +82,11 @@ func (c *CLI) Publish(a Artifacts) error {
 		}
 	}
 	return nil
+}
+
+// Provenance is refused: a plain command line has no platform to state a
+// build's facts, and keyless states no facts it cannot source. Users who
+// know their build attest their own provenance as a custom predicate.
+func (c *CLI) Provenance(oidc.Identity) (payload.Provenance, error) {
+	return payload.Provenance{}, &InputError{Input: "provenance", Err: errors.New("the command line has no CI platform whose facts provenance could state: run keyless in GitHub Actions, GitLab CI or Tekton, or attest provenance you wrote with --predicate-type " + payload.ProvenanceType + " --predicate <file>")}
 }

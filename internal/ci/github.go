@@ -16,6 +16,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // GitHub is a GitHub Actions container action step.
@@ -234,4 +235,53 @@ func appendFile(path, s string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// githubFacts are the runner's variables that GitHub's provenance states.
+var githubFacts = []string{
+	"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW_REF", "GITHUB_REF", "GITHUB_SHA",
+	"GITHUB_EVENT_NAME", "GITHUB_REPOSITORY_ID", "GITHUB_REPOSITORY_OWNER_ID", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT",
+}
+
+// Provenance states the workflow run as actions/attest does
+// (payload.GitHubBuildType), from the runner's GITHUB_* variables, which
+// hold the same values as the ID token's claims: the workflow's path and
+// ref from GITHUB_WORKFLOW_REF, the source at GITHUB_REF and GITHUB_SHA,
+// the event and the numeric repository and owner ids, the runner
+// environment (RUNNER_ENVIRONMENT, when the runner sets it), and the run
+// and attempt. builder.id is the signer's identity, which for a GitHub
+// token is actions/attest's server URL + job_workflow_ref (the called
+// workflow, for reusable workflows).
+func (g *GitHub) Provenance(signer oidc.Identity) (payload.Provenance, error) {
+	const fix = "GitHub Actions sets it in every job step; run keyless as a step of a workflow job"
+	if err := provenanceSigner(signer, oidc.GitHub, "sign with the job's token (permissions: id-token: write) and no identity-token input"); err != nil {
+		return payload.Provenance{}, err
+	}
+	v, err := facts(g.getenv, fix, githubFacts...)
+	if err != nil {
+		return payload.Provenance{}, err
+	}
+	server := strings.TrimSuffix(v["GITHUB_SERVER_URL"], "/")
+	repo := v["GITHUB_REPOSITORY"]
+	path, ref, ok := strings.Cut(strings.TrimPrefix(v["GITHUB_WORKFLOW_REF"], repo+"/"), "@")
+	if !ok || path == "" || ref == "" {
+		return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("GITHUB_WORKFLOW_REF %q is not %s/<path>@<ref>: %s", v["GITHUB_WORKFLOW_REF"], repo, fix)}
+	}
+	return payload.Provenance{
+		BuildDefinition: payload.BuildDefinition{
+			BuildType:          payload.GitHubBuildType,
+			ExternalParameters: payload.GitHubParameters{Workflow: payload.GitHubWorkflow{Ref: ref, Repository: server + "/" + repo, Path: path}},
+			InternalParameters: payload.GitHubInternal{GitHub: payload.GitHubRun{
+				EventName:         v["GITHUB_EVENT_NAME"],
+				RepositoryID:      v["GITHUB_REPOSITORY_ID"],
+				RepositoryOwnerID: v["GITHUB_REPOSITORY_OWNER_ID"],
+				RunnerEnvironment: g.getenv("RUNNER_ENVIRONMENT"),
+			}},
+			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(server+"/"+repo, v["GITHUB_REF"], v["GITHUB_SHA"])},
+		},
+		RunDetails: payload.RunDetails{
+			Builder:  payload.Builder{ID: signer.SAN},
+			Metadata: &payload.BuildMetadata{InvocationID: fmt.Sprintf("%s/%s/actions/runs/%s/attempts/%s", server, repo, v["GITHUB_RUN_ID"], v["GITHUB_RUN_ATTEMPT"])},
+		},
+	}, nil
 }

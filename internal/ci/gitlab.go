@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // GitLab is a GitLab CI job.
@@ -147,4 +148,61 @@ func linksJSON(links []Link) []map[string]any {
 		out = append(out, map[string]any{"external_link": map[string]string{"label": l.Label, "url": l.URL}})
 	}
 	return out
+}
+
+// gitlabFacts are the job's predefined variables that GitLab's provenance
+// states.
+var gitlabFacts = []string{
+	"CI_PROJECT_URL", "CI_COMMIT_REF_NAME", "CI_COMMIT_SHA", "CI_CONFIG_PATH", "CI_JOB_NAME", "CI_JOB_URL",
+	"CI_PIPELINE_SOURCE", "CI_PROJECT_ID", "CI_PROJECT_NAMESPACE_ID", "CI_PIPELINE_ID", "CI_JOB_ID",
+}
+
+// Provenance states the job (payload.GitLabBuildType) from its predefined
+// CI_* variables: the project at its ref (refs/tags/<CI_COMMIT_TAG> in a
+// tag pipeline, else refs/heads/<CI_COMMIT_REF_NAME>, as Fulcio writes
+// it) and CI_COMMIT_SHA, the CI configuration's path, the job's name,
+// the pipeline's source, the project, namespace, pipeline and job ids,
+// the job's URL as invocationId and CI_JOB_STARTED_AT as startedOn.
+// builder.id is the signer's identity, the certificate's build signer
+// (ci_config_ref_uri).
+func (g *GitLab) Provenance(signer oidc.Identity) (payload.Provenance, error) {
+	const fix = "GitLab sets it in every job; run keyless as a job of a GitLab pipeline"
+	if err := provenanceSigner(signer, oidc.GitLab, "sign with the job's id_tokens token (SIGSTORE_ID_TOKEN, aud: sigstore)"); err != nil {
+		return payload.Provenance{}, err
+	}
+	v, err := facts(g.getenv, fix, gitlabFacts...)
+	if err != nil {
+		return payload.Provenance{}, err
+	}
+	ref := "refs/heads/" + v["CI_COMMIT_REF_NAME"]
+	if tag := g.getenv("CI_COMMIT_TAG"); tag != "" {
+		ref = "refs/tags/" + tag
+	}
+	meta := &payload.BuildMetadata{InvocationID: v["CI_JOB_URL"]}
+	if s := g.getenv("CI_JOB_STARTED_AT"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("CI_JOB_STARTED_AT %q is not an RFC 3339 time: %w", s, err)}
+		}
+		t = t.UTC()
+		meta.StartedOn = &t
+	}
+	project := strings.TrimSuffix(v["CI_PROJECT_URL"], "/")
+	return payload.Provenance{
+		BuildDefinition: payload.BuildDefinition{
+			BuildType: payload.GitLabBuildType,
+			ExternalParameters: payload.GitLabParameters{
+				Source: project, Ref: ref, ConfigPath: v["CI_CONFIG_PATH"], EntryPoint: v["CI_JOB_NAME"],
+			},
+			InternalParameters: payload.GitLabInternal{GitLab: payload.GitLabRun{
+				PipelineSource: v["CI_PIPELINE_SOURCE"],
+				ProjectID:      v["CI_PROJECT_ID"],
+				NamespaceID:    v["CI_PROJECT_NAMESPACE_ID"],
+				PipelineID:     v["CI_PIPELINE_ID"],
+				JobID:          v["CI_JOB_ID"],
+			}},
+			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(project, ref, v["CI_COMMIT_SHA"])},
+		},
+		RunDetails: payload.RunDetails{Builder: payload.Builder{ID: signer.SAN}, Metadata: meta},
+	}, nil
 }

@@ -1,13 +1,18 @@
 package ci
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // Tekton is a Tekton Task step.
@@ -130,4 +135,76 @@ func (t *Tekton) Publish(a Artifacts) error {
 		}
 	}
 	return nil
+}
+
+// The variables a Task sets from Tekton's context for provenance:
+//
+//	KEYLESS_TASKRUN_NAME       $(context.taskRun.name)
+//	KEYLESS_TASKRUN_NAMESPACE  $(context.taskRun.namespace)
+//	KEYLESS_TASKRUN_UID        $(context.taskRun.uid)
+//	KEYLESS_PIPELINERUN_NAME   $(context.pipelineRun.name)  (in a Pipeline)
+//	KEYLESS_PIPELINERUN_UID    $(context.pipelineRun.uid)   (in a Pipeline)
+var tektonFacts = []string{"KEYLESS_TASKRUN_NAME", "KEYLESS_TASKRUN_NAMESPACE", "KEYLESS_TASKRUN_UID"}
+
+// gitCommit is a SHA-1 or SHA-256 git commit id.
+var gitCommit = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// Provenance states the TaskRun (payload.TektonBuildType): its namespace,
+// name and UID (the invocationId, as Chains writes it) and its
+// PipelineRun's, from the variables the Task sets from Tekton's context,
+// and the source that the source-url and source-commit params name, if
+// the Task is given them (as Chains reads its CHAINS-GIT_URL and
+// CHAINS-GIT_COMMIT type hints). builder.id is the signer's identity, the
+// step's service account.
+func (t *Tekton) Provenance(signer oidc.Identity) (payload.Provenance, error) {
+	const fix = "the keyless-sign Task sets it from $(context.taskRun.…): use the Task as published, or set it the same way"
+	if err := provenanceSigner(signer, oidc.Kubernetes, "sign with the step's projected service account token (audience sigstore)"); err != nil {
+		return payload.Provenance{}, err
+	}
+	v, err := facts(t.getenv, fix, tektonFacts...)
+	if err != nil {
+		return payload.Provenance{}, err
+	}
+	p := payload.Provenance{
+		BuildDefinition: payload.BuildDefinition{
+			BuildType: payload.TektonBuildType,
+			ExternalParameters: payload.TektonParameters{
+				Namespace: v["KEYLESS_TASKRUN_NAMESPACE"], TaskRun: v["KEYLESS_TASKRUN_NAME"], PipelineRun: t.getenv("KEYLESS_PIPELINERUN_NAME"),
+			},
+			InternalParameters: payload.TektonInternal{Tekton: payload.TektonRun{
+				TaskRunUID: v["KEYLESS_TASKRUN_UID"], PipelineRunUID: t.getenv("KEYLESS_PIPELINERUN_UID"),
+			}},
+		},
+		RunDetails: payload.RunDetails{
+			Builder:  payload.Builder{ID: signer.SAN},
+			Metadata: &payload.BuildMetadata{InvocationID: v["KEYLESS_TASKRUN_UID"]},
+		},
+	}
+	src, err := t.source()
+	if err != nil || src == nil {
+		return p, err
+	}
+	p.BuildDefinition.ResolvedDependencies = []payload.ResourceDescriptor{*src}
+	return p, nil
+}
+
+// source is the git source the source-url and source-commit params name:
+// none, or both, a URL and a commit id.
+func (t *Tekton) source() (*payload.ResourceDescriptor, error) {
+	u, commit := t.Input("source-url"), t.Input("source-commit")
+	switch {
+	case u == "" && commit == "":
+		return nil, nil
+	case u == "" || commit == "":
+		return nil, &InputError{Input: "source-url", Err: errors.New("source-url and source-commit go together: give both (e.g. the git-clone Task's url and commit results), or neither")}
+	}
+	if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Host == "" || strings.ContainsFunc(u, unicode.IsControl) {
+		return nil, &InputError{Input: "source-url", Err: fmt.Errorf("%q is not an absolute URL: give the repository's URL, e.g. https://github.com/org/repo", u)}
+	}
+	if !gitCommit.MatchString(commit) {
+		return nil, &InputError{Input: "source-commit", Err: fmt.Errorf("%q is not a git commit id: give the full lowercase hex commit (the git-clone Task's commit result)", commit)}
+	}
+	d := payload.GitDependency(strings.TrimPrefix(u, "git+"), "", commit)
+	d.Name = "source"
+	return &d, nil
 }

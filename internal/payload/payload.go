@@ -42,10 +42,16 @@ type subject struct {
 // newStatement returns the statement of predicateType about d, with
 // annotations on its one subject.
 func newStatement(d name.Digest, predicateType string, predicate json.RawMessage, annotations map[string]string) ([]byte, error) {
+	return newSubjectStatement("", d, predicateType, predicate, annotations)
+}
+
+// newSubjectStatement is newStatement with the subject named (empty: no
+// name).
+func newSubjectStatement(subjectName string, d name.Digest, predicateType string, predicate json.RawMessage, annotations map[string]string) ([]byte, error) {
 	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
 	return json.Marshal(statement{
 		Type:          StatementType,
-		Subject:       []subject{{Digest: map[string]string{alg: hex}, Annotations: annotations}},
+		Subject:       []subject{{Name: subjectName, Digest: map[string]string{alg: hex}, Annotations: annotations}},
 		PredicateType: predicateType,
 		Predicate:     predicate,
 	})

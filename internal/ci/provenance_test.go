@@ -1,0 +1,327 @@
+package ci
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	ggcrname "github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/keyless-dev/keyless/internal/input"
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
+)
+
+// githubEnv is a runner's environment for a tag push whose job calls a
+// reusable workflow: job_workflow_ref (the signer) differs from
+// GITHUB_WORKFLOW_REF.
+var githubEnv = map[string]string{
+	"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "octo/app",
+	"GITHUB_WORKFLOW_REF": "octo/app/.github/workflows/release.yml@refs/tags/v1.2.0", "GITHUB_REF": "refs/tags/v1.2.0",
+	"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_EVENT_NAME": "push",
+	"GITHUB_REPOSITORY_ID": "123", "GITHUB_REPOSITORY_OWNER_ID": "456", "GITHUB_RUN_ID": "789", "GITHUB_RUN_ATTEMPT": "2",
+	"RUNNER_ENVIRONMENT": "github-hosted", "GITHUB_TOKEN": "secret-token",
+}
+
+var githubSigner = oidc.Identity{Kind: oidc.GitHub, Issuer: "https://token.actions.githubusercontent.com",
+	SAN: "https://github.com/octo/shared/.github/workflows/build.yml@refs/tags/v3"}
+
+// githubPredicate is what @actions/attest writes for the same run.
+const githubPredicate = `{
+  "buildDefinition": {
+    "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+    "externalParameters": {"workflow": {"ref": "refs/tags/v1.2.0", "repository": "https://github.com/octo/app", "path": ".github/workflows/release.yml"}},
+    "internalParameters": {"github": {"event_name": "push", "repository_id": "123", "repository_owner_id": "456", "runner_environment": "github-hosted"}},
+    "resolvedDependencies": [{"uri": "git+https://github.com/octo/app@refs/tags/v1.2.0", "digest": {"gitCommit": "0123456789abcdef0123456789abcdef01234567"}}]
+  },
+  "runDetails": {
+    "builder": {"id": "https://github.com/octo/shared/.github/workflows/build.yml@refs/tags/v3"},
+    "metadata": {"invocationId": "https://github.com/octo/app/actions/runs/789/attempts/2"}
+  }
+}`
+
+// githubCert is what Fulcio's github-workflow issuer certifies for the run.
+var githubCert = certificate.Summary{SubjectAlternativeName: githubSigner.SAN, Extensions: certificate.Extensions{
+	BuildSignerURI: githubSigner.SAN, BuildConfigURI: "https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.2.0",
+	RunnerEnvironment: "github-hosted", SourceRepositoryURI: "https://github.com/octo/app", SourceRepositoryDigest: "0123456789abcdef0123456789abcdef01234567",
+	SourceRepositoryRef: "refs/tags/v1.2.0", SourceRepositoryIdentifier: "123", SourceRepositoryOwnerIdentifier: "456", BuildTrigger: "push",
+	RunInvocationURI: "https://github.com/octo/app/actions/runs/789/attempts/2",
+}}
+
+var gitlabEnv = map[string]string{
+	"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/grp/app", "CI_COMMIT_REF_NAME": "v1.0", "CI_COMMIT_TAG": "v1.0",
+	"CI_COMMIT_SHA": "89abcdef0123456789abcdef0123456789abcdef", "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_JOB_NAME": "sign",
+	"CI_JOB_URL": "https://gitlab.com/grp/app/-/jobs/44", "CI_PIPELINE_SOURCE": "push", "CI_PROJECT_ID": "11",
+	"CI_PROJECT_NAMESPACE_ID": "22", "CI_PIPELINE_ID": "33", "CI_JOB_ID": "44", "CI_JOB_STARTED_AT": "2025-01-02T04:04:05+01:00",
+	"CI_JOB_TOKEN": "secret-token",
+}
+
+var gitlabSigner = oidc.Identity{Kind: oidc.GitLab, Issuer: "https://gitlab.com", SAN: "https://gitlab.com/grp/app//.gitlab-ci.yml@refs/tags/v1.0"}
+
+const gitlabPredicate = `{
+  "buildDefinition": {
+    "buildType": "https://github.com/keyless-dev/keyless/buildtypes/gitlab/v1",
+    "externalParameters": {"source": "https://gitlab.com/grp/app", "ref": "refs/tags/v1.0", "configPath": ".gitlab-ci.yml", "entryPoint": "sign"},
+    "internalParameters": {"gitlab": {"pipeline_source": "push", "project_id": "11", "namespace_id": "22", "pipeline_id": "33", "job_id": "44"}},
+    "resolvedDependencies": [{"uri": "git+https://gitlab.com/grp/app@refs/tags/v1.0", "digest": {"gitCommit": "89abcdef0123456789abcdef0123456789abcdef"}}]
+  },
+  "runDetails": {
+    "builder": {"id": "https://gitlab.com/grp/app//.gitlab-ci.yml@refs/tags/v1.0"},
+    "metadata": {"invocationId": "https://gitlab.com/grp/app/-/jobs/44", "startedOn": "2025-01-02T03:04:05Z"}
+  }
+}`
+
+var gitlabCert = certificate.Summary{SubjectAlternativeName: gitlabSigner.SAN, Extensions: certificate.Extensions{
+	BuildSignerURI: gitlabSigner.SAN, BuildConfigURI: gitlabSigner.SAN, RunnerEnvironment: "gitlab-hosted",
+	SourceRepositoryURI: "https://gitlab.com/grp/app", SourceRepositoryDigest: "89abcdef0123456789abcdef0123456789abcdef",
+	SourceRepositoryRef: "refs/tags/v1.0", SourceRepositoryIdentifier: "11", SourceRepositoryOwnerIdentifier: "22",
+	BuildTrigger: "push", RunInvocationURI: "https://gitlab.com/grp/app/-/jobs/44",
+}}
+
+var tektonEnv = map[string]string{
+	"KEYLESS_RESULTS_DIR": "/tekton/results", "KEYLESS_TASKRUN_NAME": "build-x7k-sign", "KEYLESS_TASKRUN_NAMESPACE": "ci",
+	"KEYLESS_TASKRUN_UID": "0b5d…-uid-1", "KEYLESS_PIPELINERUN_NAME": "build-x7k", "KEYLESS_PIPELINERUN_UID": "uid-2",
+	"KEYLESS_SOURCE_URL": "https://github.com/octo/app.git", "KEYLESS_SOURCE_COMMIT": "0123456789abcdef0123456789abcdef01234567",
+}
+
+var tektonSigner = oidc.Identity{Kind: oidc.Kubernetes, Issuer: "https://kubernetes.default.svc", SAN: "https://kubernetes.io/namespaces/ci/serviceaccounts/signer"}
+
+const tektonPredicate = `{
+  "buildDefinition": {
+    "buildType": "https://github.com/keyless-dev/keyless/buildtypes/tekton/v1",
+    "externalParameters": {"namespace": "ci", "taskRun": "build-x7k-sign", "pipelineRun": "build-x7k"},
+    "internalParameters": {"tekton": {"taskrun_uid": "0b5d…-uid-1", "pipelinerun_uid": "uid-2"}},
+    "resolvedDependencies": [{"uri": "git+https://github.com/octo/app.git", "digest": {"gitCommit": "0123456789abcdef0123456789abcdef01234567"}, "name": "source"}]
+  },
+  "runDetails": {
+    "builder": {"id": "https://kubernetes.io/namespaces/ci/serviceaccounts/signer"},
+    "metadata": {"invocationId": "0b5d…-uid-1"}
+  }
+}`
+
+var tektonCert = certificate.Summary{SubjectAlternativeName: tektonSigner.SAN}
+
+// fixtures are each platform's environment, signer, provenance and
+// certificate, for one run.
+var fixtures = []struct {
+	name      string
+	make      func(Env) Builder
+	env       map[string]string
+	signer    oidc.Identity
+	predicate string
+	cert      certificate.Summary
+	required  []string
+}{
+	{"github", func(e Env) Builder { return NewGitHub(e) }, githubEnv, githubSigner, githubPredicate, githubCert, githubFacts},
+	{"gitlab", func(e Env) Builder { return NewGitLab(e) }, gitlabEnv, gitlabSigner, gitlabPredicate, gitlabCert, gitlabFacts},
+	{"tekton", func(e Env) Builder { return NewTekton(e) }, tektonEnv, tektonSigner, tektonPredicate, tektonCert, tektonFacts},
+}
+
+// statement states p about a digest and returns its predicate type and
+// predicate, as a verifier reads them back.
+func statement(t *testing.T, p payload.Provenance) (string, json.RawMessage) {
+	t.Helper()
+	d, err := ggcrname.NewDigest("registry.example.com/app@sha256:" + strings.Repeat("0", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Statement(d)
+	if err != nil {
+		t.Fatalf("Statement: %v", err)
+	}
+	var st struct {
+		PredicateType string          `json:"predicateType"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("statement: %v", err)
+	}
+	return st.PredicateType, st.Predicate
+}
+
+func jsonValue(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return v
+}
+
+// TestProvenance: each platform states exactly the fixture's provenance
+// (for GitHub, field for field what actions/attest writes), which passes
+// the verify gate's check against the certificate Fulcio issues for the
+// same run, and holds none of the job's secrets.
+func TestProvenance(t *testing.T) {
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			p, err := f.make(Env{Getenv: env(f.env)}).Provenance(f.signer)
+			if err != nil {
+				t.Fatalf("Provenance: %v", err)
+			}
+			typ, pred := statement(t, p)
+			if diff := cmp.Diff(jsonValue(t, []byte(f.predicate)), jsonValue(t, pred)); diff != "" {
+				t.Errorf("predicate mismatch (-want +got):\n%s", diff)
+			}
+			if err := payload.CheckPredicate(payload.ProvenanceType, typ, pred, f.cert); err != nil {
+				t.Errorf("the verify gate refuses the platform's own provenance: %v", err)
+			}
+			if strings.Contains(string(pred), "secret-token") {
+				t.Error("provenance holds a secret")
+			}
+		})
+	}
+}
+
+// TestProvenanceMissing: every fact the platform sets is required, and its
+// absence is an input error naming the variable.
+func TestProvenanceMissing(t *testing.T) {
+	for _, f := range fixtures {
+		for _, v := range f.required {
+			t.Run(f.name+"/"+v, func(t *testing.T) {
+				e := maps.Clone(f.env)
+				delete(e, v)
+				_, err := f.make(Env{Getenv: env(e)}).Provenance(f.signer)
+				if err == nil || !input.Is(err) || !strings.Contains(err.Error(), v+" is not set") {
+					t.Errorf("Provenance = %v, want an input error naming %s", err, v)
+				}
+			})
+		}
+	}
+}
+
+// TestProvenanceOtherSigner: a token of another kind than the platform's
+// cannot assert its build, and is refused before anything is signed.
+func TestProvenanceOtherSigner(t *testing.T) {
+	other := oidc.Identity{Kind: oidc.Generic, Issuer: "https://accounts.example.com", SAN: "someone@example.com"}
+	for _, f := range fixtures {
+		_, err := f.make(Env{Getenv: env(f.env)}).Provenance(other)
+		if err == nil || !input.Is(err) || !strings.Contains(err.Error(), `kind "generic"`) {
+			t.Errorf("%s: Provenance = %v, want an input error on the signer", f.name, err)
+		}
+	}
+}
+
+func TestProvenanceCLIRefused(t *testing.T) {
+	_, err := NewCLI(Env{Getenv: env(githubEnv)}).Provenance(githubSigner)
+	var ie *input.Error
+	if !errors.As(err, &ie) || ie.Input != "provenance" || !strings.Contains(err.Error(), "--predicate-type https://slsa.dev/provenance/v1 --predicate <file>") {
+		t.Errorf("CLI Provenance = %v, want an input error pointing at a custom predicate", err)
+	}
+}
+
+// TestProvenanceVariants covers the facts that change the statement's
+// shape: branches, tags with @, no PipelineRun, no source, bad params.
+func TestProvenanceVariants(t *testing.T) {
+	with := func(base map[string]string, kv ...string) map[string]string {
+		e := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(e, kv[i])
+			} else {
+				e[kv[i]] = kv[i+1]
+			}
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name   string
+		make   func(Env) Builder
+		env    map[string]string
+		signer oidc.Identity
+		path   []string // into the predicate
+		want   any
+		err    string
+	}{
+		{"github tag with @", func(e Env) Builder { return NewGitHub(e) },
+			with(githubEnv, "GITHUB_WORKFLOW_REF", "octo/app/.github/workflows/release.yml@refs/tags/pkg@1.0"), githubSigner,
+			[]string{"buildDefinition", "externalParameters", "workflow", "ref"}, "refs/tags/pkg@1.0", ""},
+		{"github server URL with slash", func(e Env) Builder { return NewGitHub(e) },
+			with(githubEnv, "GITHUB_SERVER_URL", "https://ghe.example.com/"), githubSigner,
+			[]string{"buildDefinition", "externalParameters", "workflow", "repository"}, "https://ghe.example.com/octo/app", ""},
+		{"github without runner environment", func(e Env) Builder { return NewGitHub(e) },
+			with(githubEnv, "RUNNER_ENVIRONMENT", ""), githubSigner,
+			[]string{"buildDefinition", "internalParameters", "github"}, map[string]any{"event_name": "push", "repository_id": "123", "repository_owner_id": "456"}, ""},
+		{"github workflow ref of another repository", func(e Env) Builder { return NewGitHub(e) },
+			with(githubEnv, "GITHUB_WORKFLOW_REF", "octo/app/release.yml"), githubSigner, nil, nil, "GITHUB_WORKFLOW_REF"},
+		{"gitlab branch", func(e Env) Builder { return NewGitLab(e) },
+			with(gitlabEnv, "CI_COMMIT_TAG", "", "CI_COMMIT_REF_NAME", "main"), gitlabSigner,
+			[]string{"buildDefinition", "resolvedDependencies"}, []any{map[string]any{"uri": "git+https://gitlab.com/grp/app@refs/heads/main", "digest": map[string]any{"gitCommit": "89abcdef0123456789abcdef0123456789abcdef"}}}, ""},
+		{"gitlab without start time", func(e Env) Builder { return NewGitLab(e) },
+			with(gitlabEnv, "CI_JOB_STARTED_AT", ""), gitlabSigner,
+			[]string{"runDetails", "metadata"}, map[string]any{"invocationId": "https://gitlab.com/grp/app/-/jobs/44"}, ""},
+		{"gitlab bad start time", func(e Env) Builder { return NewGitLab(e) },
+			with(gitlabEnv, "CI_JOB_STARTED_AT", "yesterday"), gitlabSigner, nil, nil, "CI_JOB_STARTED_AT"},
+		{"tekton TaskRun alone, no source", func(e Env) Builder { return NewTekton(e) },
+			with(tektonEnv, "KEYLESS_PIPELINERUN_NAME", "", "KEYLESS_PIPELINERUN_UID", "", "KEYLESS_SOURCE_URL", "", "KEYLESS_SOURCE_COMMIT", ""), tektonSigner,
+			[]string{"buildDefinition"}, map[string]any{
+				"buildType":          payload.TektonBuildType,
+				"externalParameters": map[string]any{"namespace": "ci", "taskRun": "build-x7k-sign"},
+				"internalParameters": map[string]any{"tekton": map[string]any{"taskrun_uid": "0b5d…-uid-1"}},
+			}, ""},
+		{"tekton source without commit", func(e Env) Builder { return NewTekton(e) },
+			with(tektonEnv, "KEYLESS_SOURCE_COMMIT", ""), tektonSigner, nil, nil, "source-url and source-commit go together"},
+		{"tekton relative source", func(e Env) Builder { return NewTekton(e) },
+			with(tektonEnv, "KEYLESS_SOURCE_URL", "octo/app"), tektonSigner, nil, nil, `source-url: "octo/app" is not an absolute URL`},
+		{"tekton short commit", func(e Env) Builder { return NewTekton(e) },
+			with(tektonEnv, "KEYLESS_SOURCE_COMMIT", "0123abc"), tektonSigner, nil, nil, `source-commit: "0123abc" is not a git commit id`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.make(Env{Getenv: env(tc.env)}).Provenance(tc.signer)
+			if tc.err != "" {
+				if err == nil || !input.Is(err) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Provenance = %v, want an input error with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, pred := statement(t, p)
+			got := jsonValue(t, pred)
+			for _, k := range tc.path {
+				got = got.(map[string]any)[k]
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s mismatch (-want +got):\n%s", strings.Join(tc.path, "."), diff)
+			}
+		})
+	}
+}
+
+// TestProvenanceHostile: values with newlines, quotes and workflow
+// commands stay values: the statement is valid JSON holding them exactly,
+// and the check agrees with a certificate that holds the same.
+func TestProvenanceHostile(t *testing.T) {
+	ref := "refs/heads/x\n::set-output name=verified::true\n\"}, {\"uri\": \"evil"
+	e := maps.Clone(githubEnv)
+	e["GITHUB_REF"] = ref
+	e["GITHUB_WORKFLOW_REF"] = "octo/app/.github/workflows/release.yml@" + ref
+	e["GITHUB_EVENT_NAME"] = "push\r\n"
+	p, err := NewGitHub(Env{Getenv: env(e)}).Provenance(githubSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, pred := statement(t, p)
+	var back payload.Provenance
+	back.BuildDefinition.ExternalParameters = &payload.GitHubParameters{}
+	if err := json.Unmarshal(pred, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.BuildDefinition.ExternalParameters.(*payload.GitHubParameters).Workflow.Ref; got != ref {
+		t.Errorf("ref round-trips as %q, want %q", got, ref)
+	}
+	if n := len(back.BuildDefinition.ResolvedDependencies); n != 1 {
+		t.Errorf("%d resolved dependencies, want 1", n)
+	}
+	cert := githubCert
+	cert.SourceRepositoryRef, cert.BuildTrigger = ref, "push\r\n"
+	cert.BuildConfigURI = "https://github.com/octo/app/.github/workflows/release.yml@" + ref
+	if err := payload.CheckPredicate(payload.ProvenanceType, typ, pred, cert); err != nil {
+		t.Errorf("CheckPredicate: %v", err)
+	}
+}
