@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/ci"
 	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/secret"
 )
@@ -240,16 +241,16 @@ func publish(out output, r *report.Run, cfg job.Config, opts options) error {
 // admissionPolicies builds the Kyverno and policy-controller policies for
 // the identity that signed (or the policy verified), for a private Sigstore
 // with its keys from the trusted root the run parsed.
-func admissionPolicies(r *report.Run, trustedRoot string) ([]report.Policy, error) {
+func admissionPolicies(r *report.Run, trustedRoot string) ([]policy.Manifest, error) {
 	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
-	var o report.PolicyOptions
+	var o policy.Options
 	if trustedRoot != "" {
 		if r.TrustedRoot == nil {
 			return nil, fmt.Errorf("building the policies: the run carries no trusted root from %s", trustedRoot)
 		}
 		o.TrustedRoot = r.TrustedRoot
 	}
-	return r.Policies(o)
+	return policy.Manifests(r.PolicyInput(), o)
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/keyless-dev/keyless/internal/job"
-	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -80,7 +80,7 @@ func TestTrustedRootReadOnce(t *testing.T) {
 	if reads != 1 {
 		t.Errorf("the trusted root was read %d times, want 1", reads)
 	}
-	want, err := r.Policies(report.PolicyOptions{TrustedRootJSON: rootJSON})
+	want, err := policy.Manifests(r.PolicyInput(), policy.Options{TrustedRootJSON: rootJSON})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -692,11 +693,11 @@ func TestMarkdownHostileValues(t *testing.T) {
 		return r
 	}
 	o := func(plain bool) SummaryOptions {
-		p := Policy{Title: "Kyverno ClusterPolicy", File: "kyverno.yaml", YAML: []byte("kind: ClusterPolicy\n# plain\n")}
+		p := policy.Manifest{Title: "Kyverno ClusterPolicy", File: "kyverno.yaml", YAML: []byte("kind: ClusterPolicy\n# plain\n")}
 		if !plain {
 			p.Title, p.File, p.YAML = p.Title+evil, p.File+evil, []byte("kind: ClusterPolicy\n# "+strings.ReplaceAll(evil, "\n", " ")+"\n")
 		}
-		return SummaryOptions{TrustedRoot: map[bool]string{true: "/root.json", false: "/root.json" + evil}[plain], Policies: []Policy{p}}
+		return SummaryOptions{TrustedRoot: map[bool]string{true: "/root.json", false: "/root.json" + evil}[plain], Policies: []policy.Manifest{p}}
 	}
 	want, md := skeleton(markdown(t, hostile(true), o(true))), markdown(t, hostile(false), o(false))
 	if diff := cmp.Diff(want, skeleton(md)); diff != "" {

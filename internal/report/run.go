@@ -1,6 +1,7 @@
 // Package report describes what a keyless run did, and renders it for people
 // and for machines: the Markdown job summary, the JSON report, the outputs,
-// the cosign commands and admission policies a downstream verifier needs.
+// and the cosign commands a downstream verifier needs (package policy
+// writes the admission policies).
 package report
 
 import (
@@ -9,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -148,4 +151,40 @@ func (r *Run) Outputs() []Output {
 		{"certificate-oidc-issuer", r.Issuer},
 		{"verified", strconv.FormatBool(r.Verified)},
 	}
+}
+
+// PolicyInput is what the admission policies for r are built from: its
+// digests, its identity, and the logs of its signatures.
+func (r *Run) PolicyInput() policy.Input {
+	in := policy.Input{Identity: r.Policy, Formats: r.Formats, SignedTimestamps: r.SignedTimestamps}
+	in.Identity.Identity, in.Identity.Issuer = r.Identity, r.Issuer
+	in.Identity.IdentityRegexp, in.Identity.IssuerRegexp = r.IdentityRegexp, r.IssuerRegexp
+	for _, s := range r.Subjects {
+		in.Images = append(in.Images, s.Digest)
+		// A reused signature, and every one a verify run checked, is
+		// known by its verification: its log is the one that verified.
+		for _, v := range s.Verifications {
+			if v.Verified {
+				in.Signatures = append(in.Signatures, policy.Signature{Format: v.Format, LogURL: v.LogURL})
+			}
+		}
+		for _, sig := range s.Signatures {
+			in.Signatures = append(in.Signatures, policy.Signature{Format: sig.Format, LogURL: sig.LogURL, Rekor: rekorVersion(sig.Bundle)})
+		}
+	}
+	return in
+}
+
+// rekorVersion is the major version of the Rekor log that holds the log
+// entries of b: 2 when every entry is a Rekor v2 entry (hashedrekord
+// 0.0.2), 1 when one is not, 0 without entries.
+func rekorVersion(b *protobundle.Bundle) int {
+	v := 0
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		if e.GetKindVersion().GetVersion() != "0.0.2" {
+			return 1
+		}
+		v = 2
+	}
+	return v
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 // SummaryOptions tune the Markdown summary.
@@ -13,7 +15,7 @@ type SummaryOptions struct {
 	// TrustedRoot is a private trusted root path for the commands, or "".
 	TrustedRoot string
 	// Policies are the admission policies to show.
-	Policies []Policy
+	Policies []policy.Manifest
 }
 
 // Markdown writes the job summary: one row per manifest, the identity and
@@ -131,7 +133,7 @@ func (r *Run) rows(s Subject) string {
 // logLink links a public-good Rekor entry to its search page, and names
 // other entries by index.
 func logLink(sig sign.Signature) string {
-	if sig.LogURL == PublicGoodRekorURL {
+	if sig.LogURL == trust.PublicGoodRekorURL {
 		return fmt.Sprintf("[%d](%s)", sig.LogIndex, EntryURL(sig.LogURL, sig.LogIndex))
 	}
 	return fmt.Sprintf("entry %d", sig.LogIndex)
@@ -140,7 +142,7 @@ func logLink(sig sign.Signature) string {
 // EntryURL links a transparency-log entry: the public-good search page, or
 // the log's own API for other Rekor v1 logs.
 func EntryURL(logURL string, index int64) string {
-	if logURL == PublicGoodRekorURL {
+	if logURL == trust.PublicGoodRekorURL {
 		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
 	}
 	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)
