@@ -9,11 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
-	"github.com/keyless-dev/keyless/internal/verify"
 )
 
 const (
@@ -26,16 +24,13 @@ const (
 // signRun is a sign run of two subjects in both formats.
 func signRun() *Run {
 	return &Run{
-		Command:  "sign",
-		Issuer:   ghIS,
-		Identity: ghID,
-		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
-		Trust:    "public-good (TUF)",
-		Verified: true,
-		Certificate: &certificate.Summary{
-			CertificateIssuer:      "CN=sigstore-intermediate,O=sigstore.dev",
-			SubjectAlternativeName: ghID,
-			Extensions: certificate.Extensions{
+		Command: "sign",
+		Identity: Identity{
+			Issuer: ghIS,
+			SAN:    ghID,
+			Certificate: &Certificate{
+				CertificateIssuer:      "CN=sigstore-intermediate,O=sigstore.dev",
+				SubjectAlternativeName: ghID,
 				SourceRepositoryURI:    "https://github.com/octo/app",
 				SourceRepositoryRef:    "refs/heads/main",
 				SourceRepositoryDigest: "0123456789abcdef0123456789abcdef01234567",
@@ -43,25 +38,28 @@ func signRun() *Run {
 				RunnerEnvironment:      "github-hosted",
 			},
 		},
+		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
+		Trust:    "public-good (TUF)",
+		Verified: true,
 		Subjects: []Subject{
 			{
 				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexA,
-				Signatures: []sign.Signature{
+				Signatures: []Signature{
 					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogURL: "https://rekor.sigstore.dev", LogIndex: 100},
 					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogURL: "https://rekor.sigstore.dev", LogIndex: 101},
 				},
-				Verifications: []verify.Result{
+				Verifications: []Verification{
 					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogIndex: 100},
 					{Format: sign.Legacy, Verified: true, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogIndex: 101},
 				},
 			},
 			{
 				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexB, Platform: "linux/arm64",
-				Signatures: []sign.Signature{
+				Signatures: []Signature{
 					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogURL: "https://rekor.example", LogIndex: 7},
 					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexB + ".sig", LogURL: "https://rekor.example", LogIndex: 8},
 				},
-				Verifications: []verify.Result{
+				Verifications: []Verification{
 					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogIndex: 7},
 					{Format: sign.Legacy, Verified: false, LogIndex: -1, Reasons: []string{"no signature found", "tag a|b"}},
 				},
@@ -132,8 +130,8 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestSubjectOK(t *testing.T) {
-	ok := verify.Result{Format: sign.Bundle, Verified: true}
-	bad := verify.Result{Format: sign.Legacy, Reasons: []string{"no signature"}}
+	ok := Verification{Format: sign.Bundle, Verified: true}
+	bad := Verification{Format: sign.Legacy, Reasons: []string{"no signature"}}
 	tests := []struct {
 		name       string
 		subject    Subject
@@ -143,10 +141,10 @@ func TestSubjectOK(t *testing.T) {
 		{"signed, no verify wanted", Subject{}, false, true},
 		{"error, no verify wanted", Subject{Error: "push failed"}, false, false},
 		{"verify wanted, none done", Subject{}, true, false},
-		{"all verified", Subject{Verifications: []verify.Result{ok, ok}}, true, true},
-		{"one failed", Subject{Verifications: []verify.Result{ok, bad}}, true, false},
-		{"verified but error", Subject{Verifications: []verify.Result{ok}, Error: "x"}, true, false},
-		{"failed verifications ignored without verify", Subject{Verifications: []verify.Result{bad}}, false, true},
+		{"all verified", Subject{Verifications: []Verification{ok, ok}}, true, true},
+		{"one failed", Subject{Verifications: []Verification{ok, bad}}, true, false},
+		{"verified but error", Subject{Verifications: []Verification{ok}, Error: "x"}, true, false},
+		{"failed verifications ignored without verify", Subject{Verifications: []Verification{bad}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +267,7 @@ func TestVerifyCommands(t *testing.T) {
 	}{
 		{
 			name: "bundle",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Bundle}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -278,7 +276,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "bundle with signed timestamps",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}, SignedTimestamps: true},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Bundle}, SignedTimestamps: true},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--use-signed-timestamps", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -287,7 +285,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "legacy",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -296,7 +294,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "identity with a single quote",
-			run:  Run{Identity: "dev'o@example.com", Issuer: "https://accounts.example/it's", Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SAN: "dev'o@example.com", Issuer: "https://accounts.example/it's"}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
@@ -305,7 +303,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "regexp flags used when set",
-			run: Run{Identity: ghID, Issuer: ghIS, IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`,
+			run: Run{Identity: Identity{SAN: ghID, Issuer: ghIS, SANRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`},
 				Formats: []sign.Format{sign.Bundle}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/.*)$`, "--certificate-oidc-issuer-regexp", `^(?:https://token\.actions\..*)$`, image},
@@ -317,7 +315,7 @@ func TestVerifyCommands(t *testing.T) {
 			// cosign searches an unanchored pattern anywhere: "a|b" would
 			// admit any identity containing a "b".
 			name: "regexp alternatives anchored as a whole",
-			run:  Run{IdentityRegexp: `https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*`, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SANRegexp: `https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*`, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
@@ -326,7 +324,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name:        "values with control characters stay on their line",
-			run:         Run{Identity: "a\n```\nb", Issuer: "https://i\x1b[2J'x", Formats: []sign.Format{sign.Bundle}},
+			run:         Run{Identity: Identity{SAN: "a\n```\nb", Issuer: "https://i\x1b[2J'x"}, Formats: []sign.Format{sign.Bundle}},
 			trustedRoot: "/tmp/x\nrm -rf ~",
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", "a\n```\nb", "--certificate-oidc-issuer", "https://i\x1b[2J'x", "--trusted-root", "/tmp/x\nrm -rf ~", image},
@@ -336,7 +334,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name:        "trusted root",
-			run:         Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:         Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			trustedRoot: "/work/trusted root.json",
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, "--trusted-root", "/work/trusted root.json", image},
@@ -447,7 +445,7 @@ func TestMarkdown(t *testing.T) {
 
 // passing makes signRun's failed verification pass.
 func passing(r *Run) {
-	r.Subjects[1].Verifications[1] = verify.Result{Format: sign.Legacy, Verified: true, LogIndex: 8}
+	r.Subjects[1].Verifications[1] = Verification{Format: sign.Legacy, Verified: true, LogIndex: 8}
 	r.Verified = true
 }
 
@@ -491,14 +489,14 @@ func TestMarkdownRows(t *testing.T) {
 			name:    "error overrides verification",
 			formats: []sign.Format{sign.Bundle},
 			subject: Subject{Input: "r.example/app:v1", Digest: digest, Error: "writing referrer: HTTP 403\ndenied",
-				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 3}}},
+				Verifications: []Verification{{Format: sign.Bundle, Verified: true, LogIndex: 3}}},
 			want: []string{"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | entry 3 | ❌ writing referrer: HTTP 403 denied |"},
 		},
 		{
 			name:    "not verified shows a dash",
 			formats: []sign.Format{sign.Bundle, sign.Legacy},
 			subject: Subject{Input: "r.example/app:v1", Digest: digest,
-				Signatures: []sign.Signature{{Format: sign.Legacy, LogURL: "https://rekor.example", LogIndex: 9}}},
+				Signatures: []Signature{{Format: sign.Legacy, LogURL: "https://rekor.example", LogIndex: 9}}},
 			want: []string{
 				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | bundle | — | — |",
 				"| `r.example/app:v1` | — | `sha256:aaaaaaaaaaaa…` | legacy | entry 9 | — |",
@@ -530,7 +528,7 @@ func TestMarkdownRows(t *testing.T) {
 func TestMarkdownRegexpAndTrustedRoot(t *testing.T) {
 	r := &Run{
 		Command: "verify", Verified: true, Formats: []sign.Format{sign.Bundle},
-		IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `^https://token\.actions\.githubusercontent\.com$`,
+		Identity: Identity{SANRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `^https://token\.actions\.githubusercontent\.com$`},
 		Subjects: []Subject{{Input: "r/a:1", Digest: "r/a@sha256:" + hexA}},
 	}
 	md := markdown(t, r, SummaryOptions{TrustedRoot: "/etc/keyless/trusted_root.json"})
@@ -685,9 +683,9 @@ func TestMarkdownHostileValues(t *testing.T) {
 		}
 		r := signRun()
 		r.Command = "verify"
-		r.IdentityRegexp, r.IssuerRegexp = v("^https://github\\.com/"), v("https://token")
+		r.Identity.SANRegexp, r.Identity.IssuerRegexp = v("^https://github\\.com/"), v("https://token")
 		r.Trust = v("/etc/trusted_root.json")
-		r.Certificate.SourceRepositoryURI, r.Certificate.BuildSignerDigest = v("https://github.com/o/r"), v("sha256")
+		r.Identity.Certificate.SourceRepositoryURI, r.Identity.Certificate.BuildSignerDigest = v("https://github.com/o/r"), v("sha256")
 		r.Subjects[0].Input, r.Subjects[1].Platform = v("ghcr.io/octo/app:v1"), v("linux/arm64")
 		r.Subjects[1].Verifications[1].Reasons = []string{v("no signature")}
 		return r

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/policy"
-	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -41,7 +40,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
 	}
 	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | %s |\n| OIDC issuer | %s |\n", mdCode(r.identity()), mdCode(r.issuer()))
-	if c := r.Certificate; c != nil {
+	if c := r.Identity.Certificate; c != nil {
 		for _, kv := range [][2]string{
 			{"source repository", c.SourceRepositoryURI}, {"source ref", c.SourceRepositoryRef},
 			{"source commit", c.SourceRepositoryDigest}, {"trigger", c.BuildTrigger},
@@ -73,17 +72,17 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 }
 
 func (r *Run) identity() string {
-	if r.IdentityRegexp != "" {
-		return "~ " + r.IdentityRegexp
+	if r.Identity.SANRegexp != "" {
+		return "~ " + r.Identity.SANRegexp
 	}
-	return r.Identity
+	return r.Identity.SAN
 }
 
 func (r *Run) issuer() string {
-	if r.IssuerRegexp != "" {
-		return "~ " + r.IssuerRegexp
+	if r.Identity.IssuerRegexp != "" {
+		return "~ " + r.Identity.IssuerRegexp
 	}
-	return r.Issuer
+	return r.Identity.Issuer
 }
 
 func (r *Run) rows(s Subject) string {
@@ -132,7 +131,7 @@ func (r *Run) rows(s Subject) string {
 
 // logLink links a public-good Rekor entry to its search page, and names
 // other entries by index.
-func logLink(sig sign.Signature) string {
+func logLink(sig Signature) string {
 	if sig.LogURL == trust.PublicGoodRekorURL {
 		return fmt.Sprintf("[%d](%s)", sig.LogIndex, EntryURL(sig.LogURL, sig.LogIndex))
 	}
