@@ -25,20 +25,6 @@ import (
 	"github.com/keyless-dev/keyless/internal/registry"
 )
 
-// verifyWith is verifyRun against another trusted root.
-func verifyWith(t *testing.T, trustedRoot string, flags ...string) (result, map[string]any) {
-	t.Helper()
-	args := append([]string{"verify", "--trusted-root", trustedRoot}, flags...)
-	r := runKeyless(t, map[string]string{"KEYLESS_PLATFORM": "cli"}, args...)
-	var rep map[string]any
-	if r.code != 2 {
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("verify printed no JSON report: %v\n%s\n%s", err, r.stdout, r.stderr)
-		}
-	}
-	return r, rep
-}
-
 // modifiedRoot writes a copy of the stack's trusted root changed by edit.
 func modifiedRoot(t *testing.T, edit func(tr map[string]any)) string {
 	t.Helper()

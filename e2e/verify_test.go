@@ -16,7 +16,13 @@ import (
 // returns its result and the JSON report it printed.
 func verifyRun(t *testing.T, flags ...string) (result, map[string]any) {
 	t.Helper()
-	args := append([]string{"verify", "--trusted-root", stk.TrustedRoot}, flags...)
+	return verifyWith(t, stk.TrustedRoot, flags...)
+}
+
+// verifyWith is verifyRun against another trusted root.
+func verifyWith(t *testing.T, trustedRoot string, flags ...string) (result, map[string]any) {
+	t.Helper()
+	args := append([]string{"verify", "--trusted-root", trustedRoot}, flags...)
 	r := runKeyless(t, map[string]string{"KEYLESS_PLATFORM": "cli"}, args...)
 	var rep map[string]any
 	if r.code != 2 {

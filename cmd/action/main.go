@@ -20,8 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/keyless-dev/keyless/internal/ci"
 	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/secret"
 )
@@ -128,19 +131,20 @@ func execute(ctx context.Context, cmd string, out output, cfg job.Config, opts o
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	end := out.section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
-	var r *report.Run
+	var res *job.Result
 	var err error
 	if cmd == "sign" {
-		r, err = job.Sign(ctx, cfg)
+		res, err = job.Sign(ctx, cfg)
 	} else {
-		r, err = job.Verify(ctx, cfg)
+		res, err = job.Verify(ctx, cfg)
 	}
 	end()
 	if err != nil {
 		return out.fail(err)
 	}
+	r := report.New(res)
 	details(out, r)
-	if err := publish(out, r, cfg, opts); err != nil {
+	if err := publish(out, r, res.TrustedRoot, cfg, opts); err != nil {
 		fmt.Fprintf(out.stderr, "keyless: publishing results: %v\n", err)
 		return exitFailed
 	}
@@ -203,8 +207,8 @@ const maxDetailed = 50
 var version = "devel"
 
 // publish hands the run's outputs, report, summary and policies to the
-// platform.
-func publish(out output, r *report.Run, cfg job.Config, opts options) error {
+// platform. tr is the private trusted root the run parsed, or nil.
+func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, opts options) error {
 	rep, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -219,7 +223,7 @@ func publish(out output, r *report.Run, cfg job.Config, opts options) error {
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
 		}
 	}
-	policies, err := admissionPolicies(r, cfg.Trust.TrustedRoot)
+	policies, err := admissionPolicies(r, tr, cfg.Trust.TrustedRoot)
 	if err != nil {
 		return err
 	}
@@ -239,17 +243,18 @@ func publish(out output, r *report.Run, cfg job.Config, opts options) error {
 
 // admissionPolicies builds the Kyverno and policy-controller policies for
 // the identity that signed (or the policy verified), for a private Sigstore
-// with its keys from the trusted root the run parsed.
-func admissionPolicies(r *report.Run, trustedRoot string) ([]report.Policy, error) {
+// (trustedRoot is its path) with its keys from tr, the trusted root the run
+// parsed.
+func admissionPolicies(r *report.Run, tr *root.TrustedRoot, trustedRoot string) ([]policy.Manifest, error) {
 	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
-	var o report.PolicyOptions
+	var o policy.Options
 	if trustedRoot != "" {
-		if r.TrustedRoot == nil {
+		if tr == nil {
 			return nil, fmt.Errorf("building the policies: the run carries no trusted root from %s", trustedRoot)
 		}
-		o.TrustedRoot = r.TrustedRoot
+		o.TrustedRoot = tr
 	}
-	return r.Policies(o)
+	return policy.Manifests(r.PolicyInput(), o)
 }

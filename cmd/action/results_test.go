@@ -38,8 +38,10 @@ func resultBytes(formats []sign.Format, images int) int {
 	repo := "registry.example.com/" + strings.Repeat("r", 64-len("registry.example.com/"))
 	r := &report.Run{
 		Command: "sign", Formats: formats, Verified: true,
-		Identity: "https://kubernetes.io/namespaces/" + strings.Repeat("n", 63) + "/serviceaccounts/" + strings.Repeat("s", 63),
-		Issuer:   "https://oidc.eks.eu-west-1.amazonaws.com/id/" + strings.Repeat("A", 32),
+		Identity: report.Identity{
+			SAN:    "https://kubernetes.io/namespaces/" + strings.Repeat("n", 63) + "/serviceaccounts/" + strings.Repeat("s", 63),
+			Issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/" + strings.Repeat("A", 32),
+		},
 	}
 	for i := range images {
 		s := report.Subject{Digest: fmt.Sprintf("%s@sha256:%064x", repo, i)}
@@ -48,7 +50,7 @@ func resultBytes(formats []sign.Format, images int) int {
 			if f == sign.Legacy {
 				loc = fmt.Sprintf("%s:sha256-%064x.sig", repo, i)
 			}
-			s.Signatures = append(s.Signatures, sign.Signature{Format: f, Location: loc, LogIndex: 1 << 40})
+			s.Signatures = append(s.Signatures, report.Signature{Format: f, Location: loc, LogIndex: 1 << 40})
 		}
 		r.Subjects = append(r.Subjects, s)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -57,7 +58,7 @@ func TestTrustedRootReadOnce(t *testing.T) {
 			return os.ReadFile(name)
 		}},
 	}
-	r, err := job.Verify(context.Background(), cfg)
+	res, err := job.Verify(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,20 +68,21 @@ func TestTrustedRootReadOnce(t *testing.T) {
 	}
 	// The image carries no signature; the policies are built for a run
 	// whose every format verified.
+	r := report.New(res)
 	for i := range r.Subjects {
 		for j := range r.Subjects[i].Verifications {
 			r.Subjects[i].Verifications[j].Verified = true
 		}
 	}
 	r.Verified = true
-	got, err := admissionPolicies(r, cfg.Trust.TrustedRoot)
+	got, err := admissionPolicies(r, res.TrustedRoot, cfg.Trust.TrustedRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if reads != 1 {
 		t.Errorf("the trusted root was read %d times, want 1", reads)
 	}
-	want, err := r.Policies(report.PolicyOptions{TrustedRootJSON: rootJSON})
+	want, err := policy.Manifests(r.PolicyInput(), policy.Options{TrustedRootJSON: rootJSON})
 	if err != nil {
 		t.Fatal(err)
 	}

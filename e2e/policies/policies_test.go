@@ -13,7 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
-	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -146,47 +146,46 @@ func schemas(t *testing.T) map[string]*jsonschema.Schema {
 	}
 }
 
-func run(formats ...sign.Format) *report.Run {
-	return &report.Run{
-		Command:          "sign",
-		Identity:         "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
-		Issuer:           "https://token.actions.githubusercontent.com",
-		Formats:          formats,
-		SignedTimestamps: true,
-		Policy: verify.Policy{
+func run(formats ...sign.Format) policy.Input {
+	return policy.Input{
+		Identity: verify.Policy{
+			Identity:         "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
+			Issuer:           "https://token.actions.githubusercontent.com",
 			SourceRepository: "https://github.com/octo/app", SourceRef: "refs/heads/main",
 			WorkflowTrigger: "push", RunnerEnvironment: "github-hosted",
 		},
-		Subjects: []report.Subject{
-			{Digest: "registry.example.com/team/app@sha256:" + strings.Repeat("a", 64)},
-			{Digest: "registry.example.com/team/app@sha256:" + strings.Repeat("b", 64)},
-			{Digest: "ghcr.io/octo/tool@sha256:" + strings.Repeat("c", 64)},
+		Formats:          formats,
+		SignedTimestamps: true,
+		Images: []string{
+			"registry.example.com/team/app@sha256:" + strings.Repeat("a", 64),
+			"registry.example.com/team/app@sha256:" + strings.Repeat("b", 64),
+			"ghcr.io/octo/tool@sha256:" + strings.Repeat("c", 64),
 		},
 	}
 }
 
 func TestPoliciesMatchCRDs(t *testing.T) {
 	s := schemas(t)
-	root, err := os.ReadFile("../../internal/report/testdata/trusted_root.json")
+	root, err := os.ReadFile("../../internal/policy/testdata/trusted_root.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	regexpRun := run(sign.Bundle)
-	regexpRun.Identity, regexpRun.IdentityRegexp = "", `https://github\.com/octo/.*`
+	regexpRun.Identity.Identity, regexpRun.Identity.IdentityRegexp = "", `https://github\.com/octo/.*`
 	for _, tt := range []struct {
 		name string
-		run  *report.Run
-		opts report.PolicyOptions
+		run  policy.Input
+		opts policy.Options
 	}{
-		{"public-good legacy", run(sign.Legacy), report.PolicyOptions{}},
-		{"public-good bundle regexp", regexpRun, report.PolicyOptions{Name: "octo"}},
-		{"private both", run(sign.Bundle, sign.Legacy), report.PolicyOptions{TrustedRootJSON: root}},
+		{"public-good legacy", run(sign.Legacy), policy.Options{}},
+		{"public-good bundle regexp", regexpRun, policy.Options{Name: "octo"}},
+		{"private both", run(sign.Bundle, sign.Legacy), policy.Options{TrustedRootJSON: root}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			for kind, f := range map[string]func(report.PolicyOptions) ([]byte, error){
-				"kyverno": tt.run.KyvernoPolicy, "policy-controller": tt.run.ClusterImagePolicy,
+			for kind, f := range map[string]func(policy.Input, policy.Options) ([]byte, error){
+				"kyverno": policy.Kyverno, "policy-controller": policy.ClusterImagePolicy,
 			} {
-				out, err := f(tt.opts)
+				out, err := f(tt.run, tt.opts)
 				if err != nil {
 					t.Fatalf("%s: %v", kind, err)
 				}
@@ -203,11 +202,11 @@ func TestPoliciesMatchCRDs(t *testing.T) {
 func TestBrokenPoliciesFail(t *testing.T) {
 	s := schemas(t)
 	r := run(sign.Legacy)
-	kyverno, err := r.KyvernoPolicy(report.PolicyOptions{})
+	kyverno, err := policy.Kyverno(r, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cip, err := r.ClusterImagePolicy(report.PolicyOptions{})
+	cip, err := policy.ClusterImagePolicy(r, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

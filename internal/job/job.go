@@ -1,6 +1,7 @@
 // Package job runs keyless end to end: resolve the images, get the identity
-// token, sign, read the signatures back and verify them, and describe the
-// run in a report. It knows nothing of the CI platform it runs in.
+// token, sign, read the signatures back and verify them, and return what it
+// did as a Result (package report makes the run's record of it). It knows
+// nothing of the CI platform it runs in.
 package job
 
 import (

@@ -11,7 +11,6 @@ import (
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/keyless-dev/keyless/internal/registry"
-	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -20,8 +19,8 @@ import (
 // order. Each subject runs its own pipeline — sign, log, timestamp, write,
 // read back — and each format its own branch of it, so that no step waits
 // for another subject (or format) to finish a step.
-func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []report.Subject {
-	out := make([]report.Subject, len(subjects))
+func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []Subject {
+	out := make([]Subject, len(subjects))
 	p := startProgress(c.Log, "signing", len(subjects))
 	defer p.stop()
 	forEach(c.Concurrency, len(subjects), func(i int) {
@@ -34,7 +33,7 @@ func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verif
 
 // signSubject signs s in every format at once, then reports the formats
 // in their order.
-func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, s registry.Subject) report.Subject {
+func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, s registry.Subject) Subject {
 	type branch struct {
 		sig *sign.Signature
 		res *verify.Result
@@ -64,16 +63,16 @@ func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *v
 		})
 	}
 	wg.Wait()
-	r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+	r := newSubject(s)
 	for _, b := range branches {
-		if b.err != nil && r.Error == "" {
-			r.Error = b.err.Error()
+		if b.err != nil && r.Err == nil {
+			r.Err = b.err
 		}
 		if b.sig != nil {
 			r.Signatures = append(r.Signatures, *b.sig)
 		}
 	}
-	if r.Error == "" && c.Verify {
+	if r.Err == nil && c.Verify {
 		for _, b := range branches {
 			r.Verifications = append(r.Verifications, *b.res)
 		}
@@ -147,8 +146,8 @@ func (p *progress) line() {
 }
 
 // done counts one subject; a failure is logged at once.
-func (p *progress) done(s registry.Subject, r report.Subject, verified bool) {
-	if r.OK(verified) {
+func (p *progress) done(s registry.Subject, r Subject, verified bool) {
+	if r.ok(verified) {
 		p.ok.Add(1)
 		return
 	}

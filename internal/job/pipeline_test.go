@@ -2,6 +2,7 @@ package job
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/keyless-dev/keyless/internal/registry"
-	"github.com/keyless-dev/keyless/internal/report"
 )
 
 func TestForEachBoundsAndRunsAll(t *testing.T) {
@@ -51,9 +51,9 @@ func TestProgressLogsCountsNotImages(t *testing.T) {
 	}
 	s := registry.Subject{Digest: d}
 	for range 999 {
-		p.done(s, report.Subject{Digest: d.String()}, false)
+		p.done(s, Subject{Digest: d.String()}, false)
 	}
-	p.done(s, report.Subject{Digest: d.String(), Error: "boom"}, false)
+	p.done(s, Subject{Digest: d.String(), Err: errors.New("boom")}, false)
 	p.line()
 	p.stop()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

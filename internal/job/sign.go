@@ -13,7 +13,6 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/registry"
-	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
@@ -22,14 +21,14 @@ import (
 
 // Sign signs every subject of c, then verifies what it stored. Every input
 // is checked before anything is written; an error that IsInput means
-// nothing was signed. A run whose signatures failed returns a report with
+// nothing was signed. A run whose signatures failed returns a result with
 // Verified false and a nil error.
-func Sign(ctx context.Context, c Config) (*report.Run, error) {
+func Sign(ctx context.Context, c Config) (*Result, error) {
 	c.defaults()
 	if err := c.Policy.CheckText(); err != nil {
 		return nil, err
 	}
-	run := &report.Run{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
+	run := &Result{Command: "sign", Formats: c.Formats, DryRun: c.DryRun, Started: c.Now()}
 	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
 	material, err := trust.Load(c.Trust, true)
 	if err != nil {
@@ -49,7 +48,8 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 		}
 	}
 	id, _ := tok.Identity()
-	run.Identity, run.Issuer = cmp.Or(c.Policy.Identity, id.SAN), cmp.Or(c.Policy.Issuer, id.Issuer)
+	run.Policy = c.Policy
+	run.Policy.Identity, run.Policy.Issuer = cmp.Or(c.Policy.Identity, id.SAN), cmp.Or(c.Policy.Issuer, id.Issuer)
 	remoteOpts, err := c.remote()
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	}
 	// The certificate is fetched while the images are resolved: neither
 	// writes anything, and a run of one image waits for both.
-	identity, issuer := run.Identity, run.Issuer
+	identity, issuer := run.Policy.Identity, run.Policy.Issuer
 	certified := make(chan error, 1)
 	if !c.DryRun {
 		go func() { certified <- certify(ctx, c, run, signer, tok.Issuer) }()
@@ -80,8 +80,6 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	if err := <-certified; err != nil {
 		return nil, err
 	}
-	run.Policy = c.Policy
-	run.Policy.Identity, run.Policy.Issuer = run.Identity, run.Issuer
 	verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
 	if err != nil {
 		return nil, err
@@ -91,7 +89,7 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 	verifier = verifier.WithAnnotations(c.Annotations)
 	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
 	run.Unverified = !c.Verify
-	run.Verified = c.Verify && run.OK()
+	run.Verified = c.Verify && run.ok(true)
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
 }
@@ -99,7 +97,7 @@ func Sign(ctx context.Context, c Config) (*report.Run, error) {
 // certify gets the run's certificate and records what it certifies: the
 // identity and issuer are the certificate's, unless the inputs set them, so
 // that verification checks exactly what Fulcio issued.
-func certify(ctx context.Context, c Config, run *report.Run, signer *sign.Signer, tokenIssuer string) error {
+func certify(ctx context.Context, c Config, run *Result, signer *sign.Signer, tokenIssuer string) error {
 	cert, err := signer.Certificate(ctx)
 	if err != nil {
 		var re *sign.RefusedError
@@ -124,12 +122,12 @@ func certify(ctx context.Context, c Config, run *report.Run, signer *sign.Signer
 	if got := run.Certificate.Issuer; c.Policy.Issuer != "" && got != c.Policy.Issuer {
 		return &InputError{Input: "certificate-oidc-issuer", Err: fmt.Errorf("the certificate names issuer %q, not %q: leave the input empty to use the token's issuer", got, c.Policy.Issuer)}
 	}
-	if got := run.Certificate.SubjectAlternativeName; got != run.Identity {
-		c.Log.Warn("certificate identity differs from the one derived from the token", "certificate", got, "token", run.Identity)
-		run.Identity = got
+	if got := run.Certificate.SubjectAlternativeName; got != run.Policy.Identity {
+		c.Log.Warn("certificate identity differs from the one derived from the token", "certificate", got, "token", run.Policy.Identity)
+		run.Policy.Identity = got
 	}
 	if got := run.Certificate.Issuer; got != "" {
-		run.Issuer = got
+		run.Policy.Issuer = got
 	}
 	return nil
 }
@@ -184,7 +182,7 @@ func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sig
 
 // dryRun checks that every repository can be written to and returns the
 // plan: the subjects that a real run would sign.
-func dryRun(run *report.Run, subjects []registry.Subject, c Config) (*report.Run, error) {
+func dryRun(run *Result, subjects []registry.Subject, c Config) (*Result, error) {
 	kc, err := c.keychain()
 	if err != nil {
 		return nil, err
@@ -199,7 +197,7 @@ func dryRun(run *report.Run, subjects []registry.Subject, c Config) (*report.Run
 				return nil, &InputError{Input: "registry credentials", Err: fmt.Errorf("cannot push signatures to %s: %w", repo, err)}
 			}
 		}
-		run.Subjects = append(run.Subjects, report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform})
+		run.Subjects = append(run.Subjects, newSubject(s))
 	}
 	return run, nil
 }

@@ -67,12 +67,12 @@ func TestSignWritesOneSignaturePerSubject(t *testing.T) {
 				Subjects             int
 			}
 			want := summary{sigstoretest.Identity, "https://token.actions.githubusercontent.com", false, !tc.verify, true, 1}
-			got := summary{run.Identity, run.Issuer, run.Verified, run.Unverified, run.SignedTimestamps, len(run.Subjects)}
+			got := summary{run.Policy.Identity, run.Policy.Issuer, run.Verified, run.Unverified, run.SignedTimestamps, len(run.Subjects)}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("Sign() run (-want +got):\n%s", diff)
 			}
 			s := run.Subjects[0]
-			if s.Digest != d.String() || s.Error != "" || len(s.Signatures) != 1 {
+			if s.Digest != d.String() || s.Err != nil || len(s.Signatures) != 1 {
 				t.Fatalf("subject = %+v, want one signature of %s", s, d)
 			}
 			if sig := s.Signatures[0]; sig.LogIndex != sigstoretest.LogIndex || sig.LogURL != st.RekorURL || sig.Reused {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/keyless-dev/keyless/internal/registry"
-	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
@@ -13,13 +12,9 @@ import (
 
 // Verify verifies every subject of c against c.Policy, in every format of
 // c.Formats. A subject passes when each format has a valid signature.
-func Verify(ctx context.Context, c Config) (*report.Run, error) {
+func Verify(ctx context.Context, c Config) (*Result, error) {
 	c.defaults()
-	run := &report.Run{
-		Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy,
-		Identity: c.Policy.Identity, Issuer: c.Policy.Issuer,
-		IdentityRegexp: c.Policy.IdentityRegexp, IssuerRegexp: c.Policy.IssuerRegexp,
-	}
+	run := &Result{Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy}
 	if err := c.Policy.Check(); err != nil {
 		return nil, err
 	}
@@ -44,11 +39,11 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run.Subjects = make([]report.Subject, len(subjects))
+	run.Subjects = make([]Subject, len(subjects))
 	p := startProgress(c.Log, "verifying", len(subjects))
 	forEach(c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
-		r := report.Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+		r := newSubject(s)
 		r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
 		if c.AnyFormat {
 			r.Verifications = anyVerified(r.Verifications)
@@ -57,7 +52,7 @@ func Verify(ctx context.Context, c Config) (*report.Run, error) {
 		p.done(s, r, true)
 	})
 	p.stop()
-	run.Verified = run.OK()
+	run.Verified = run.ok(true)
 	for _, s := range run.Subjects {
 		for _, v := range s.Verifications {
 			if v.Verified && run.Certificate == nil {

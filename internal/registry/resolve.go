@@ -70,7 +70,7 @@ func (r *resolver) expand(input string, index Subject, m *manifest, depth int, b
 		if err != nil {
 			return classify(input, fmt.Sprintf("reading %s, listed in index %s of", d.DigestStr(), index.Digest.DigestStr()), err)
 		}
-		s := Subject{Digest: d, Input: input, Descriptor: cm.desc, Index: index.Digest.DigestStr()}
+		s := Subject{Digest: d, Input: input, Descriptor: cm.desc}
 		if c.Platform != nil {
 			s.Platform = c.Platform.String()
 		}

@@ -58,8 +58,8 @@ func TestResolveIgnoresContentType(t *testing.T) {
 	in := host + "/multi:v1"
 	want := []subjectView{
 		{Digest: host + "/multi@" + idx.String(), Input: in, MediaType: types.OCIImageIndex, DescDigest: idx.String()},
-		{Digest: host + "/multi@" + children[0].String(), Input: in, Platform: "linux/amd64", Index: idx.String(), MediaType: types.DockerManifestSchema2, DescDigest: children[0].String()},
-		{Digest: host + "/multi@" + children[1].String(), Input: in, Platform: "linux/arm64/v8", Index: idx.String(), MediaType: types.DockerManifestSchema2, DescDigest: children[1].String()},
+		{Digest: host + "/multi@" + children[0].String(), Input: in, Platform: "linux/amd64", MediaType: types.DockerManifestSchema2, DescDigest: children[0].String()},
+		{Digest: host + "/multi@" + children[1].String(), Input: in, Platform: "linux/arm64/v8", MediaType: types.DockerManifestSchema2, DescDigest: children[1].String()},
 	}
 	if diff := cmp.Diff(want, view(got)); diff != "" {
 		t.Errorf("Resolve mismatch (-want +got):\n%s", diff)
@@ -114,20 +114,20 @@ func TestResolveNestedIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := host + "/nested@"
-	sv := func(d, index, platform string, mt types.MediaType) subjectView {
-		return subjectView{Digest: repo + d, Input: in, Platform: platform, Index: index, MediaType: mt, DescDigest: d}
+	sv := func(d, platform string, mt types.MediaType) subjectView {
+		return subjectView{Digest: repo + d, Input: in, Platform: platform, MediaType: mt, DescDigest: d}
 	}
 	topD, i1, i2, i3, dp := digestOf(t, top), digestOf(t, inner1), digestOf(t, inner2), digestOf(t, inner3), digestOf(t, deepest)
 	want := []subjectView{
-		sv(topD, "", "", types.OCIImageIndex),
-		sv(i1, topD, "", types.OCIImageIndex),
-		sv(digestOf(t, amd), i1, "linux/amd64", types.DockerManifestSchema2),
-		sv(digestOf(t, shared), i1, "linux/arm64", types.DockerManifestSchema2),
-		sv(i2, topD, "", types.OCIImageIndex),
-		sv(digestOf(t, arm), i2, "linux/arm64", types.DockerManifestSchema2),
-		sv(i3, topD, "", types.OCIImageIndex),
-		sv(dp, i3, "", types.OCIImageIndex),
-		sv(digestOf(t, solo), dp, "", types.DockerManifestSchema2),
+		sv(topD, "", types.OCIImageIndex),
+		sv(i1, "", types.OCIImageIndex),
+		sv(digestOf(t, amd), "linux/amd64", types.DockerManifestSchema2),
+		sv(digestOf(t, shared), "linux/arm64", types.DockerManifestSchema2),
+		sv(i2, "", types.OCIImageIndex),
+		sv(digestOf(t, arm), "linux/arm64", types.DockerManifestSchema2),
+		sv(i3, "", types.OCIImageIndex),
+		sv(dp, "", types.OCIImageIndex),
+		sv(digestOf(t, solo), "", types.DockerManifestSchema2),
 	}
 	got, err := Resolve(context.Background(), []string{in}, true)
 	if err != nil {

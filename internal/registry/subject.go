@@ -27,8 +27,6 @@ type Subject struct {
 	Descriptor v1.Descriptor
 	// Platform is os/arch[/variant] for a manifest of an index, else empty.
 	Platform string
-	// Index is the digest of the index this manifest was found in, if any.
-	Index string
 }
 
 // InputError is an image reference that cannot be used.

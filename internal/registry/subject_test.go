@@ -105,16 +105,16 @@ func TestInputErrorUnwrap(t *testing.T) {
 
 // subjectView is what the tests compare of a Subject.
 type subjectView struct {
-	Digest, Input, Platform, Index string
-	MediaType                      types.MediaType
-	DescDigest                     string
+	Digest, Input, Platform string
+	MediaType               types.MediaType
+	DescDigest              string
 }
 
 func view(ss []Subject) []subjectView {
 	var out []subjectView
 	for _, s := range ss {
 		out = append(out, subjectView{
-			Digest: s.Digest.String(), Input: s.Input, Platform: s.Platform, Index: s.Index,
+			Digest: s.Digest.String(), Input: s.Input, Platform: s.Platform,
 			MediaType: s.Descriptor.MediaType, DescDigest: s.Descriptor.Digest.String(),
 		})
 	}
@@ -182,8 +182,8 @@ func TestResolve(t *testing.T) {
 			recursive: true,
 			want: []subjectView{
 				{Digest: host + "/multi@" + idx.String(), Input: host + "/multi:v1", MediaType: types.OCIImageIndex, DescDigest: idx.String()},
-				{Digest: host + "/multi@" + children[0].String(), Input: host + "/multi:v1", Platform: "linux/amd64", Index: idx.String(), MediaType: types.DockerManifestSchema2, DescDigest: children[0].String()},
-				{Digest: host + "/multi@" + children[1].String(), Input: host + "/multi:v1", Platform: "linux/arm64/v8", Index: idx.String(), MediaType: types.DockerManifestSchema2, DescDigest: children[1].String()},
+				{Digest: host + "/multi@" + children[0].String(), Input: host + "/multi:v1", Platform: "linux/amd64", MediaType: types.DockerManifestSchema2, DescDigest: children[0].String()},
+				{Digest: host + "/multi@" + children[1].String(), Input: host + "/multi:v1", Platform: "linux/arm64/v8", MediaType: types.DockerManifestSchema2, DescDigest: children[1].String()},
 			},
 		},
 		{

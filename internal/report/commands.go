@@ -51,15 +51,16 @@ func (r *Run) identityFlags() string {
 	var b strings.Builder
 	// cosign searches a -regexp pattern anywhere in the value; keyless and
 	// its policies match whole values, and so must the commands.
-	if r.IdentityRegexp != "" {
-		fmt.Fprintf(&b, " \\\n  --certificate-identity-regexp %s", shellQuote(verify.Anchor(r.IdentityRegexp)))
+	id := r.Identity
+	if id.SANRegexp != "" {
+		fmt.Fprintf(&b, " \\\n  --certificate-identity-regexp %s", shellQuote(verify.Anchor(id.SANRegexp)))
 	} else {
-		fmt.Fprintf(&b, " \\\n  --certificate-identity %s", shellQuote(r.Identity))
+		fmt.Fprintf(&b, " \\\n  --certificate-identity %s", shellQuote(id.SAN))
 	}
-	if r.IssuerRegexp != "" {
-		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer-regexp %s", shellQuote(verify.Anchor(r.IssuerRegexp)))
+	if id.IssuerRegexp != "" {
+		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer-regexp %s", shellQuote(verify.Anchor(id.IssuerRegexp)))
 	} else {
-		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer %s", shellQuote(r.Issuer))
+		fmt.Fprintf(&b, " \\\n  --certificate-oidc-issuer %s", shellQuote(id.Issuer))
 	}
 	return b.String()
 }

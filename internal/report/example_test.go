@@ -9,9 +9,11 @@ import (
 
 func ExampleRun_VerifyCommands() {
 	r := &report.Run{
-		Identity: "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
-		Issuer:   "https://token.actions.githubusercontent.com",
-		Formats:  []sign.Format{sign.Legacy},
+		Identity: report.Identity{
+			SAN:    "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
+			Issuer: "https://token.actions.githubusercontent.com",
+		},
+		Formats: []sign.Format{sign.Legacy},
 	}
 	for _, c := range r.VerifyCommands("ghcr.io/octo/app@sha256:0123", "") {
 		fmt.Printf("# %s\n%s\n", c.Title, c.Line)

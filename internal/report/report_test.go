@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
-	"github.com/keyless-dev/keyless/internal/verify"
+	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 const (
@@ -25,16 +25,13 @@ const (
 // signRun is a sign run of two subjects in both formats.
 func signRun() *Run {
 	return &Run{
-		Command:  "sign",
-		Issuer:   ghIS,
-		Identity: ghID,
-		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
-		Trust:    "public-good (TUF)",
-		Verified: true,
-		Certificate: &certificate.Summary{
-			CertificateIssuer:      "CN=sigstore-intermediate,O=sigstore.dev",
-			SubjectAlternativeName: ghID,
-			Extensions: certificate.Extensions{
+		Command: "sign",
+		Identity: Identity{
+			Issuer: ghIS,
+			SAN:    ghID,
+			Certificate: &Certificate{
+				CertificateIssuer:      "CN=sigstore-intermediate,O=sigstore.dev",
+				SubjectAlternativeName: ghID,
 				SourceRepositoryURI:    "https://github.com/octo/app",
 				SourceRepositoryRef:    "refs/heads/main",
 				SourceRepositoryDigest: "0123456789abcdef0123456789abcdef01234567",
@@ -42,25 +39,28 @@ func signRun() *Run {
 				RunnerEnvironment:      "github-hosted",
 			},
 		},
+		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
+		Trust:    "public-good (TUF)",
+		Verified: true,
 		Subjects: []Subject{
 			{
 				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexA,
-				Signatures: []sign.Signature{
+				Signatures: []Signature{
 					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogURL: "https://rekor.sigstore.dev", LogIndex: 100},
 					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogURL: "https://rekor.sigstore.dev", LogIndex: 101},
 				},
-				Verifications: []verify.Result{
+				Verifications: []Verification{
 					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("1", 64), LogIndex: 100},
 					{Format: sign.Legacy, Verified: true, Location: "ghcr.io/octo/app:sha256-" + hexA + ".sig", LogIndex: 101},
 				},
 			},
 			{
 				Input: "ghcr.io/octo/app:v1", Digest: "ghcr.io/octo/app@sha256:" + hexB, Platform: "linux/arm64",
-				Signatures: []sign.Signature{
+				Signatures: []Signature{
 					{Format: sign.Bundle, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogURL: "https://rekor.example", LogIndex: 7},
 					{Format: sign.Legacy, Location: "ghcr.io/octo/app:sha256-" + hexB + ".sig", LogURL: "https://rekor.example", LogIndex: 8},
 				},
-				Verifications: []verify.Result{
+				Verifications: []Verification{
 					{Format: sign.Bundle, Verified: true, Location: "ghcr.io/octo/app@sha256:" + strings.Repeat("2", 64), LogIndex: 7},
 					{Format: sign.Legacy, Verified: false, LogIndex: -1, Reasons: []string{"no signature found", "tag a|b"}},
 				},
@@ -131,8 +131,8 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestSubjectOK(t *testing.T) {
-	ok := verify.Result{Format: sign.Bundle, Verified: true}
-	bad := verify.Result{Format: sign.Legacy, Reasons: []string{"no signature"}}
+	ok := Verification{Format: sign.Bundle, Verified: true}
+	bad := Verification{Format: sign.Legacy, Reasons: []string{"no signature"}}
 	tests := []struct {
 		name       string
 		subject    Subject
@@ -142,10 +142,10 @@ func TestSubjectOK(t *testing.T) {
 		{"signed, no verify wanted", Subject{}, false, true},
 		{"error, no verify wanted", Subject{Error: "push failed"}, false, false},
 		{"verify wanted, none done", Subject{}, true, false},
-		{"all verified", Subject{Verifications: []verify.Result{ok, ok}}, true, true},
-		{"one failed", Subject{Verifications: []verify.Result{ok, bad}}, true, false},
-		{"verified but error", Subject{Verifications: []verify.Result{ok}, Error: "x"}, true, false},
-		{"failed verifications ignored without verify", Subject{Verifications: []verify.Result{bad}}, false, true},
+		{"all verified", Subject{Verifications: []Verification{ok, ok}}, true, true},
+		{"one failed", Subject{Verifications: []Verification{ok, bad}}, true, false},
+		{"verified but error", Subject{Verifications: []Verification{ok}, Error: "x"}, true, false},
+		{"failed verifications ignored without verify", Subject{Verifications: []Verification{bad}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,7 +268,7 @@ func TestVerifyCommands(t *testing.T) {
 	}{
 		{
 			name: "bundle",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Bundle}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -277,7 +277,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "bundle with signed timestamps",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Bundle}, SignedTimestamps: true},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Bundle}, SignedTimestamps: true},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--use-signed-timestamps", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -286,7 +286,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "legacy",
-			run:  Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, image},
@@ -295,7 +295,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "identity with a single quote",
-			run:  Run{Identity: "dev'o@example.com", Issuer: "https://accounts.example/it's", Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SAN: "dev'o@example.com", Issuer: "https://accounts.example/it's"}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity", "dev'o@example.com", "--certificate-oidc-issuer", "https://accounts.example/it's", image},
@@ -304,7 +304,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name: "regexp flags used when set",
-			run: Run{Identity: ghID, Issuer: ghIS, IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`,
+			run: Run{Identity: Identity{SAN: ghID, Issuer: ghIS, SANRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `https://token\.actions\..*`},
 				Formats: []sign.Format{sign.Bundle}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/.*)$`, "--certificate-oidc-issuer-regexp", `^(?:https://token\.actions\..*)$`, image},
@@ -316,7 +316,7 @@ func TestVerifyCommands(t *testing.T) {
 			// cosign searches an unanchored pattern anywhere: "a|b" would
 			// admit any identity containing a "b".
 			name: "regexp alternatives anchored as a whole",
-			run:  Run{IdentityRegexp: `https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*`, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:  Run{Identity: Identity{SANRegexp: `https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*`, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
 				{"cosign", "verify", "--new-bundle-format=false", "--certificate-identity-regexp", `^(?:https://github\.com/octo/app/.*|https://github\.com/octo/lib/.*)$`, "--certificate-oidc-issuer", ghIS, image},
@@ -325,7 +325,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name:        "values with control characters stay on their line",
-			run:         Run{Identity: "a\n```\nb", Issuer: "https://i\x1b[2J'x", Formats: []sign.Format{sign.Bundle}},
+			run:         Run{Identity: Identity{SAN: "a\n```\nb", Issuer: "https://i\x1b[2J'x"}, Formats: []sign.Format{sign.Bundle}},
 			trustedRoot: "/tmp/x\nrm -rf ~",
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", "a\n```\nb", "--certificate-oidc-issuer", "https://i\x1b[2J'x", "--trusted-root", "/tmp/x\nrm -rf ~", image},
@@ -335,7 +335,7 @@ func TestVerifyCommands(t *testing.T) {
 		},
 		{
 			name:        "trusted root",
-			run:         Run{Identity: ghID, Issuer: ghIS, Formats: []sign.Format{sign.Legacy}},
+			run:         Run{Identity: Identity{SAN: ghID, Issuer: ghIS}, Formats: []sign.Format{sign.Legacy}},
 			trustedRoot: "/work/trusted root.json",
 			want: [][]string{
 				{"cosign", "verify", "--certificate-identity", ghID, "--certificate-oidc-issuer", ghIS, "--trusted-root", "/work/trusted root.json", image},
@@ -450,7 +450,7 @@ func TestMarkdown(t *testing.T) {
 
 // passing makes signRun's failed verification pass.
 func passing(r *Run) {
-	r.Subjects[1].Verifications[1] = verify.Result{Format: sign.Legacy, Verified: true, LogIndex: 8}
+	r.Subjects[1].Verifications[1] = Verification{Format: sign.Legacy, Verified: true, LogIndex: 8}
 	r.Verified = true
 }
 
@@ -494,7 +494,7 @@ func TestMarkdownRows(t *testing.T) {
 		{
 			name: "an error fails the image and is listed under its table",
 			subjects: []Subject{{Input: "r.example/app:v1", Digest: digest, Error: "writing referrer: HTTP 403\ndenied",
-				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 3}}}},
+				Verifications: []Verification{{Format: sign.Bundle, Verified: true, LogIndex: 3}}}},
 			want: "#### `r.example/app:v1`\n\n" + header +
 				"| ❌ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry 3 |\n\n" +
 				"- ❌ `sha256:aaaaaaaaaaaa…`: writing referrer: HTTP 403 denied\n\n",
@@ -502,7 +502,7 @@ func TestMarkdownRows(t *testing.T) {
 		{
 			name: "a verify run links the public-good entries it verified",
 			subjects: []Subject{{Input: digest, Digest: digest,
-				Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: PublicGoodRekorURL, LogIndex: 42}}}},
+				Verifications: []Verification{{Format: sign.Bundle, Verified: true, LogURL: trust.PublicGoodRekorURL, LogIndex: 42}}}},
 			want: "#### `r.example/app`\n\n" + header +
 				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry [42](https://search.sigstore.dev/?logIndex=42) |\n\n",
 		},
@@ -510,7 +510,7 @@ func TestMarkdownRows(t *testing.T) {
 			name:   "signed, not verified: the entry and whether it was already signed",
 			modify: func(r *Run) { r.Command, r.Unverified = "sign", true },
 			subjects: []Subject{{Input: "r.example/app:v1", Digest: digest,
-				Signatures: []sign.Signature{{Format: sign.Bundle, LogURL: "https://rekor.example", LogIndex: 9, Reused: true}}}},
+				Signatures: []Signature{{Format: sign.Bundle, LogURL: "https://rekor.example", LogIndex: 9, Reused: true}}}},
 			want: "#### `r.example/app:v1`\n\n" + header +
 				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | entry 9 (already signed) |\n\n",
 		},
@@ -523,9 +523,9 @@ func TestMarkdownRows(t *testing.T) {
 		{
 			name: "one table per image, a row per manifest, not verified is a failure",
 			subjects: []Subject{
-				{Input: "r.example/app:v1", Digest: digest, Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 1}}},
+				{Input: "r.example/app:v1", Digest: digest, Verifications: []Verification{{Format: sign.Bundle, Verified: true, LogIndex: 1}}},
 				{Input: "r.example/app:v1", Digest: "r.example/app@sha256:" + hexB, Platform: "linux/arm64"},
-				{Input: "r.example/other@sha256:" + hexB, Digest: "r.example/other@sha256:" + hexB, Verifications: []verify.Result{{Format: sign.Bundle, Verified: true, LogIndex: 2}}},
+				{Input: "r.example/other@sha256:" + hexB, Digest: "r.example/other@sha256:" + hexB, Verifications: []Verification{{Format: sign.Bundle, Verified: true, LogIndex: 2}}},
 			},
 			want: "#### `r.example/app:v1`\n\n" + header +
 				"| ✅ | `sha256:aaaaaaaaaaaa…` | — | ✅ entry 1 |\n" +
@@ -575,7 +575,7 @@ func TestMarkdownColumns(t *testing.T) {
 func TestMarkdownRegexpAndTrustedRoot(t *testing.T) {
 	r := &Run{
 		Command: "verify", Verified: true, Formats: []sign.Format{sign.Bundle},
-		IdentityRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `^https://token\.actions\.githubusercontent\.com$`,
+		Identity: Identity{SANRegexp: `^https://github\.com/octo/.*$`, IssuerRegexp: `^https://token\.actions\.githubusercontent\.com$`},
 		Subjects: []Subject{{Input: "r/a:1", Digest: "r/a@sha256:" + hexA}},
 	}
 	md := markdown(t, r, SummaryOptions{TrustedRoot: "/etc/keyless/trusted_root.json"})
@@ -730,19 +730,19 @@ func TestMarkdownHostileValues(t *testing.T) {
 		}
 		r := signRun()
 		r.Command = "verify"
-		r.IdentityRegexp, r.IssuerRegexp = v("^https://github\\.com/"), v("https://token")
+		r.Identity.SANRegexp, r.Identity.IssuerRegexp = v("^https://github\\.com/"), v("https://token")
 		r.Trust = v("/etc/trusted_root.json")
-		r.Certificate.SourceRepositoryURI, r.Certificate.BuildSignerDigest = v("https://github.com/o/r"), v("sha256")
+		r.Identity.Certificate.SourceRepositoryURI, r.Identity.Certificate.BuildSignerDigest = v("https://github.com/o/r"), v("sha256")
 		r.Subjects[0].Input, r.Subjects[1].Platform = v("ghcr.io/octo/app:v1"), v("linux/arm64")
 		r.Subjects[1].Verifications[1].Reasons = []string{v("no signature")}
 		return r
 	}
 	o := func(plain bool) SummaryOptions {
-		p := Policy{Title: "Kyverno ClusterPolicy", File: "kyverno.yaml", YAML: []byte("kind: ClusterPolicy\n# plain\n")}
+		p := policy.Manifest{Title: "Kyverno ClusterPolicy", File: "kyverno.yaml", YAML: []byte("kind: ClusterPolicy\n# plain\n")}
 		if !plain {
 			p.Title, p.File, p.YAML = p.Title+evil, p.File+evil, []byte("kind: ClusterPolicy\n# "+strings.ReplaceAll(evil, "\n", " ")+"\n")
 		}
-		return SummaryOptions{TrustedRoot: map[bool]string{true: "/root.json", false: "/root.json" + evil}[plain], Policies: []Policy{p}}
+		return SummaryOptions{TrustedRoot: map[bool]string{true: "/root.json", false: "/root.json" + evil}[plain], Policies: []policy.Manifest{p}}
 	}
 	want, md := skeleton(markdown(t, hostile(true), o(true))), markdown(t, hostile(false), o(false))
 	if diff := cmp.Diff(want, skeleton(md)); diff != "" {

@@ -1,6 +1,7 @@
 // Package report describes what a keyless run did, and renders it for people
 // and for machines: the Markdown job summary, the JSON report, the outputs,
-// the cosign commands and admission policies a downstream verifier needs.
+// and the cosign commands a downstream verifier needs (package policy
+// writes the admission policies).
 package report
 
 import (
@@ -9,50 +10,58 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"github.com/sigstore/sigstore-go/pkg/root"
-
 	"github.com/keyless-dev/keyless/internal/sign"
-	"github.com/keyless-dev/keyless/internal/verify"
 )
 
-// Run is the outcome of one keyless sign or verify run.
+// Run is the record of one keyless sign or verify run, built once from the
+// job's result by New. Its JSON form (see MarshalJSON) is the report file.
 type Run struct {
 	// Command is "sign" or "verify".
-	Command string `json:"command"`
+	Command string
 	// DryRun is true when nothing was signed.
-	DryRun bool `json:"dryRun,omitempty"`
-	// Issuer and Identity are the certificate's OIDC issuer and SAN: what
-	// the signature was made as (sign), or the policy (verify).
-	Issuer   string `json:"certificateOidcIssuer"`
-	Identity string `json:"certificateIdentity"`
-	// IdentityRegexp and IssuerRegexp are set when verify used patterns.
-	IdentityRegexp string `json:"certificateIdentityRegexp,omitempty"`
-	IssuerRegexp   string `json:"certificateOidcIssuerRegexp,omitempty"`
-	// Certificate holds the signing certificate's Fulcio extensions.
-	Certificate *certificate.Summary `json:"certificate,omitempty"`
+	DryRun bool
+	// Identity is what the signatures were made as (sign), or what
+	// verification required (verify).
+	Identity Identity
 	// Formats are the storage formats written or checked.
-	Formats []sign.Format `json:"formats"`
+	Formats []sign.Format
 	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps,
 	// which cosign v2 must be told to check (--use-signed-timestamps).
-	SignedTimestamps bool `json:"signedTimestamps,omitempty"`
+	SignedTimestamps bool
 	// Trust says where the trusted root came from.
-	Trust string `json:"trust"`
-	// TrustedRoot is the private trusted root the run read and parsed, once,
-	// for the admission policies; nil for the public-good instance.
-	TrustedRoot *root.TrustedRoot `json:"-"`
-	// Policy is the verification policy used.
-	Policy verify.Policy `json:"policy"`
+	Trust string
 	// Subjects are the manifests, one entry per digest.
-	Subjects []Subject `json:"subjects"`
+	Subjects []Subject
 	// Verified is true when every subject verified in every format.
-	Verified bool `json:"verified"`
+	Verified bool
 	// Unverified is true when signing skipped the read-back verification
 	// (the verify input was false).
-	Unverified bool `json:"unverified,omitempty"`
+	Unverified bool
 	// Started and Duration time the run.
-	Started  time.Time     `json:"started"`
-	Duration time.Duration `json:"durationNs"`
+	Started  time.Time
+	Duration time.Duration
+}
+
+// Identity is a run's one identity: the certificate's OIDC issuer and
+// subject alternative name (or patterns for them), the extension values
+// verification required, and the certificate that showed it.
+type Identity struct {
+	// Issuer and SAN are the certificate's OIDC issuer and identity.
+	Issuer, SAN string
+	// IssuerRegexp and SANRegexp, when set, are the patterns a verify run
+	// matched the issuer and identity with.
+	IssuerRegexp, SANRegexp string
+	// Extensions are the certificate extension values verification
+	// required; empty ones were not checked.
+	Extensions Extensions
+	// Certificate is the signing certificate (sign), or the certificate of
+	// the first signature that verified (verify); nil when none.
+	Certificate *Certificate
+}
+
+// Extensions are the certificate extension values a verification requires.
+type Extensions struct {
+	SourceRepository, SourceRef, WorkflowTrigger, BuildSignerDigest, RunnerEnvironment string
 }
 
 // Subject is one manifest's outcome.
@@ -63,11 +72,50 @@ type Subject struct {
 	// Platform is os/arch for a manifest of an index.
 	Platform string `json:"platform,omitempty"`
 	// Signatures are those written by this run (sign only).
-	Signatures []sign.Signature `json:"signatures,omitempty"`
+	Signatures []Signature `json:"signatures,omitempty"`
 	// Verifications are the read-back checks, one per format.
-	Verifications []verify.Result `json:"verifications,omitempty"`
+	Verifications []Verification `json:"verifications,omitempty"`
 	// Error is a signing or registry error for this subject.
 	Error string `json:"error,omitempty"`
+}
+
+// Signature is one signature a sign run wrote, or found already there.
+type Signature struct {
+	// Format is how it was stored.
+	Format sign.Format `json:"format"`
+	// Location is the referrer manifest or .sig tag it was written to.
+	Location string `json:"location"`
+	// LogURL is the transparency log's base URL; LogIndex the entry's index.
+	LogURL   string `json:"logUrl"`
+	LogIndex int64  `json:"logIndex"`
+	// Reused is true when a valid signature by the same identity, with the
+	// same annotations, was already stored, so none was made.
+	Reused bool `json:"reused,omitempty"`
+	// Rekor is the major version of the log that holds its entry, 1 or 2,
+	// for the admission policies; 0 when not known (a reused signature).
+	Rekor int `json:"-"`
+}
+
+// Verification is one format's read-back check of a subject.
+type Verification struct {
+	// Format is the storage format checked.
+	Format sign.Format `json:"format"`
+	// Verified is true when a signature passed every check.
+	Verified bool `json:"verified"`
+	// Location is where the verified signature was read from.
+	Location string `json:"location,omitempty"`
+	// Certificate is the verified signature's certificate.
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// LogURL is the base URL of the transparency log that holds the
+	// verified signature's entry; LogIndex the entry's index.
+	LogURL   string `json:"logUrl,omitempty"`
+	LogIndex int64  `json:"logIndex"`
+	// SignedAt is the earliest verified timestamp.
+	SignedAt time.Time `json:"signedAt,omitzero"`
+	// Annotations are the annotations signed into the verified payload.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Reasons say why each signature that was found failed, or that none was.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // OK reports whether s was signed (if signing) and verified in every format.
@@ -144,8 +192,8 @@ func (r *Run) Outputs() []Output {
 		{"digests", strings.Join(digests, "\n")},
 		{"signatures", strings.Join(sigs, "\n")},
 		{"rekor-log-indexes", strings.Join(idx, "\n")},
-		{"certificate-identity", r.Identity},
-		{"certificate-oidc-issuer", r.Issuer},
+		{"certificate-identity", r.Identity.SAN},
+		{"certificate-oidc-issuer", r.Identity.Issuer},
 		{"verified", strconv.FormatBool(r.Verified)},
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 // SummaryOptions tune the Markdown summary.
@@ -13,7 +15,7 @@ type SummaryOptions struct {
 	// TrustedRoot is a private trusted root path for the commands, or "".
 	TrustedRoot string
 	// Policies are the admission policies to show.
-	Policies []Policy
+	Policies []policy.Manifest
 }
 
 // Markdown writes the job summary: for each image, a table with a row per
@@ -39,7 +41,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
 	}
 	fmt.Fprintf(&b, "| | |\n|---|---|\n| certificate identity | %s |\n| OIDC issuer | %s |\n", mdCode(r.identity()), mdCode(r.issuer()))
-	if c := r.Certificate; c != nil {
+	if c := r.Identity.Certificate; c != nil {
 		for _, kv := range [][2]string{
 			{"source repository", c.SourceRepositoryURI}, {"source ref", c.SourceRepositoryRef},
 			{"source commit", c.SourceRepositoryDigest}, {"trigger", c.BuildTrigger},
@@ -71,17 +73,17 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 }
 
 func (r *Run) identity() string {
-	if r.IdentityRegexp != "" {
-		return "~ " + r.IdentityRegexp
+	if r.Identity.SANRegexp != "" {
+		return "~ " + r.Identity.SANRegexp
 	}
-	return r.Identity
+	return r.Identity.SAN
 }
 
 func (r *Run) issuer() string {
-	if r.IssuerRegexp != "" {
-		return "~ " + r.IssuerRegexp
+	if r.Identity.IssuerRegexp != "" {
+		return "~ " + r.Identity.IssuerRegexp
 	}
-	return r.Issuer
+	return r.Identity.Issuer
 }
 
 // column is one column of an image table: its header, and its cell for
@@ -184,7 +186,7 @@ func orDash(s string) string {
 // logEntry names a transparency-log entry, linked to its search page when
 // it is in the public-good Rekor log; other logs' entries are not linked.
 func logEntry(logURL string, index int64) string {
-	if logURL == PublicGoodRekorURL {
+	if logURL == trust.PublicGoodRekorURL {
 		return fmt.Sprintf("entry [%d](%s)", index, EntryURL(logURL, index))
 	}
 	return fmt.Sprintf("entry %d", index)
@@ -193,7 +195,7 @@ func logEntry(logURL string, index int64) string {
 // EntryURL links a transparency-log entry: the public-good search page, or
 // the log's own API for other Rekor v1 logs.
 func EntryURL(logURL string, index int64) string {
-	if logURL == PublicGoodRekorURL {
+	if logURL == trust.PublicGoodRekorURL {
 		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
 	}
 	return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", logURL, index)

@@ -19,6 +19,11 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 )
 
+// PublicGoodRekorURL is the public-good Sigstore transparency log: the one
+// admission controllers use when given no private trusted root, and the
+// one whose entries search.sigstore.dev shows.
+const PublicGoodRekorURL = "https://rekor.sigstore.dev"
+
 // Material is the trust material of one run.
 type Material struct {
 	// Root verifies certificates, log entries and timestamps.

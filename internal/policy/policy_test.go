@@ -1,4 +1,4 @@
-package report_test
+package policy_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
-	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -20,20 +20,18 @@ const (
 	ghID     = "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main"
 )
 
-// policyRun is a sign run over two manifests of one repository and one of
-// another.
-func policyRun(formats ...sign.Format) *report.Run {
-	return &report.Run{
-		Command:  "sign",
-		Identity: ghID,
-		Issuer:   ghIssuer,
-		Formats:  formats,
-		Subjects: []report.Subject{
-			{Digest: "registry.example.com/team/app@sha256:" + strings.Repeat("a", 64)},
-			{Digest: "registry.example.com/team/app@sha256:" + strings.Repeat("b", 64), Platform: "linux/arm64"},
-			{Digest: "ghcr.io/octo/tool@sha256:" + strings.Repeat("c", 64)},
-			{Input: "broken:tag", Error: "not found"},
+// signed is a sign run over two manifests of one repository, one of
+// another, and an image that was not resolved.
+func signed(formats ...sign.Format) policy.Input {
+	return policy.Input{
+		Images: []string{
+			"registry.example.com/team/app@sha256:" + strings.Repeat("a", 64),
+			"registry.example.com/team/app@sha256:" + strings.Repeat("b", 64),
+			"ghcr.io/octo/tool@sha256:" + strings.Repeat("c", 64),
+			"",
 		},
+		Identity: verify.Policy{Identity: ghID, Issuer: ghIssuer},
+		Formats:  formats,
 	}
 }
 
@@ -85,14 +83,14 @@ func trustedRoot(t *testing.T) []byte {
 func TestKyvernoPolicy(t *testing.T) {
 	tests := []struct {
 		name  string
-		run   func() *report.Run
-		opts  func(*testing.T) report.PolicyOptions
+		in    func() policy.Input
+		opts  func(*testing.T) policy.Options
 		want  map[string]any // of spec.rules[0].verifyImages[0]
 		check func(t *testing.T, vi any, raw string)
 	}{
 		{
 			name: "exact identity, legacy, public-good",
-			run:  func() *report.Run { return policyRun(sign.Bundle, sign.Legacy) },
+			in:   func() policy.Input { return signed(sign.Bundle, sign.Legacy) },
 			want: map[string]any{
 				"imageReferences": []any{
 					"ghcr.io/octo/tool:*", "ghcr.io/octo/tool@*",
@@ -115,16 +113,15 @@ func TestKyvernoPolicy(t *testing.T) {
 		},
 		{
 			name: "regexp identity, bundle only, extensions",
-			run: func() *report.Run {
-				r := policyRun(sign.Bundle)
-				r.Identity, r.Issuer = "", ""
-				r.IdentityRegexp = `https://github\.com/octo/.*`
-				r.IssuerRegexp = `https://token\.actions\.githubusercontent\.com`
-				r.Policy = verify.Policy{
+			in: func() policy.Input {
+				in := signed(sign.Bundle)
+				in.Identity = verify.Policy{
+					IdentityRegexp:   `https://github\.com/octo/.*`,
+					IssuerRegexp:     `https://token\.actions\.githubusercontent\.com`,
 					SourceRepository: "https://github.com/octo/app", SourceRef: "refs/heads/main",
 					WorkflowTrigger: "push", RunnerEnvironment: "github-hosted",
 				}
-				return r
+				return in
 			},
 			check: func(t *testing.T, vi any, raw string) {
 				if diff := cmp.Diff("SigstoreBundle", at(t, vi, "type")); diff != "" {
@@ -153,14 +150,14 @@ func TestKyvernoPolicy(t *testing.T) {
 		},
 		{
 			name: "private trusted root",
-			run: func() *report.Run {
-				r := policyRun(sign.Legacy)
-				r.SignedTimestamps = true
-				r.Subjects[0].Signatures = []sign.Signature{{Format: sign.Legacy, LogURL: "http://127.0.0.1:5409"}}
-				return r
+			in: func() policy.Input {
+				in := signed(sign.Legacy)
+				in.SignedTimestamps = true
+				in.Signatures = []policy.Signature{{Format: sign.Legacy, LogURL: "http://127.0.0.1:5409"}}
+				return in
 			},
-			opts: func(t *testing.T) report.PolicyOptions {
-				return report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
+			opts: func(t *testing.T) policy.Options {
+				return policy.Options{TrustedRootJSON: trustedRoot(t)}
 			},
 			check: func(t *testing.T, vi any, _ string) {
 				kl := at(t, vi, "attestors", 0, "entries", 0, "keyless")
@@ -182,11 +179,11 @@ func TestKyvernoPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var o report.PolicyOptions
+			var o policy.Options
 			if tt.opts != nil {
 				o = tt.opts(t)
 			}
-			got, err := tt.run().KyvernoPolicy(o)
+			got, err := policy.Kyverno(tt.in(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,16 +220,16 @@ func TestKyvernoPolicy(t *testing.T) {
 func TestClusterImagePolicy(t *testing.T) {
 	tests := []struct {
 		name      string
-		run       func() *report.Run
-		opts      report.PolicyOptions
+		in        func() policy.Input
+		opts      policy.Options
 		private   bool
 		wantSpec  map[string]any
 		wantCount int
 	}{
 		{
 			name:      "exact identity, public-good",
-			run:       func() *report.Run { return policyRun(sign.Legacy) },
-			opts:      report.PolicyOptions{Name: "app"},
+			in:        func() policy.Input { return signed(sign.Legacy) },
+			opts:      policy.Options{Name: "app"},
 			wantCount: 1,
 			wantSpec: map[string]any{
 				"images": []any{
@@ -250,11 +247,11 @@ func TestClusterImagePolicy(t *testing.T) {
 		},
 		{
 			name: "regexp identity, private trusted root",
-			run: func() *report.Run {
-				r := policyRun(sign.Bundle, sign.Legacy)
-				r.IdentityRegexp = "^https://github.com/octo/.*$"
-				r.SignedTimestamps = true
-				return r
+			in: func() policy.Input {
+				in := signed(sign.Bundle, sign.Legacy)
+				in.Identity.IdentityRegexp = "^https://github.com/octo/.*$"
+				in.SignedTimestamps = true
+				return in
 			},
 			private:   true,
 			wantCount: 2,
@@ -282,9 +279,9 @@ func TestClusterImagePolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.opts
 			if tt.private {
-				o = report.PolicyOptions{Name: "app", TrustedRootJSON: trustedRoot(t)}
+				o = policy.Options{Name: "app", TrustedRootJSON: trustedRoot(t)}
 			}
-			got, err := tt.run().ClusterImagePolicy(o)
+			got, err := policy.ClusterImagePolicy(tt.in(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -319,24 +316,27 @@ func TestClusterImagePolicy(t *testing.T) {
 }
 
 func TestPolicyErrors(t *testing.T) {
-	noDigest := policyRun(sign.Legacy)
-	noDigest.Subjects = noDigest.Subjects[3:]
-	noIssuer := policyRun(sign.Legacy)
-	noIssuer.Issuer = ""
+	noDigest := signed(sign.Legacy)
+	noDigest.Images = noDigest.Images[3:]
+	noIssuer := signed(sign.Legacy)
+	noIssuer.Identity.Issuer = ""
+	noIdentity := signed(sign.Legacy)
+	noIdentity.Identity.Identity = ""
 	tests := []struct {
 		name string
-		run  *report.Run
-		opts report.PolicyOptions
+		in   policy.Input
+		opts policy.Options
 		want string
 	}{
-		{"no digest", noDigest, report.PolicyOptions{}, "no subject digest"},
-		{"no issuer", noIssuer, report.PolicyOptions{}, "no certificate OIDC issuer"},
-		{"bad trusted root", policyRun(sign.Legacy), report.PolicyOptions{TrustedRootJSON: []byte("{")}, "parsing trusted root: "},
+		{"no digest", noDigest, policy.Options{}, "no subject digest"},
+		{"no issuer", noIssuer, policy.Options{}, "no certificate OIDC issuer"},
+		{"no identity", noIdentity, policy.Options{}, "no certificate identity"},
+		{"bad trusted root", signed(sign.Legacy), policy.Options{TrustedRootJSON: []byte("{")}, "parsing trusted root: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, f := range []func(report.PolicyOptions) ([]byte, error){tt.run.KyvernoPolicy, tt.run.ClusterImagePolicy} {
-				_, err := f(tt.opts)
+			for _, f := range []func(policy.Input, policy.Options) ([]byte, error){policy.Kyverno, policy.ClusterImagePolicy} {
+				_, err := f(tt.in, tt.opts)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("err = %v, want %q", err, tt.want)
 				}
@@ -346,25 +346,27 @@ func TestPolicyErrors(t *testing.T) {
 }
 
 func TestPolicyStable(t *testing.T) {
-	o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
-	r := policyRun(sign.Legacy)
-	a, _ := r.ClusterImagePolicy(o)
+	o := policy.Options{TrustedRootJSON: trustedRoot(t)}
+	in := signed(sign.Legacy)
+	a, _ := policy.ClusterImagePolicy(in, o)
 	for range 5 {
-		b, _ := r.ClusterImagePolicy(o)
+		b, _ := policy.ClusterImagePolicy(in, o)
 		if diff := cmp.Diff(string(a), string(b)); diff != "" {
 			t.Fatalf("output changed (-first +later):\n%s", diff)
 		}
 	}
 }
 
-func ExampleRun_KyvernoPolicy() {
-	r := &report.Run{
-		Identity: "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
-		Issuer:   "https://token.actions.githubusercontent.com",
-		Formats:  []sign.Format{sign.Legacy},
-		Subjects: []report.Subject{{Digest: "ghcr.io/octo/app@sha256:0123"}},
+func ExampleKyverno() {
+	in := policy.Input{
+		Images: []string{"ghcr.io/octo/app@sha256:0123"},
+		Identity: verify.Policy{
+			Identity: "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main",
+			Issuer:   "https://token.actions.githubusercontent.com",
+		},
+		Formats: []sign.Format{sign.Legacy},
 	}
-	b, err := r.KyvernoPolicy(report.PolicyOptions{Name: "octo-app"})
+	b, err := policy.Kyverno(in, policy.Options{Name: "octo-app"})
 	if err != nil {
 		panic(err)
 	}

@@ -1,4 +1,9 @@
-package report
+// Package policy writes the admission policies that enforce a run's
+// signatures in a Kubernetes cluster: a Kyverno ClusterPolicy and a sigstore
+// policy-controller ClusterImagePolicy (with a TrustRoot for a private
+// Sigstore), for the identity that signed and the repositories it signed.
+// The e2e tests prove them with the real controllers.
+package policy
 
 import (
 	"errors"
@@ -13,20 +18,47 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
 
-// PublicGoodRekorURL is the public-good Sigstore transparency log, which
-// admission controllers use when no private trusted root is given.
-const PublicGoodRekorURL = "https://rekor.sigstore.dev"
+// Input is what the policies are built from: the images a run signed (or
+// verified), the identity that signed them, and where their signatures are.
+type Input struct {
+	// Images are the manifests, repository@digest; the policies cover
+	// their repositories. An image without a digest is skipped.
+	Images []string
+	// Identity is who must have signed: the certificate's issuer and
+	// identity, or anchored patterns for them, and the certificate
+	// extension values that verification required.
+	Identity verify.Policy
+	// Formats are the storage formats the run wrote or checked.
+	Formats []sign.Format
+	// Signatures are the run's signatures, written or verified.
+	Signatures []Signature
+	// SignedTimestamps is true when the signatures carry RFC 3161
+	// timestamps, which the policies then require.
+	SignedTimestamps bool
+}
+
+// Signature is where one of the run's signatures is logged.
+type Signature struct {
+	// Format is how it is stored.
+	Format sign.Format
+	// LogURL is the base URL of its transparency log.
+	LogURL string
+	// Rekor is its log's major version, 1 or 2; 0 when not known (a
+	// signature that was verified rather than written).
+	Rekor int
+}
 
 // githubActionsIssuer is the OIDC issuer of GitHub Actions, the only
 // issuer whose certificates carry the legacy GitHub extensions (OIDs
 // 1.3.6.1.4.1.57264.1.2–.6) that Kyverno's additionalExtensions check.
 const githubActionsIssuer = "https://token.actions.githubusercontent.com"
 
-// PolicyOptions configures the admission policies built from a Run.
-type PolicyOptions struct {
+// Options configure the admission policies.
+type Options struct {
 	// Name is the policy's metadata.name (and the TrustRoot's, for a
 	// private Sigstore); "keyless-signed-images" when empty.
 	Name string
@@ -37,7 +69,7 @@ type PolicyOptions struct {
 	// when set, TrustedRootJSON is not read.
 	TrustedRoot *root.TrustedRoot
 	// RekorURL is the transparency log the signatures were written to. When
-	// empty it is taken from the run's signatures, else the public-good log.
+	// empty it is taken from the Input's signatures, else the public-good log.
 	RekorURL string
 	// WebhookTimeoutSeconds bounds Kyverno's admission webhook, which must
 	// fetch signatures from the registry; 30 when zero (Kyverno allows 1–30).
@@ -45,7 +77,7 @@ type PolicyOptions struct {
 }
 
 // parse sets TrustedRoot from TrustedRootJSON when only the JSON is given.
-func (o *PolicyOptions) parse() error {
+func (o *Options) parse() error {
 	if o.TrustedRoot != nil || o.TrustedRootJSON == nil {
 		return nil
 	}
@@ -57,15 +89,15 @@ func (o *PolicyOptions) parse() error {
 	return nil
 }
 
-func (o PolicyOptions) name() string {
+func (o Options) name() string {
 	if o.Name == "" {
 		return "keyless-signed-images"
 	}
 	return o.Name
 }
 
-// policyInputs is what both policy kinds are built from.
-type policyInputs struct {
+// terms is what both policy kinds are built from, derived from an Input.
+type terms struct {
 	repos                         []string // sorted, deduplicated
 	subject, subjectRE            string
 	issuer, issuerRE              string
@@ -73,92 +105,78 @@ type policyInputs struct {
 	rekorV2Only                   bool
 	bundleOnly                    bool
 	trust                         *trustMaterial // nil for public-good
+	signedTimestamps              bool
 	githubExtensions              map[string]string
 	unenforcedKyverno, unenforced []string
 }
 
-func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
-	in := &policyInputs{}
-	for _, s := range r.Subjects {
-		repo, _, ok := strings.Cut(s.Digest, "@")
+func newTerms(in Input, o Options) (*terms, error) {
+	t := &terms{signedTimestamps: in.SignedTimestamps}
+	for _, image := range in.Images {
+		repo, _, ok := strings.Cut(image, "@")
 		if !ok || repo == "" {
 			continue
 		}
-		if !slices.Contains(in.repos, repo) {
-			in.repos = append(in.repos, repo)
+		if !slices.Contains(t.repos, repo) {
+			t.repos = append(t.repos, repo)
 		}
 	}
-	if len(in.repos) == 0 {
+	if len(t.repos) == 0 {
 		return nil, errors.New("no subject digest to build a policy for")
 	}
-	slices.Sort(in.repos)
+	slices.Sort(t.repos)
 
+	p := in.Identity
 	switch {
-	case r.IdentityRegexp != "":
-		in.subjectRE = verify.Anchor(r.IdentityRegexp)
-	case r.Identity != "":
-		in.subject = r.Identity
+	case p.IdentityRegexp != "":
+		t.subjectRE = verify.Anchor(p.IdentityRegexp)
+	case p.Identity != "":
+		t.subject = p.Identity
 	default:
 		return nil, errors.New("no certificate identity to build a policy for")
 	}
 	switch {
-	case r.IssuerRegexp != "":
-		in.issuerRE = verify.Anchor(r.IssuerRegexp)
-	case r.Issuer != "":
-		in.issuer = r.Issuer
+	case p.IssuerRegexp != "":
+		t.issuerRE = verify.Anchor(p.IssuerRegexp)
+	case p.Issuer != "":
+		t.issuer = p.Issuer
 	default:
 		return nil, errors.New("no certificate OIDC issuer to build a policy for")
 	}
 
-	in.bundleOnly = !slices.Contains(r.Formats, sign.Legacy)
+	t.bundleOnly = !slices.Contains(in.Formats, sign.Legacy)
 
 	// The log of the signatures the policies read, and whether all of them
-	// are in Rekor v2. Kyverno type Cosign and policy-controller read the
-	// legacy .sig whenever the run wrote it; in a "both" run the bundles may
-	// sit in another log (Rekor v2), whose key would refuse every .sig.
+	// are t Rekor v2. Kyverno type Cosign and policy-controller read the
+	// legacy .sig whenever the run wrote it; t a "both" run the bundles may
+	// sit t another log (Rekor v2), whose key would refuse every .sig.
 	read := sign.Legacy
-	if in.bundleOnly {
+	if t.bundleOnly {
 		read = sign.Bundle
 	}
 	var logURLs []string
 	v1, v2 := 0, 0
-	addLog := func(u string) {
-		if u != "" && !slices.Contains(logURLs, u) {
-			logURLs = append(logURLs, u)
+	for _, sig := range in.Signatures {
+		if sig.Format != read {
+			continue
+		}
+		if sig.LogURL != "" && !slices.Contains(logURLs, sig.LogURL) {
+			logURLs = append(logURLs, sig.LogURL)
+		}
+		switch sig.Rekor {
+		case 1:
+			v1++
+		case 2:
+			v2++
 		}
 	}
-	for _, s := range r.Subjects {
-		// A reused signature, and every one a verify run checked, is
-		// known by its verification: its log is the one that verified.
-		for _, v := range s.Verifications {
-			if v.Format == read && v.Verified {
-				addLog(v.LogURL)
-			}
-		}
-		for _, sig := range s.Signatures {
-			if sig.Format != read {
-				continue
-			}
-			addLog(sig.LogURL)
-			if sig.Bundle == nil {
-				continue
-			}
-			for _, e := range sig.Bundle.GetVerificationMaterial().GetTlogEntries() {
-				if e.GetKindVersion().GetVersion() == "0.0.2" {
-					v2++
-				} else {
-					v1++
-				}
-			}
-		}
-	}
-	in.rekorV2Only = v2 > 0 && v1 == 0
+	t.rekorV2Only = v2 > 0 && v1 == 0
 	slices.Sort(logURLs)
 	switch {
 	case o.RekorURL != "":
-		in.rekorURL = o.RekorURL
+		t.rekorURL = o.RekorURL
 	case len(logURLs) > 0:
-		in.rekorURL = logURLs[0]
+		t.rekorURL = logURLs[0]
 	}
 	if err := o.parse(); err != nil {
 		return nil, err
@@ -168,26 +186,25 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 		if err != nil {
 			return nil, err
 		}
-		in.trust = tm
-		if in.rekorURL == "" && len(tm.tlogs) > 0 {
-			in.rekorURL = tm.tlogs[0].baseURL
+		t.trust = tm
+		if t.rekorURL == "" && len(tm.tlogs) > 0 {
+			t.rekorURL = tm.tlogs[0].baseURL
 		}
 	}
-	if in.rekorURL == "" {
-		in.rekorURL = PublicGoodRekorURL
+	if t.rekorURL == "" {
+		t.rekorURL = trust.PublicGoodRekorURL
 	}
 
 	// Extension constraints. Kyverno checks only the legacy GitHub
 	// extensions, which Fulcio writes for GitHub Actions alone; the
 	// policy-controller checks none.
-	p := r.Policy
-	github := in.issuer == githubActionsIssuer
-	if in.issuerRE != "" {
+	github := t.issuer == githubActionsIssuer
+	if t.issuerRE != "" {
 		// Fail-closed: a pattern that admits GitHub Actions gets the
 		// GitHub extension checks for every issuer it admits.
-		github, _ = regexp.MatchString(in.issuerRE, githubActionsIssuer)
+		github, _ = regexp.MatchString(t.issuerRE, githubActionsIssuer)
 	}
-	in.githubExtensions = map[string]string{}
+	t.githubExtensions = map[string]string{}
 	add := func(label, value, key, kyvernoValue string) {
 		if value == "" {
 			return
@@ -195,12 +212,12 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 		// The value comes from the certificate: quoted, it stays on its
 		// comment line whatever it holds.
 		c := label + "=" + strconv.Quote(value)
-		in.unenforced = append(in.unenforced, c)
+		t.unenforced = append(t.unenforced, c)
 		if github && key != "" && kyvernoValue != "" {
-			in.githubExtensions[key] = kyvernoValue
+			t.githubExtensions[key] = kyvernoValue
 			return
 		}
-		in.unenforcedKyverno = append(in.unenforcedKyverno, c)
+		t.unenforcedKyverno = append(t.unenforcedKyverno, c)
 	}
 	repoName, ok := strings.CutPrefix(p.SourceRepository, "https://github.com/")
 	if !ok {
@@ -211,7 +228,7 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 	add("workflow-trigger", p.WorkflowTrigger, "githubWorkflowTrigger", p.WorkflowTrigger)
 	add("build-signer-digest", p.BuildSignerDigest, "", "")
 	add("runner-environment", p.RunnerEnvironment, "", "")
-	return in, nil
+	return t, nil
 }
 
 // check refuses a value that YAML cannot carry as it is: the YAML library
@@ -219,18 +236,18 @@ func (r *Run) policyInputs(o PolicyOptions) (*policyInputs, error) {
 // so the policy would hold another value than the certificate's (it
 // escapes the rest). Extension values are checked only where they are
 // written into the policy (Kyverno's).
-func (in *policyInputs) check(extensions bool) error {
+func (t *terms) check(extensions bool) error {
 	values := [][2]string{
-		{"certificate identity", in.subject}, {"certificate identity regexp", in.subjectRE},
-		{"certificate OIDC issuer", in.issuer}, {"certificate OIDC issuer regexp", in.issuerRE},
-		{"transparency log URL", in.rekorURL},
+		{"certificate identity", t.subject}, {"certificate identity regexp", t.subjectRE},
+		{"certificate OIDC issuer", t.issuer}, {"certificate OIDC issuer regexp", t.issuerRE},
+		{"transparency log URL", t.rekorURL},
 	}
-	for _, repo := range in.repos {
+	for _, repo := range t.repos {
 		values = append(values, [2]string{"repository", repo})
 	}
 	if extensions {
-		for _, k := range slices.Sorted(maps.Keys(in.githubExtensions)) {
-			values = append(values, [2]string{"certificate extension " + k, in.githubExtensions[k]})
+		for _, k := range slices.Sorted(maps.Keys(t.githubExtensions)) {
+			values = append(values, [2]string{"certificate extension " + k, t.githubExtensions[k]})
 		}
 	}
 	for _, v := range values {
@@ -268,8 +285,8 @@ func withComments(lines []string, body []byte) []byte {
 	return []byte(b.String())
 }
 
-// Policy is one generated admission policy.
-type Policy struct {
+// Manifest is one generated admission policy.
+type Manifest struct {
 	// Title names the controller and kind.
 	Title string
 	// File is the file name it is written to.
@@ -278,21 +295,21 @@ type Policy struct {
 	YAML []byte
 }
 
-// Policies returns the Kyverno ClusterPolicy and the policy-controller
-// ClusterImagePolicy for r.
-func (r *Run) Policies(o PolicyOptions) ([]Policy, error) {
+// Manifests returns the Kyverno ClusterPolicy and the policy-controller
+// ClusterImagePolicy for in.
+func Manifests(in Input, o Options) ([]Manifest, error) {
 	if err := o.parse(); err != nil { // once for both policies
 		return nil, err
 	}
-	k, err := r.KyvernoPolicy(o)
+	k, err := Kyverno(in, o)
 	if err != nil {
 		return nil, fmt.Errorf("building Kyverno policy: %w", err)
 	}
-	c, err := r.ClusterImagePolicy(o)
+	c, err := ClusterImagePolicy(in, o)
 	if err != nil {
 		return nil, fmt.Errorf("building ClusterImagePolicy: %w", err)
 	}
-	return []Policy{
+	return []Manifest{
 		{Title: "Kyverno ClusterPolicy", File: "kyverno-policy.yaml", YAML: k},
 		{Title: "sigstore policy-controller ClusterImagePolicy", File: "cluster-image-policy.yaml", YAML: c},
 	}, nil

@@ -1,4 +1,4 @@
-package report_test
+package policy_test
 
 import (
 	"encoding/base64"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/keyless-dev/keyless/internal/report"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -30,25 +30,24 @@ func TestPolicyHostileExtensions(t *testing.T) {
 	for _, issuer := range []string{ghIssuer, "https://gitlab.example.com"} {
 		for i, value := range hostile {
 			t.Run(issuer+"/"+strconv.Itoa(i), func(t *testing.T) {
-				build := func(ref string) *report.Run {
-					r := policyRun(sign.Legacy)
-					r.Issuer = issuer
-					r.Policy = verify.Policy{SourceRef: ref, RunnerEnvironment: ref}
-					return r
+				build := func(ref string) policy.Input {
+					in := signed(sign.Legacy)
+					in.Identity = verify.Policy{Identity: ghID, Issuer: issuer, SourceRef: ref, RunnerEnvironment: ref}
+					return in
 				}
-				o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
+				o := policy.Options{TrustedRootJSON: trustedRoot(t)}
 				for _, gen := range []struct {
 					name string
-					f    func(*report.Run) ([]byte, error)
+					f    func(policy.Input, policy.Options) ([]byte, error)
 				}{
-					{"Kyverno", func(r *report.Run) ([]byte, error) { return r.KyvernoPolicy(o) }},
-					{"policy-controller", func(r *report.Run) ([]byte, error) { return r.ClusterImagePolicy(o) }},
+					{"Kyverno", policy.Kyverno},
+					{"policy-controller", policy.ClusterImagePolicy},
 				} {
-					clean, err := gen.f(build("refs/heads/main"))
+					clean, err := gen.f(build("refs/heads/main"), o)
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := gen.f(build(value))
+					got, err := gen.f(build(value), o)
 					if gen.name == "Kyverno" && issuer == ghIssuer && strings.Contains(value, "\u0085") {
 						// The YAML library turns U+0085 into a space: the
 						// extension Kyverno checks is refused, not altered.
@@ -90,52 +89,44 @@ func TestPolicyLogOfBoth(t *testing.T) {
 	tests := []struct {
 		name    string
 		formats []sign.Format
-		sigs    []sign.Signature
-		verifs  []verify.Result
+		sigs    []policy.Signature
 		wantURL string
 		wantKey string // Kyverno rekor.pubkey; "" for none
 	}{
 		{
 			name:    "both",
 			formats: []sign.Format{sign.Bundle, sign.Legacy},
-			sigs:    []sign.Signature{{Format: sign.Bundle, LogURL: v2}, {Format: sign.Legacy, LogURL: v1}},
+			sigs:    []policy.Signature{{Format: sign.Bundle, LogURL: v2, Rekor: 2}, {Format: sign.Legacy, LogURL: v1, Rekor: 1}},
 			wantURL: v1, wantKey: logKeyPEM(t, v1),
 		},
 		{
 			name:    "both, legacy first",
 			formats: []sign.Format{sign.Legacy, sign.Bundle},
-			sigs:    []sign.Signature{{Format: sign.Legacy, LogURL: v1}, {Format: sign.Bundle, LogURL: v2}},
+			sigs:    []policy.Signature{{Format: sign.Legacy, LogURL: v1, Rekor: 1}, {Format: sign.Bundle, LogURL: v2, Rekor: 2}},
 			wantURL: v1, wantKey: logKeyPEM(t, v1),
 		},
 		{
 			name:    "bundle only",
 			formats: []sign.Format{sign.Bundle},
-			sigs:    []sign.Signature{{Format: sign.Bundle, LogURL: v2}},
+			sigs:    []policy.Signature{{Format: sign.Bundle, LogURL: v2, Rekor: 2}},
 			wantURL: v2,
 		},
 		{
-			// A re-run reuses both signatures: only their verifications
-			// know the logs, and the trusted root lists Rekor v2 first.
-			name:    "both, reused",
+			// Reused signatures, and those a verify run checked, are known
+			// by the logs they verified with, not by their Rekor version;
+			// the trusted root lists Rekor v2 first.
+			name:    "both, verified",
 			formats: []sign.Format{sign.Bundle, sign.Legacy},
-			sigs:    []sign.Signature{{Format: sign.Bundle, Reused: true}, {Format: sign.Legacy, Reused: true}},
-			verifs:  []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: v2}, {Format: sign.Legacy, Verified: true, LogURL: v1}},
-			wantURL: v1, wantKey: logKeyPEM(t, v1),
-		},
-		{
-			name:    "both, verify run",
-			formats: []sign.Format{sign.Bundle, sign.Legacy},
-			verifs:  []verify.Result{{Format: sign.Bundle, Verified: true, LogURL: v2}, {Format: sign.Legacy, Verified: true, LogURL: v1}},
+			sigs:    []policy.Signature{{Format: sign.Bundle, LogURL: v2}, {Format: sign.Legacy, LogURL: v1}},
 			wantURL: v1, wantKey: logKeyPEM(t, v1),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := policyRun(tt.formats...)
-			r.Subjects[0].Signatures = tt.sigs
-			r.Subjects[0].Verifications = tt.verifs
-			o := report.PolicyOptions{TrustedRootJSON: trustedRoot(t)}
-			k, err := r.KyvernoPolicy(o)
+			in := signed(tt.formats...)
+			in.Signatures = tt.sigs
+			o := policy.Options{TrustedRootJSON: trustedRoot(t)}
+			k, err := policy.Kyverno(in, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +139,7 @@ func TestPolicyLogOfBoth(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Kyverno rekor (-want +got):\n%s", diff)
 			}
-			c, err := r.ClusterImagePolicy(o)
+			c, err := policy.ClusterImagePolicy(in, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,14 +150,60 @@ func TestPolicyLogOfBoth(t *testing.T) {
 	}
 }
 
+// TestRekorV2Only: the headers say when every signature the controllers
+// read is in Rekor v2 only, and Kyverno's asks for a timestamp when the
+// run has none; a signature in Rekor v1, or of unknown version, does not
+// count as v2 only.
+func TestRekorV2Only(t *testing.T) {
+	const kyvernoV2 = "logged in Rekor v2 only: their bundles carry"
+	const kyvernoTSA = "SigstoreBundle requires a timestamp"
+	const cipV2 = "Rekor v2 only, which policy-controller cannot check"
+	for _, tt := range []struct {
+		name       string
+		sigs       []policy.Signature
+		timestamps bool
+		want       []string
+	}{
+		{"v2", []policy.Signature{{Format: sign.Bundle, Rekor: 2}, {Format: sign.Bundle, Rekor: 2}}, false, []string{kyvernoV2, kyvernoTSA, cipV2}},
+		{"v2 with timestamps", []policy.Signature{{Format: sign.Bundle, Rekor: 2}}, true, []string{kyvernoV2, cipV2}},
+		{"v1 and v2", []policy.Signature{{Format: sign.Bundle, Rekor: 2}, {Format: sign.Bundle, Rekor: 1}}, false, nil},
+		{"unknown", []policy.Signature{{Format: sign.Bundle}}, false, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := signed(sign.Bundle)
+			in.Signatures, in.SignedTimestamps = tt.sigs, tt.timestamps
+			k, err := policy.Kyverno(in, policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := policy.ClusterImagePolicy(in, policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range []string{kyvernoV2, kyvernoTSA} {
+				if strings.Contains(string(k), s) {
+					got = append(got, s)
+				}
+			}
+			if strings.Contains(string(c), cipV2) {
+				got = append(got, cipV2)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("header lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestKyvernoBundleNeedsTUF: type SigstoreBundle ignores the attestor's
 // keys, so a bundle-only policy carries none of them and its header says
 // how Kyverno gets a private trusted root.
 func TestKyvernoBundleNeedsTUF(t *testing.T) {
-	r := policyRun(sign.Bundle)
-	r.SignedTimestamps = true
-	r.Subjects[0].Signatures = []sign.Signature{{Format: sign.Bundle, LogURL: "http://127.0.0.1:5406"}}
-	got, err := r.KyvernoPolicy(report.PolicyOptions{TrustedRootJSON: trustedRoot(t)})
+	in := signed(sign.Bundle)
+	in.SignedTimestamps = true
+	in.Signatures = []policy.Signature{{Format: sign.Bundle, LogURL: "http://127.0.0.1:5406"}}
+	got, err := policy.Kyverno(in, policy.Options{TrustedRootJSON: trustedRoot(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +261,7 @@ func TestClusterImagePolicyBundleOnly(t *testing.T) {
 		{[]sign.Format{sign.Bundle}, true},
 		{[]sign.Format{sign.Bundle, sign.Legacy}, false},
 	} {
-		got, err := policyRun(tt.formats...).ClusterImagePolicy(report.PolicyOptions{})
+		got, err := policy.ClusterImagePolicy(signed(tt.formats...), policy.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

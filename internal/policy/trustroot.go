@@ -1,4 +1,4 @@
-package report
+package policy
 
 import (
 	"crypto/x509"

@@ -1,0 +1,82 @@
+package job
+
+import (
+	"slices"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// Result is what one run did: the identity it signed as (or verified
+// against), and one result per subject. Package report builds the run's
+// record from it.
+type Result struct {
+	// Command is "sign" or "verify".
+	Command string
+	// DryRun is true when nothing was signed.
+	DryRun bool
+	// Formats are the storage formats written or checked.
+	Formats []sign.Format
+	// Policy is the identity: for sign, the identity and issuer the
+	// certificate names (or the token, in a dry run); for verify, the
+	// policy given.
+	Policy verify.Policy
+	// Certificate summarises the signing certificate (sign), or the
+	// certificate of the first signature that verified (verify).
+	Certificate *certificate.Summary
+	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps.
+	SignedTimestamps bool
+	// Trust says where the trusted root came from.
+	Trust string
+	// TrustedRoot is the private trusted root the run read and parsed,
+	// once; nil for the public-good instance.
+	TrustedRoot *root.TrustedRoot
+	// Subjects are the manifests, one per digest, in the order resolved.
+	Subjects []Subject
+	// Verified is true when every subject verified in every format.
+	Verified bool
+	// Unverified is true when signing skipped the read-back verification.
+	Unverified bool
+	// Started and Duration time the run.
+	Started  time.Time
+	Duration time.Duration
+}
+
+// Subject is what the run did with one manifest.
+type Subject struct {
+	// Input is the reference as given; Digest is repository@sha256:….
+	Input, Digest string
+	// Platform is os/arch for a manifest of an index.
+	Platform string
+	// Signatures are those written (or reused) by a sign run.
+	Signatures []sign.Signature
+	// Verifications are the read-back checks, one per format.
+	Verifications []verify.Result
+	// Err is a signing or registry error for this subject.
+	Err error
+}
+
+// ok reports whether s was signed, and verified in every format when
+// verified is true.
+func (s *Subject) ok(verified bool) bool {
+	if s.Err != nil {
+		return false
+	}
+	return !verified || len(s.Verifications) > 0 &&
+		!slices.ContainsFunc(s.Verifications, func(v verify.Result) bool { return !v.Verified })
+}
+
+// ok reports whether every subject passed, verified when verified is true.
+func (r *Result) ok(verified bool) bool {
+	return len(r.Subjects) > 0 && !slices.ContainsFunc(r.Subjects, func(s Subject) bool { return !s.ok(verified) })
+}
+
+// newSubject starts the result of s.
+func newSubject(s registry.Subject) Subject {
+	return Subject{Input: s.Input, Digest: s.Digest.String(), Platform: s.Platform}
+}

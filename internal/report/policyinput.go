@@ -1,0 +1,35 @@
+package report
+
+import (
+	"github.com/keyless-dev/keyless/internal/policy"
+	"github.com/keyless-dev/keyless/internal/verify"
+)
+
+// PolicyInput is what the admission policies for r are built from: its
+// digests, its identity, and the logs of its signatures.
+func (r *Run) PolicyInput() policy.Input {
+	id, e := r.Identity, r.Identity.Extensions
+	in := policy.Input{
+		Identity: verify.Policy{
+			Issuer: id.Issuer, IssuerRegexp: id.IssuerRegexp, Identity: id.SAN, IdentityRegexp: id.SANRegexp,
+			SourceRepository: e.SourceRepository, SourceRef: e.SourceRef, WorkflowTrigger: e.WorkflowTrigger,
+			BuildSignerDigest: e.BuildSignerDigest, RunnerEnvironment: e.RunnerEnvironment,
+		},
+		Formats:          r.Formats,
+		SignedTimestamps: r.SignedTimestamps,
+	}
+	for _, s := range r.Subjects {
+		in.Images = append(in.Images, s.Digest)
+		// A reused signature, and every one a verify run checked, is
+		// known by its verification: its log is the one that verified.
+		for _, v := range s.Verifications {
+			if v.Verified {
+				in.Signatures = append(in.Signatures, policy.Signature{Format: v.Format, LogURL: v.LogURL})
+			}
+		}
+		for _, sig := range s.Signatures {
+			in.Signatures = append(in.Signatures, policy.Signature{Format: sig.Format, LogURL: sig.LogURL, Rekor: sig.Rekor})
+		}
+	}
+	return in
+}
