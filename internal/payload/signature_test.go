@@ -45,4 +45,3 @@ func TestSignatureSimpleSigning(t *testing.T) {
 		t.Errorf("payload mismatch (-want +got):\n%s", diff)
 	}
 }
-

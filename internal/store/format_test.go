@@ -29,4 +29,3 @@ func TestParseFormats(t *testing.T) {
 		})
 	}
 }
-

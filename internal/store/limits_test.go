@@ -174,4 +174,3 @@ func TestReadBundlesReferrersLimits(t *testing.T) {
 		})
 	}
 }
-
