@@ -22,7 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/store"
 )
 
 // modifiedRoot writes a copy of the stack's trusted root changed by edit.
@@ -93,7 +95,7 @@ func replaceBundles(t *testing.T, ref string, bundles ...[]byte) {
 		t.Fatalf("emptying %s: %v", tag, err)
 	}
 	for _, b := range bundles {
-		if _, err := registry.WriteBundle(context.Background(), subj, b, time.Now()); err != nil {
+		if _, err := store.WriteReferrer(context.Background(), subj, b, payload.SignPredicateType, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,14 +109,14 @@ func replaceLegacy(t *testing.T, ref string, payload []byte, ann map[string]stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Delete(registry.LegacyTag(d)); err != nil {
+	if err := remote.Delete(store.TagOf(d, "sig")); err != nil {
 		// Not every registry deletes by tag: overwrite with an empty image.
 		base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-		if err := remote.Write(registry.LegacyTag(d), base); err != nil {
+		if err := remote.Write(store.TagOf(d, "sig"), base); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := registry.WriteLegacy(context.Background(), d, payload, ann); err != nil {
+	if err := store.AppendLayer(context.Background(), store.TagOf(d, "sig"), payload, store.SimpleSigningMediaType, ann); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -126,7 +128,7 @@ func legacyLayer(t *testing.T, ref string) ([]byte, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := registry.ReadLegacy(context.Background(), d)
+	st, err := store.ReadLayers(context.Background(), store.TagOf(d, "sig"), store.SimpleSigningMediaType, registry.MaxBlobSize, nil)
 	if err != nil || len(st) != 1 {
 		t.Fatalf("legacy signatures of %s: %d, %v", ref, len(st), err)
 	}
@@ -212,7 +214,7 @@ func TestNegatives(t *testing.T) {
 				ref := pushImage(t)
 				keylessSign(t, "legacy", false, ref)
 				payload, ann := legacyLayer(t, ref)
-				ann[registry.AnnotationSignature] = flipB64(t, ann[registry.AnnotationSignature])
+				ann[store.AnnotationSignature] = flipB64(t, ann[store.AnnotationSignature])
 				replaceLegacy(t, ref, payload, ann)
 				return ref, stk.TrustedRoot
 			},
@@ -251,7 +253,7 @@ func TestNegatives(t *testing.T) {
 				keylessSign(t, "legacy", false, ref)
 				payload, ann := legacyLayer(t, ref)
 				_, other := legacyLayer(t, legacyB)
-				ann[registry.AnnotationBundle] = other[registry.AnnotationBundle]
+				ann[store.AnnotationBundle] = other[store.AnnotationBundle]
 				replaceLegacy(t, ref, payload, ann)
 				return ref, stk.TrustedRoot
 			},

@@ -17,7 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/store"
 )
 
 // TestRegistrySetupOncePerRepository checks that a run pings a repository
@@ -71,10 +73,10 @@ func TestRegistrySetupOncePerRepository(t *testing.T) {
 	peak.Store(0)
 	forEach(c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
-		if _, err := registry.WriteBundle(ctx, s, []byte(`{"n":1}`), time.Now(), opts...); err != nil {
+		if _, err := store.WriteReferrer(ctx, s, []byte(`{"n":1}`), payload.SignPredicateType, time.Now(), opts...); err != nil {
 			t.Error(err)
 		}
-		if got, err := registry.ReadBundles(ctx, s.Digest, opts...); err != nil || len(got) != 1 {
+		if got, err := store.ReadReferrers(ctx, s.Digest, "", registry.MaxBlobSize, opts...); err != nil || len(got) != 1 {
 			t.Errorf("ReadBundles = %d bundles, %v; want 1", len(got), err)
 		}
 	})

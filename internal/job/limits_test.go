@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/store"
 )
 
 // TestRegistryReadsAreCapped checks that the registry options of a run
@@ -35,7 +37,7 @@ func TestRegistryReadsAreCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := registry.ReadLegacy(context.Background(), subject, opts...)
+	got, err := store.NewTag(store.WithRemote(opts...)).Read(context.Background(), subject, payload.Signature{})
 	if err == nil || !strings.Contains(err.Error(), "bytes for a manifest") {
 		t.Errorf("ReadLegacy of a %d-byte .sig manifest = %d signatures, %v; want the manifest size limit", len(big), len(got), err)
 	}

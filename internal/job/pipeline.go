@@ -10,6 +10,7 @@ import (
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -19,46 +20,47 @@ import (
 // order. Each subject runs its own pipeline — sign, log, timestamp, write,
 // read back — and each format its own branch of it, so that no step waits
 // for another subject (or format) to finish a step.
-func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, subjects []registry.Subject) []Subject {
+func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, kinds []payload.Kind, subjects []registry.Subject) []Subject {
 	out := make([]Subject, len(subjects))
 	p := startProgress(c.Log, "signing", len(subjects))
 	defer p.stop()
 	forEach(c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
-		out[i] = signSubject(ctx, c, signer, verifier, s)
+		out[i] = signSubject(ctx, c, signer, verifier, kinds, s)
 		p.done(s, out[i], c.Verify)
 	})
 	return out
 }
 
-// signSubject signs s in every format at once, then reports the formats
-// in their order.
-func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, s registry.Subject) Subject {
+// signSubject signs every kind of s in every format at once, then reports
+// them in their order: kinds first, then formats.
+func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, kinds []payload.Kind, s registry.Subject) Subject {
 	type branch struct {
 		sig *sign.Signature
 		res *verify.Result
 		err error
 	}
-	branches := make([]branch, len(c.Formats))
+	branches := make([]branch, len(kinds)*len(c.Formats))
 	var wg sync.WaitGroup
-	for i, f := range c.Formats {
+	for i := range branches {
+		k, f := kinds[i/len(c.Formats)], c.Formats[i%len(c.Formats)]
 		wg.Go(func() {
 			b := &branches[i]
 			// A reused signature was just read back and verified: keep that
 			// result instead of reading it again.
-			if res, ok := existing(ctx, verifier, s, f); ok {
-				b.sig = &sign.Signature{Format: f, Location: res.Location, LogURL: res.LogURL, LogIndex: res.LogIndex, Reused: true}
+			if res, ok := existing(ctx, verifier, s, k, f); ok {
+				b.sig = &sign.Signature{Format: f, PredicateType: res.PredicateType, Location: res.Location, LogURL: res.LogURL, LogIndex: res.LogIndex, Reused: true}
 				b.res = &res
 				return
 			}
-			if b.sig, b.err = signer.Sign(ctx, s, f); b.err != nil {
+			if b.sig, b.err = signer.Sign(ctx, s, k, f); b.err != nil {
 				return
 			}
 			b.sig.Bundle = slim(b.sig.Bundle)
 			if !c.Verify {
 				return
 			}
-			res := verifyOne(ctx, verifier, s, f)
+			res := verifyOne(ctx, verifier, s, k, f)
 			b.res = &res
 		})
 	}

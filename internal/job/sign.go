@@ -12,6 +12,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -57,7 +58,7 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
 	sigstoreTransport := retry.New(c.svc.sigstore, retry.WithBudget(ctx))
-	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithAnnotations(c.Annotations),
+	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...),
 		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now))
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
@@ -86,8 +87,11 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	}
 	// A signature counts, for reuse and for the read-back, only when it
 	// carries exactly the annotations this run was asked to sign.
-	verifier = verifier.WithAnnotations(c.Annotations)
-	run.Subjects = signAll(ctx, c, signer, verifier, subjects)
+	verifier = verifier.Exact()
+	// What each subject gets signed: attestation kinds join the image
+	// signature here.
+	kinds := []payload.Kind{payload.Signature{Annotations: c.Annotations}}
+	run.Subjects = signAll(ctx, c, signer, verifier, kinds, subjects)
 	run.Unverified = !c.Verify
 	run.Verified = c.Verify && run.ok(true)
 	run.Duration = c.Now().Sub(run.Started)
@@ -175,8 +179,8 @@ func summarize(cert *x509.Certificate) *certificate.Summary {
 // this run's annotations (the verifier checks both): a re-run then signs
 // nothing new, so re-runs neither fail nor pile up signatures and log
 // entries, while a run asked for other annotations signs anew.
-func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) (verify.Result, bool) {
-	res, err := v.Verify(ctx, s, f)
+func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, k payload.Kind, f sign.Format) (verify.Result, bool) {
+	res, err := v.Verify(ctx, s, k, f)
 	return res, err == nil && res.Verified
 }
 

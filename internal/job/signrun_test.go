@@ -10,8 +10,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -32,7 +34,7 @@ func referrers(t *testing.T, d string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := registry.ReadBundles(context.Background(), subjects[0].Digest)
+	stored, err := store.NewReferrer().Read(context.Background(), subjects[0].Digest, payload.Signature{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -69,14 +70,15 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, formats []sign.Format) []verify.Result {
 	var out []verify.Result
 	for _, f := range formats {
-		out = append(out, verifyOne(ctx, v, s, f))
+		out = append(out, verifyOne(ctx, v, s, payload.Signature{}, f))
 	}
 	return out
 }
 
-// verifyOne verifies s in format f; a registry error is the failure reason.
-func verifyOne(ctx context.Context, v *verify.Verifier, s registry.Subject, f sign.Format) verify.Result {
-	res, err := v.Verify(ctx, s, f)
+// verifyOne verifies kind k of s in format f; a registry error is the
+// failure reason.
+func verifyOne(ctx context.Context, v *verify.Verifier, s registry.Subject, k payload.Kind, f sign.Format) verify.Result {
+	res, err := v.Verify(ctx, s, k, f)
 	if err != nil {
 		res.Reasons = append(res.Reasons, err.Error())
 	}

@@ -13,9 +13,20 @@ const (
 	// MaxSignatures is the most signatures (referrers or .sig layers) read
 	// per subject: far more than any real image carries.
 	MaxSignatures = 64
-	// MaxBlobSize caps one bundle or simple-signing payload; real ones are
-	// a few KiB.
+	// MaxBlobSize caps one signature's bundle or simple-signing payload;
+	// real ones are a few KiB.
 	MaxBlobSize = 1 << 20
+	// MaxAttestationSize caps one attestation's bundle or DSSE envelope.
+	// An SBOM predicate may be 16 MiB (keyless refuses larger ones before
+	// signing); base64 in the DSSE payload makes that about 21.4 MiB, plus
+	// the statement, certificate, log entry and timestamps: 32 MiB leaves
+	// room for them and for layout. Blobs pass LimitTransport uncapped
+	// (it caps manifests and referrers lists only); this is their cap.
+	MaxAttestationSize = 32 << 20
+	// MaxReadSize caps the blobs read together for one subject in one
+	// format, so that MaxSignatures attestations at MaxAttestationSize each
+	// (2 GiB) cannot be held at once.
+	MaxReadSize = 64 << 20
 	// MaxManifestSize caps the bytes of one manifest, index or referrers
 	// list, checked as they arrive and before any parsing: decoding JSON
 	// takes several times its size in memory (a 29 MiB .sig manifest of

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -256,26 +255,5 @@ func TestResolveCanceled(t *testing.T) {
 	var ie *InputError
 	if errors.As(err, &ie) {
 		t.Errorf("a network failure was reported as an input error: %v", err)
-	}
-}
-
-func TestLegacyTag(t *testing.T) {
-	hex := strings.Repeat("0123456789abcdef", 4)
-	tests := []struct {
-		digest, want string
-	}{
-		{"ghcr.io/o/app@sha256:" + hex, "ghcr.io/o/app:sha256-" + hex + ".sig"},
-		{"localhost:5000/a/b/c@sha256:" + hex, "localhost:5000/a/b/c:sha256-" + hex + ".sig"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.digest, func(t *testing.T) {
-			d, err := name.NewDigest(tt.digest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, LegacyTag(d).String()); diff != "" {
-				t.Errorf("LegacyTag mismatch (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

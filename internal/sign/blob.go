@@ -8,6 +8,8 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/keyless-dev/keyless/internal/payload"
 )
 
 // The in-toto statement types a DSSE statement may declare.
@@ -42,7 +44,7 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) (*protobun
 	if _, ok := s.services[Bundle]; !ok {
 		return nil, errors.New("signing a statement needs the bundle format's services: create the signer with format bundle")
 	}
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, Bundle)
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: payload.InTotoPayloadType}, Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("signing in-toto statement: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 )
@@ -34,7 +35,7 @@ func TestSignBlobAndStatement(t *testing.T) {
 			return s.SignStatement(context.Background(), []byte(testStatement))
 		}, func(b *protobundle.Bundle) string {
 			return b.GetDsseEnvelope().GetPayloadType() + " " + string(b.GetDsseEnvelope().GetPayload())
-		}, sign.InTotoPayloadType + " " + testStatement},
+		}, payload.InTotoPayloadType + " " + testStatement},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := sigstoretest.New(t)

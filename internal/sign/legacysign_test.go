@@ -8,9 +8,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
-	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -22,7 +23,7 @@ func TestSignerSignLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sign.New(token(t), m, []sign.Format{sign.Bundle, sign.Legacy}, sign.WithAnnotations(ann))
+	s, err := sign.New(token(t), m, []sign.Format{sign.Bundle, sign.Legacy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestSignerSignLegacy(t *testing.T) {
 		t.Fatalf("legacy services = %+v, want the Rekor v1 log %s", got, st.RekorV1URL)
 	}
 	ctx := context.Background()
-	sig, err := s.Sign(ctx, subj, sign.Legacy)
+	sig, err := s.Sign(ctx, subj, payload.Signature{Annotations: ann}, sign.Legacy)
 	if err != nil {
 		t.Fatalf("Sign(legacy) error = %v", err)
 	}
@@ -42,14 +43,14 @@ func TestSignerSignLegacy(t *testing.T) {
 	if sig.LogIndex != sigstoretest.LogIndex {
 		t.Errorf("LogIndex = %d, want %d", sig.LogIndex, sigstoretest.LogIndex)
 	}
-	stored, err := registry.ReadLegacy(ctx, subj.Digest)
+	stored, err := store.NewTag().Read(ctx, subj.Digest, payload.Signature{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stored) != 1 {
 		t.Fatalf("stored legacy signatures = %d, want 1", len(stored))
 	}
-	wantPayload, err := sign.SimpleSigningPayload(subj.Digest, ann)
+	wantPayload, err := payload.Signature{Annotations: ann}.SimpleSigning(subj.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestSignerSignLegacy(t *testing.T) {
 	}
 	// What a reader rebuilds from the .sig layer is what was signed: the
 	// signature, the certificate, the log entry and the timestamp.
-	back, err := sign.BundleFromLegacy(stored[0].Blob, stored[0].Annotations)
+	back, err := stored[0].Bundle, stored[0].Err
 	if err != nil {
 		t.Fatalf("BundleFromLegacy() error = %v", err)
 	}
@@ -83,7 +84,7 @@ func TestSignerSignLegacy(t *testing.T) {
 	}
 
 	// The bundle format of the same Signer still takes the v2 log.
-	b, err := s.Sign(ctx, subj, sign.Bundle)
+	b, err := s.Sign(ctx, subj, payload.Signature{Annotations: ann}, sign.Bundle)
 	if err != nil || b.LogURL != st.RekorURL {
 		t.Errorf("Sign(bundle) = %+v, %v; want an entry in %s", b, err, st.RekorURL)
 	}
@@ -110,7 +111,7 @@ func TestSignErrorNamesTheLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			subj := pushed(t)
-			_, err = s.Sign(context.Background(), subj, tc.format)
+			_, err = s.Sign(context.Background(), subj, payload.Signature{}, tc.format)
 			want := "Rekor " + tc.log(st)
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), subj.Digest.String()) {
 				t.Errorf("Sign() error = %v, want one naming %q and the image", err, want)

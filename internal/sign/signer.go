@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,10 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -26,13 +28,16 @@ import (
 type Signature struct {
 	// Format is how it was stored.
 	Format Format `json:"format"`
+	// PredicateType is the attestation's predicate type; empty for an
+	// image signature.
+	PredicateType string `json:"predicateType,omitempty"`
 	// Location is the referrer manifest or .sig tag it was written to.
 	Location string `json:"location"`
 	// LogURL is the transparency log's base URL; LogIndex the entry's index.
 	LogURL   string `json:"logUrl"`
 	LogIndex int64  `json:"logIndex"`
 	// Reused is true when a valid signature by the same identity, with the
-	// same annotations, was already stored, so none was made (re-runs do not
+	// same annotations (or predicate), was already stored, so none was made (re-runs do not
 	// pile up signatures).
 	Reused bool `json:"reused,omitempty"`
 	// Bundle is what was signed, as stored (bundle) or converted (legacy);
@@ -49,6 +54,7 @@ type Signer struct {
 	material *trust.Material
 	services map[Format]trust.Services
 	clients  map[Format]*clients
+	stores   map[Format]store.Store
 }
 
 // Option configures a Signer.
@@ -58,7 +64,6 @@ type options struct {
 	transport    http.RoundTripper
 	logTransport http.RoundTripper
 	remote       []remote.Option
-	annotations  map[string]string
 	retries      uint
 	timeout      time.Duration
 	now          func() time.Time
@@ -85,9 +90,6 @@ func WithLogTransport(t http.RoundTripper) Option { return func(o *options) { o.
 // WithRemote sets the registry options (auth, transport).
 func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remote = opts } }
 
-// WithAnnotations sets annotations signed into every payload.
-func WithAnnotations(a map[string]string) Option { return func(o *options) { o.annotations = a } }
-
 // WithClock sets the clock used to select services.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -101,16 +103,23 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 	if len(formats) == 0 {
 		return nil, errors.New("no signature format to sign in")
 	}
-	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{}, clients: map[Format]*clients{}}
+	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{},
+		clients: map[Format]*clients{}, stores: map[Format]store.Store{}}
+	storeOpts := []store.Option{store.WithRemote(o.remote...), store.WithClock(o.now)}
+	if material != nil && material.Root != nil {
+		storeOpts = append(storeOpts, store.WithRoot(material.Root))
+	}
 	for _, f := range formats {
-		versions := []uint32{1, 2}
-		if f == Legacy {
-			versions = []uint32{1} // cosign's .sig format records a Rekor v1 entry
+		st, err := store.New(f, storeOpts...)
+		if err != nil {
+			return nil, err
 		}
+		s.stores[f] = st
+		versions := st.RekorVersions()
 		svc, err := material.Select(o.now(), versions...)
 		if err != nil {
-			if f == Legacy {
-				return nil, fmt.Errorf("signature-format legacy needs a Rekor v1 log (set rekor-url, or a signing-config that lists one): %w", err)
+			if !slices.Contains(versions, 2) {
+				return nil, fmt.Errorf("signature-format %s needs a Rekor v1 log (set rekor-url, or a signing-config that lists one): %w", f, err)
 			}
 			return nil, err
 		}
@@ -189,15 +198,36 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s refused the request (HTTP %d): %s", e.Service, e.StatusCode, e.Message)
 }
 
-// Sign signs subject in format f and writes the signature to the registry.
-func (s *Signer) Sign(ctx context.Context, subject registry.Subject, f Format) (*Signature, error) {
-	switch f {
-	case Bundle:
-		return s.signBundle(ctx, subject)
-	case Legacy:
-		return s.signLegacy(ctx, subject)
+// Sign signs kind k about subject for format f's store and writes it to
+// the registry: the content the store asks for (an in-toto statement as
+// DSSE, or cosign's simple-signing payload as a message), the run's key and
+// certificate, a log entry in the Rekor the store can hold, timestamps.
+func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.Kind, f Format) (*Signature, error) {
+	st, ok := s.stores[f]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", f)
 	}
-	return nil, fmt.Errorf("unknown format %q", f)
+	c, err := st.Content(k, subject.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var content sgsign.Content = &sgsign.PlainData{Data: c.Data}
+	if c.DSSE {
+		content = &sgsign.DSSEData{Data: c.Data, PayloadType: payload.InTotoPayloadType}
+	}
+	b, err := s.bundle(ctx, content, f)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
+	}
+	loc, err := st.Write(ctx, subject, k, c, b)
+	if err != nil {
+		return nil, err
+	}
+	sig := &Signature{Format: f, Location: loc, LogURL: s.services[f].Rekor, LogIndex: logIndex(b), Bundle: b}
+	if pt := k.PredicateType(); pt != payload.SignPredicateType {
+		sig.PredicateType = pt
+	}
+	return sig, nil
 }
 
 // transportRetries is sigstore-go's own retry count for Fulcio and the
@@ -228,48 +258,6 @@ func (s *Signer) bundle(ctx context.Context, content sgsign.Content, f Format) (
 		return err
 	}, rekorV2Transient)
 	return b, err
-}
-
-func (s *Signer) signBundle(ctx context.Context, subject registry.Subject) (*Signature, error) {
-	stmt, err := Statement(subject.Digest, s.opts.annotations)
-	if err != nil {
-		return nil, err
-	}
-	svc := s.services[Bundle]
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, Bundle)
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
-	}
-	raw, err := protojson.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := registry.WriteBundle(ctx, subject, raw, s.opts.now(), s.opts.remote...)
-	if err != nil {
-		return nil, err
-	}
-	return &Signature{Format: Bundle, Location: loc.String(), LogURL: svc.Rekor, LogIndex: logIndex(b), Bundle: b}, nil
-}
-
-func (s *Signer) signLegacy(ctx context.Context, subject registry.Subject) (*Signature, error) {
-	payload, err := SimpleSigningPayload(subject.Digest, s.opts.annotations)
-	if err != nil {
-		return nil, err
-	}
-	svc := s.services[Legacy]
-	b, err := s.bundle(ctx, &sgsign.PlainData{Data: payload}, Legacy)
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
-	}
-	ann, err := LegacyAnnotations(b, s.material)
-	if err != nil {
-		return nil, err
-	}
-	tag, err := registry.WriteLegacy(ctx, subject.Digest, payload, ann, s.opts.remote...)
-	if err != nil {
-		return nil, err
-	}
-	return &Signature{Format: Legacy, Location: tag.String(), LogURL: svc.Rekor, LogIndex: logIndex(b), Bundle: b}, nil
 }
 
 func logIndex(b *protobundle.Bundle) int64 {

@@ -15,12 +15,12 @@ import (
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -81,9 +81,9 @@ func TestSignerSignBundle(t *testing.T) {
 	subj := pushed(t)
 	tok := token(t)
 	ann := map[string]string{"build": "42"}
-	s := newSigner(t, st, tok, sign.WithAnnotations(ann))
+	s := newSigner(t, st, tok)
 	ctx := context.Background()
-	sig, err := s.Sign(ctx, subj, sign.Bundle)
+	sig, err := s.Sign(ctx, subj, payload.Signature{Annotations: ann}, sign.Bundle)
 	if err != nil {
 		t.Fatalf("Sign() error = %v", err)
 	}
@@ -109,7 +109,7 @@ func TestSignerSignBundle(t *testing.T) {
 	if n := len(sig.Bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()); n != 1 || st.Timestamps != 1 {
 		t.Errorf("bundle timestamps = %d, TSA answers = %d; want 1 and 1", n, st.Timestamps)
 	}
-	wantStmt, err := sign.Statement(subj.Digest, ann)
+	wantStmt, err := payload.Signature{Annotations: ann}.Statement(subj.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,19 +117,19 @@ func TestSignerSignBundle(t *testing.T) {
 	if diff := cmp.Diff(string(wantStmt), string(env.GetPayload())); diff != "" {
 		t.Errorf("signed statement (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(sign.InTotoPayloadType, env.GetPayloadType()); diff != "" {
+	if diff := cmp.Diff(payload.InTotoPayloadType, env.GetPayloadType()); diff != "" {
 		t.Errorf("payload type (-want +got):\n%s", diff)
 	}
-	stored, err := registry.ReadBundles(ctx, subj.Digest)
+	stored, err := store.NewReferrer().Read(ctx, subj.Digest, payload.Signature{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stored) != 1 || stored[0].Location != sig.Location {
 		t.Fatalf("stored referrers = %+v, want one at %s", stored, sig.Location)
 	}
-	var b protobundle.Bundle
-	if err := protojson.Unmarshal(stored[0].Blob, &b); err != nil {
-		t.Fatalf("stored bundle: %v", err)
+	b := stored[0].Bundle
+	if stored[0].Err != nil {
+		t.Fatalf("stored bundle: %v", stored[0].Err)
 	}
 	if b.GetVerificationMaterial().GetTlogEntries()[0].GetLogIndex() != sigstoretest.LogIndex {
 		t.Errorf("stored bundle log index = %d, want %d", b.GetVerificationMaterial().GetTlogEntries()[0].GetLogIndex(), sigstoretest.LogIndex)
@@ -137,7 +137,7 @@ func TestSignerSignBundle(t *testing.T) {
 
 	// A second subject reuses the run's certificate and adds a new entry.
 	other := pushed(t)
-	sig2, err := s.Sign(ctx, other, sign.Bundle)
+	sig2, err := s.Sign(ctx, other, payload.Signature{Annotations: ann}, sign.Bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +165,14 @@ func TestSignerSignFailsWithoutWriting(t *testing.T) {
 			}
 			subj := pushed(t)
 			s := newSigner(t, st, token(t))
-			sig, err := s.Sign(context.Background(), subj, tc.format)
+			sig, err := s.Sign(context.Background(), subj, payload.Signature{}, tc.format)
 			if err == nil {
 				t.Fatalf("Sign() = %+v, want an error", sig)
 			}
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("Sign() error = %q, want it to contain %q", err, tc.wantErr)
 			}
-			stored, err := registry.ReadBundles(context.Background(), subj.Digest)
+			stored, err := store.NewReferrer().Read(context.Background(), subj.Digest, payload.Signature{})
 			if err != nil {
 				t.Fatal(err)
 			}

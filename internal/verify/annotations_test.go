@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -18,34 +19,36 @@ import (
 func TestVerifyAnnotations(t *testing.T) {
 	f := newFake(t)
 	staging, prod := map[string]string{"env": "staging"}, map[string]string{"env": "prod"}
-	store := func(t *testing.T, subj registry.Subject, format sign.Format, ann map[string]string) {
+	put := func(t *testing.T, subj registry.Subject, format sign.Format, ann map[string]string) {
 		t.Helper()
 		if format == sign.Bundle {
-			stmt, err := sign.Statement(subj.Digest, ann)
+			stmt, err := payload.Signature{Annotations: ann}.Statement(subj.Digest)
 			if err != nil {
 				t.Fatal(err)
 			}
 			storeBundle(t, subj, f.attest(t, f.signer(), stmt).bundleJSON(t))
 			return
 		}
-		payload, err := sign.SimpleSigningPayload(subj.Digest, ann)
+		msg, err := payload.Signature{Annotations: ann}.SimpleSigning(subj.Digest)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := f.signLegacy(t, f.signer(), payload)
-		storeLegacy(t, subj, payload, s.legacyAnnotations(t))
+		s := f.signLegacy(t, f.signer(), msg)
+		storeLegacy(t, subj, msg, s.legacyAnnotations(t))
 	}
 	for _, format := range []sign.Format{sign.Bundle, sign.Legacy} {
 		t.Run(string(format), func(t *testing.T) {
 			subj := f.subject(t)
-			store(t, subj, format, staging)
+			put(t, subj, format, staging)
 			v, err := verify.New(f.trust(), demoPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
-			check := func(name string, v *verify.Verifier, wantVerified bool, wantAnn map[string]string) {
+			// check verifies with the kind asking for ask (exactly, unless
+			// ask is nil and exact false).
+			check := func(name string, v *verify.Verifier, ask map[string]string, wantVerified bool, wantAnn map[string]string) {
 				t.Helper()
-				res, err := v.Verify(context.Background(), subj, format)
+				res, err := v.Verify(context.Background(), subj, payload.Signature{Annotations: ask}, format)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -59,13 +62,13 @@ func TestVerifyAnnotations(t *testing.T) {
 					t.Errorf("%s: annotations (-want +got):\n%s", name, diff)
 				}
 			}
-			check("no request", v, true, staging)
-			check("the same annotations", v.WithAnnotations(map[string]string{"env": "staging"}), true, staging)
-			check("other annotations", v.WithAnnotations(prod), false, nil)
-			check("none requested", v.WithAnnotations(nil), false, nil)
-			check("more requested", v.WithAnnotations(map[string]string{"env": "staging", "team": "a"}), false, nil)
-			store(t, subj, format, prod)
-			check("found among others", v.WithAnnotations(prod), true, prod)
+			check("no request", v, nil, true, staging)
+			check("the same annotations", v.Exact(), map[string]string{"env": "staging"}, true, staging)
+			check("other annotations", v.Exact(), prod, false, nil)
+			check("none requested", v.Exact(), nil, false, nil)
+			check("more requested", v.Exact(), map[string]string{"env": "staging", "team": "a"}, false, nil)
+			put(t, subj, format, prod)
+			check("found among others", v.Exact(), prod, true, prod)
 		})
 	}
 }

@@ -14,20 +14,21 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/store"
 )
 
 // Result is the verification of one subject in one format.
 type Result struct {
 	// Format is the storage format checked.
-	Format sign.Format `json:"format"`
+	Format store.Format `json:"format"`
 	// Verified is true when a signature passed every check.
 	Verified bool `json:"verified"`
 	// Location is where the verified signature was read from.
@@ -43,6 +44,10 @@ type Result struct {
 	SignedAt time.Time `json:"signedAt,omitzero"`
 	// Annotations are the annotations signed into the verified payload.
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// PredicateType and Predicate are the verified attestation's (empty
+	// for an image signature), for the report and the gate.
+	PredicateType string          `json:"predicateType,omitempty"`
+	Predicate     json.RawMessage `json:"predicate,omitempty"`
 	// Reasons say why each signature that was found failed, or that none was.
 	Reasons []string `json:"reasons,omitempty"`
 }
@@ -51,21 +56,23 @@ type Result struct {
 type Verifier struct {
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
-	remote   []remote.Option
+	stores   map[store.Format]store.Store
 	sct      *sctMemo // nil without CT logs
 	// logs maps a transparency log's hex ID to its base URL.
 	logs map[string]string
-	// exact requires the signed annotations to equal annotations.
-	exact       bool
-	annotations map[string]string
+	// exact requires the stored payload to sign what the kind signs now.
+	exact bool
 }
 
-// WithAnnotations returns a copy of v that accepts a signature only when
-// the annotations signed into its payload are exactly want (none, when want
-// is empty): a signature made for env=staging is no signature for env=prod.
-func (v *Verifier) WithAnnotations(want map[string]string) *Verifier {
+// Exact returns a copy of v that accepts a stored payload only when it
+// signs exactly what the kind asked for would sign now: the same
+// annotations for an image signature (none, when none are asked for), the
+// same predicate (as canonical JSON) for an attestation. A signature made
+// for env=staging is no signature for env=prod; a re-run reuses only an
+// attestation of the same content.
+func (v *Verifier) Exact() *Verifier {
 	c := *v
-	c.exact, c.annotations = true, want
+	c.exact = true
 	return &c
 }
 
@@ -78,7 +85,8 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 		return nil, err
 	}
 	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
-	out := &Verifier{identity: id, remote: remoteOpts}
+	ro := store.WithRemote(remoteOpts...)
+	out := &Verifier{identity: id, stores: map[store.Format]store.Store{store.Bundle: store.NewReferrer(ro), store.Legacy: store.NewTag(ro)}}
 	if len(tr.CTLogs()) > 0 {
 		noSCT, err := sgverify.NewVerifier(tr, opts...)
 		if err != nil {
@@ -99,37 +107,51 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 	return out, nil
 }
 
-// Verify reads subject's signatures in format f from the registry and
-// verifies them. Registry errors are returned; failed checks are in Result.
-func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.Format) (Result, error) {
+// Verify reads what is stored for subject in format f that may be of kind
+// k, and verifies it: the identity policy, the binding of the signed
+// payload to subject's digest, and k's predicate type; with Exact, also
+// that it signs what k would sign now. Registry errors are returned;
+// failed checks are in Result.
+func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k payload.Kind, f store.Format) (Result, error) {
 	res := Result{Format: f, LogIndex: -1}
-	var stored []registry.Stored
-	var err error
-	switch f {
-	case sign.Bundle:
-		stored, err = registry.ReadBundles(ctx, subject.Digest, v.remote...)
-	case sign.Legacy:
-		stored, err = registry.ReadLegacy(ctx, subject.Digest, v.remote...)
-	default:
+	st, ok := v.stores[f]
+	if !ok {
 		return res, fmt.Errorf("unknown format %q", f)
 	}
+	var want *payload.Decoded
+	if v.exact {
+		var err error
+		if want, err = expected(k, subject); err != nil {
+			return res, err
+		}
+	}
+	items, err := st.Read(ctx, subject.Digest, k)
 	if err != nil {
 		return res, err
 	}
-	if len(stored) == 0 {
-		res.Reasons = []string{fmt.Sprintf("no %s signature found for %s", f, subject.Digest.DigestStr())}
+	if len(items) == 0 {
+		what := "signature"
+		if !isSignature(k) {
+			what = k.PredicateType() + " attestation"
+		}
+		res.Reasons = []string{fmt.Sprintf("no %s %s found for %s", f, what, subject.Digest.DigestStr())}
 		return res, nil
 	}
-	for _, s := range stored {
-		vr, b, ann, err := v.one(subject, f, s)
-		if err == nil && v.exact && !maps.Equal(ann, v.annotations) {
-			err = fmt.Errorf("signed annotations %s, not the requested %s", annotationList(ann), annotationList(v.annotations))
+	for _, it := range items {
+		vr, got, err := v.one(subject, k, it)
+		if err == nil && want != nil {
+			err = same(want, got)
 		}
 		if err != nil {
-			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", s.Location, err))
+			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
 			continue
 		}
-		res.Verified, res.Location, res.Reasons, res.Annotations = true, s.Location, nil, ann
+		res.Verified, res.Location, res.Reasons = true, it.Location, nil
+		if isSignature(k) {
+			res.Annotations = got.Annotations
+		} else {
+			res.PredicateType, res.Predicate = got.PredicateType, got.Predicate
+		}
 		if vr.Signature != nil {
 			res.Certificate = vr.Signature.Certificate
 		}
@@ -138,7 +160,7 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, f sign.
 				res.SignedAt = t.Timestamp
 			}
 		}
-		if es := b.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
+		if es := it.Bundle.GetVerificationMaterial().GetTlogEntries(); len(es) > 0 {
 			res.LogIndex = es[0].GetLogIndex()
 			res.LogURL = v.logs[hex.EncodeToString(es[0].GetLogId().GetKeyId())]
 		}
@@ -159,64 +181,101 @@ func annotationList(a map[string]string) string {
 	return strings.Join(kv, ", ")
 }
 
-// one verifies one stored signature and returns the result, the bundle it
-// verified (for a legacy signature, the bundle rebuilt from it) and the
-// annotations signed into its payload.
-func (v *Verifier) one(subject registry.Subject, f sign.Format, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, map[string]string, error) {
-	if f == sign.Legacy {
-		return v.legacy(subject, s)
+// one verifies one stored item and returns the result and the payload it
+// signs.
+func (v *Verifier) one(subject registry.Subject, k payload.Kind, it store.Item) (*sgverify.VerificationResult, *payload.Decoded, error) {
+	if it.Err != nil {
+		return nil, nil, it.Err
+	}
+	b, err := bundle.NewBundle(it.Bundle)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing bundle: %w", err)
+	}
+	if it.Blob != nil {
+		return v.simpleSigning(subject, k, b, it.Blob)
+	}
+	if b.GetDsseEnvelope() == nil {
+		return nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature or attestation")
 	}
 	alg, hexDigest, _ := strings.Cut(subject.Digest.DigestStr(), ":")
 	if alg != "sha256" {
-		return nil, nil, nil, fmt.Errorf("unsupported digest algorithm %s", alg)
+		return nil, nil, fmt.Errorf("unsupported digest algorithm %s", alg)
 	}
-	want, err := hex.DecodeString(hexDigest)
+	digest, err := hex.DecodeString(hexDigest)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	b := &bundle.Bundle{Bundle: new(protobundle.Bundle)}
-	if err := b.UnmarshalJSON(s.Blob); err != nil {
-		return nil, nil, nil, fmt.Errorf("parsing bundle: %w", err)
-	}
-	if b.GetDsseEnvelope() == nil {
-		return nil, nil, nil, errors.New("bundle holds no DSSE envelope: not a cosign image signature")
-	}
-	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", want), sgverify.WithCertificateIdentity(v.identity)))
+	// sigstore-go checks that the statement names the digest as a subject.
+	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	if vr.Statement == nil || vr.Statement.GetPredicateType() != registry.SignPredicateType {
-		return nil, nil, nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", registry.SignPredicateType)
+	if vr.Statement == nil {
+		return nil, nil, errors.New("bundle's DSSE envelope holds no in-toto statement")
 	}
-	ann, err := sign.StatementAnnotations(b.GetDsseEnvelope().GetPayload())
+	if t := vr.Statement.GetType(); t != payload.StatementType && t != sign.InTotoStatementV01 {
+		return nil, nil, fmt.Errorf("in-toto statement has unknown _type %q", t)
+	}
+	if got := vr.Statement.GetPredicateType(); got != k.PredicateType() {
+		if isSignature(k) {
+			return nil, nil, fmt.Errorf("bundle is an attestation, not a signature (predicate type is not %s)", payload.SignPredicateType)
+		}
+		return nil, nil, fmt.Errorf("predicate type is %q, not %q", got, k.PredicateType())
+	}
+	d, err := payload.Decode(b.GetDsseEnvelope().GetPayload())
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return vr, b, ann, nil
+	if d.Digest[alg] != hexDigest {
+		return nil, nil, fmt.Errorf("in-toto statement is about %s:%s, not %s", alg, d.Digest[alg], subject.Digest.DigestStr())
+	}
+	return vr, d, nil
 }
 
-func (v *Verifier) legacy(subject registry.Subject, s registry.Stored) (*sgverify.VerificationResult, *bundle.Bundle, map[string]string, error) {
-	pb, err := sign.BundleFromLegacy(s.Blob, s.Annotations)
+// simpleSigning verifies a message signature over cosign's simple-signing
+// payload, which only the image-signature kind signs.
+func (v *Verifier) simpleSigning(subject registry.Subject, k payload.Kind, b *bundle.Bundle, blob []byte) (*sgverify.VerificationResult, *payload.Decoded, error) {
+	if !isSignature(k) {
+		return nil, nil, fmt.Errorf("a simple-signing payload is an image signature, not a %s attestation", k.PredicateType())
+	}
+	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(blob)), sgverify.WithCertificateIdentity(v.identity)))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	b, err := bundle.NewBundle(pb)
+	ann, err := payload.ParseSimpleSigning(blob, subject.Digest)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("rebuilding bundle: %w", err)
+		return nil, nil, err
 	}
-	vr, err := v.verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(s.Blob)), sgverify.WithCertificateIdentity(v.identity)))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var p sign.SimpleSigning
-	if err := json.Unmarshal(s.Blob, &p); err != nil {
-		return nil, nil, nil, fmt.Errorf("parsing simple-signing payload: %w", err)
-	}
-	if p.Critical.Type != sign.SimpleSigningType {
-		return nil, nil, nil, fmt.Errorf("payload type is %q, not %q", p.Critical.Type, sign.SimpleSigningType)
-	}
-	if got := p.Critical.Image.DockerManifestDigest; got != subject.Digest.DigestStr() {
-		return nil, nil, nil, fmt.Errorf("signature is for digest %s, not %s", got, subject.Digest.DigestStr())
-	}
-	return vr, b, p.Optional, nil
+	return vr, &payload.Decoded{PredicateType: payload.SignPredicateType, Predicate: json.RawMessage(`{}`), Annotations: ann}, nil
 }
+
+// expected is what kind k signs for subject now, as a verifier reads it.
+func expected(k payload.Kind, subject registry.Subject) (*payload.Decoded, error) {
+	stmt, err := k.Statement(subject.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("building the %s statement for %s: %w", k.PredicateType(), subject.Digest, err)
+	}
+	return payload.Decode(stmt)
+}
+
+// same reports whether got signs what want does: the same annotations and
+// the same predicate, compared as canonical JSON.
+func same(want, got *payload.Decoded) error {
+	if !maps.Equal(got.Annotations, want.Annotations) {
+		return fmt.Errorf("signed annotations %s, not the requested %s", annotationList(got.Annotations), annotationList(want.Annotations))
+	}
+	w, err := payload.Canonical(want.Predicate)
+	if err != nil {
+		return err
+	}
+	g, err := payload.Canonical(got.Predicate)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(w, g) {
+		return fmt.Errorf("signed %s predicate is not the one this run signs", got.PredicateType)
+	}
+	return nil
+}
+
+func isSignature(k payload.Kind) bool { return k.PredicateType() == payload.SignPredicateType }

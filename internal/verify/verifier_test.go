@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -45,6 +46,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
 
@@ -261,11 +263,11 @@ func (f *fake) signer() signer {
 
 // signed is one signature with everything a bundle holds.
 type signed struct {
-	cert    *x509.Certificate
-	payload []byte // DSSE payload, or simple-signing payload (legacy)
-	sig     []byte
-	entry   *protorekor.TransparencyLogEntry
-	tsr     []byte
+	cert  *x509.Certificate
+	msg   []byte // DSSE payload, or simple-signing payload (legacy)
+	sig   []byte
+	entry *protorekor.TransparencyLogEntry
+	tsr   []byte
 }
 
 func ecSign(t *testing.T, k *ecdsa.PrivateKey, msg []byte) []byte {
@@ -278,8 +280,8 @@ func ecSign(t *testing.T, k *ecdsa.PrivateKey, msg []byte) []byte {
 	return sig
 }
 
-func pae(payloadType string, payload []byte) []byte {
-	return fmt.Appendf(nil, "DSSEv1 %d %s %d %s", len(payloadType), payloadType, len(payload), payload)
+func pae(payloadType string, msg []byte) []byte {
+	return fmt.Appendf(nil, "DSSEv1 %d %s %d %s", len(payloadType), payloadType, len(msg), msg)
 }
 
 func certPEM(c *x509.Certificate) []byte {
@@ -308,10 +310,10 @@ var logIndex int64 = 100
 func (f *fake) logEntry(t *testing.T, kind string, body []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
 	logIndex++
-	payload := mustJSON(t, map[string]any{
+	msg := mustJSON(t, map[string]any{
 		"body": base64.StdEncoding.EncodeToString(body), "integratedTime": at.Unix(), "logIndex": logIndex, "logID": f.rekorID,
 	})
-	canon, err := jsoncanonicalizer.Transform(payload)
+	canon, err := jsoncanonicalizer.Transform(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,15 +346,15 @@ func (f *fake) logEntry(t *testing.T, kind string, body []byte, at time.Time) *p
 
 // logDSSE logs a dsse v0.0.1 entry for the envelope as it is, even with a
 // bad signature: the virtual log, unlike Rekor, does not check it.
-func (f *fake) logDSSE(t *testing.T, cert *x509.Certificate, payload, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
+func (f *fake) logDSSE(t *testing.T, cert *x509.Certificate, msg, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
 	env := mustJSON(t, map[string]any{
-		"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": sign.InTotoPayloadType,
-		"signatures": []any{map[string]any{"keyid": "", "sig": base64.StdEncoding.EncodeToString(sig)}},
+		"payload": base64.StdEncoding.EncodeToString(msg), "payloadType": payload.InTotoPayloadType,
+		"signatures": []any{map[string]any{"sig": base64.StdEncoding.EncodeToString(sig)}},
 	})
 	body := mustJSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "dsse", "spec": map[string]any{
 		"envelopeHash": map[string]any{"algorithm": "sha256", "value": hexSHA256(env)},
-		"payloadHash":  map[string]any{"algorithm": "sha256", "value": hexSHA256(payload)},
+		"payloadHash":  map[string]any{"algorithm": "sha256", "value": hexSHA256(msg)},
 		"signatures": []any{map[string]any{
 			"signature": base64.StdEncoding.EncodeToString(sig),
 			"verifier":  base64.StdEncoding.EncodeToString(certPEM(cert)),
@@ -363,10 +365,10 @@ func (f *fake) logDSSE(t *testing.T, cert *x509.Certificate, payload, sig []byte
 
 // logHashedRekord logs a hashedrekord v0.0.1 entry for a signature over
 // payload, even a bad one.
-func (f *fake) logHashedRekord(t *testing.T, cert *x509.Certificate, payload, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
+func (f *fake) logHashedRekord(t *testing.T, cert *x509.Certificate, msg, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
 	body := mustJSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": map[string]any{
-		"data": map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hexSHA256(payload)}},
+		"data": map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hexSHA256(msg)}},
 		"signature": map[string]any{
 			"content":   base64.StdEncoding.EncodeToString(sig),
 			"publicKey": map[string]any{"content": base64.StdEncoding.EncodeToString(certPEM(cert))},
@@ -417,8 +419,8 @@ func statement(t *testing.T, digest, predicateType string) []byte {
 func (f *fake) attest(t *testing.T, s signer, stmt []byte) signed {
 	t.Helper()
 	cert, key := s.ca.leaf(t, s.identity, s.issuer, s.notBefore)
-	sig := ecSign(t, key, pae(sign.InTotoPayloadType, stmt))
-	out := signed{cert: cert, payload: stmt, sig: sig, entry: f.logDSSE(t, cert, stmt, sig, s.logTime)}
+	sig := ecSign(t, key, pae(payload.InTotoPayloadType, stmt))
+	out := signed{cert: cert, msg: stmt, sig: sig, entry: f.logDSSE(t, cert, stmt, sig, s.logTime)}
 	if !s.noTimestamp {
 		out.tsr = f.timestamp(t, sig)
 	}
@@ -426,11 +428,11 @@ func (f *fake) attest(t *testing.T, s signer, stmt []byte) signed {
 }
 
 // signLegacy signs the simple-signing payload, logs and timestamps it.
-func (f *fake) signLegacy(t *testing.T, s signer, payload []byte) signed {
+func (f *fake) signLegacy(t *testing.T, s signer, msg []byte) signed {
 	t.Helper()
 	cert, key := s.ca.leaf(t, s.identity, s.issuer, s.notBefore)
-	sig := ecSign(t, key, payload)
-	out := signed{cert: cert, payload: payload, sig: sig, entry: f.logHashedRekord(t, cert, payload, sig, s.logTime)}
+	sig := ecSign(t, key, msg)
+	out := signed{cert: cert, msg: msg, sig: sig, entry: f.logHashedRekord(t, cert, msg, sig, s.logTime)}
 	if !s.noTimestamp {
 		out.tsr = f.timestamp(t, sig)
 	}
@@ -457,7 +459,7 @@ func (s signed) bundleJSON(t *testing.T) []byte {
 		MediaType:            "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: s.verificationMaterial(),
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
-			Payload: s.payload, PayloadType: sign.InTotoPayloadType, Signatures: []*protodsse.Signature{{Sig: s.sig}},
+			Payload: s.msg, PayloadType: payload.InTotoPayloadType, Signatures: []*protodsse.Signature{{Sig: s.sig}},
 		}},
 	})
 	if err != nil {
@@ -468,7 +470,7 @@ func (s signed) bundleJSON(t *testing.T) []byte {
 
 func storeBundle(t *testing.T, subj registry.Subject, bundleJSON []byte) {
 	t.Helper()
-	if _, err := registry.WriteBundle(context.Background(), subj, bundleJSON, time.Now()); err != nil {
+	if _, err := store.WriteReferrer(context.Background(), subj, bundleJSON, payload.SignPredicateType, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -477,8 +479,8 @@ func storeBundle(t *testing.T, subj registry.Subject, bundleJSON []byte) {
 // keyless's own converter.
 func (s signed) legacyAnnotations(t *testing.T) map[string]string {
 	t.Helper()
-	h := sha256.Sum256(s.payload)
-	ann, err := sign.LegacyAnnotations(&protobundle.Bundle{
+	h := sha256.Sum256(s.msg)
+	ann, err := store.LegacyAnnotations(&protobundle.Bundle{
 		MediaType:            "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: s.verificationMaterial(),
 		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
@@ -492,16 +494,16 @@ func (s signed) legacyAnnotations(t *testing.T) map[string]string {
 	return ann
 }
 
-func storeLegacy(t *testing.T, subj registry.Subject, payload []byte, ann map[string]string) {
+func storeLegacy(t *testing.T, subj registry.Subject, msg []byte, ann map[string]string) {
 	t.Helper()
-	if _, err := registry.WriteLegacy(context.Background(), subj.Digest, payload, ann); err != nil {
+	if err := store.AppendLayer(context.Background(), store.TagOf(subj.Digest, "sig"), msg, store.SimpleSigningMediaType, ann); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func simpleSigning(t *testing.T, d name.Digest) []byte {
 	t.Helper()
-	p, err := sign.SimpleSigningPayload(d, nil)
+	p, err := payload.Signature{}.SimpleSigning(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,13 +524,13 @@ func run(t *testing.T, tm root.TrustedMaterial, p verify.Policy, subj registry.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := v.Verify(context.Background(), subj, f)
+	res, err := v.Verify(context.Background(), subj, payload.Signature{}, f)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 	// A Verifier remembers what passed (the SCTs of a certificate): a
 	// second verification must come out the same.
-	again, err := v.Verify(context.Background(), subj, f)
+	again, err := v.Verify(context.Background(), subj, payload.Signature{}, f)
 	if err != nil {
 		t.Fatalf("Verify again: %v", err)
 	}
@@ -560,12 +562,12 @@ func TestVerifyAccepts(t *testing.T) {
 			subj := f.subject(t)
 			var s signed
 			if tc.format == sign.Bundle {
-				s = f.attest(t, tc.signer, statement(t, subj.Digest.DigestStr(), registry.SignPredicateType))
+				s = f.attest(t, tc.signer, statement(t, subj.Digest.DigestStr(), payload.SignPredicateType))
 				storeBundle(t, subj, s.bundleJSON(t))
 			} else {
-				payload := simpleSigning(t, subj.Digest)
-				s = f.signLegacy(t, tc.signer, payload)
-				storeLegacy(t, subj, payload, s.legacyAnnotations(t))
+				msg := simpleSigning(t, subj.Digest)
+				s = f.signLegacy(t, tc.signer, msg)
+				storeLegacy(t, subj, msg, s.legacyAnnotations(t))
 			}
 			got := run(t, f.trust(), tc.policy, subj, tc.format)
 			type summary struct {
@@ -596,27 +598,27 @@ func TestVerifyRejects(t *testing.T) {
 	f := newFake(t)
 	untrusted := newFulcioCA(t, "untrusted")
 	now := time.Now()
-	type store func(t *testing.T, subj registry.Subject)
+	type storeFn func(t *testing.T, subj registry.Subject)
 	// bundle stores a bundle signed by s over a cosign signature statement
 	// for the subject, after change.
-	bundle := func(s signer, change func(t *testing.T, b *signed)) store {
+	bundle := func(s signer, change func(t *testing.T, b *signed)) storeFn {
 		return func(t *testing.T, subj registry.Subject) {
-			b := f.attest(t, s, statement(t, subj.Digest.DigestStr(), registry.SignPredicateType))
+			b := f.attest(t, s, statement(t, subj.Digest.DigestStr(), payload.SignPredicateType))
 			if change != nil {
 				change(t, &b)
 			}
 			storeBundle(t, subj, b.bundleJSON(t))
 		}
 	}
-	legacy := func(s signer, change func(t *testing.T, sig *signed, ann map[string]string)) store {
+	legacy := func(s signer, change func(t *testing.T, sig *signed, ann map[string]string)) storeFn {
 		return func(t *testing.T, subj registry.Subject) {
-			payload := simpleSigning(t, subj.Digest)
-			sig := f.signLegacy(t, s, payload)
+			msg := simpleSigning(t, subj.Digest)
+			sig := f.signLegacy(t, s, msg)
 			ann := sig.legacyAnnotations(t)
 			if change != nil {
 				change(t, &sig, ann)
 			}
-			storeLegacy(t, subj, sig.payload, ann)
+			storeLegacy(t, subj, sig.msg, ann)
 		}
 	}
 	with := func(change func(*signer)) signer {
@@ -629,7 +631,7 @@ func TestVerifyRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		format sign.Format
-		store  store
+		store  storeFn
 		trust  func() root.TrustedMaterial // nil: f.trust()
 		policy *verify.Policy              // nil: demoPolicy
 		want   []string                    // in the reason
@@ -644,7 +646,7 @@ func TestVerifyRejects(t *testing.T) {
 			name: "DSSE signature flipped, and the flipped one logged and timestamped", format: sign.Bundle,
 			store: bundle(f.signer(), func(t *testing.T, b *signed) {
 				b.sig = flip(b.sig)
-				b.entry = f.logDSSE(t, b.cert, b.payload, b.sig, now)
+				b.entry = f.logDSSE(t, b.cert, b.msg, b.sig, now)
 				b.tsr = f.timestamp(t, b.sig)
 			}),
 			want: []string{"failed to verify signature", "could not verify envelope"},
@@ -652,7 +654,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "legacy signature annotation flipped", format: sign.Legacy,
 			store: legacy(f.signer(), func(t *testing.T, s *signed, ann map[string]string) {
-				ann[registry.AnnotationSignature] = base64.StdEncoding.EncodeToString(flip(s.sig))
+				ann[store.AnnotationSignature] = base64.StdEncoding.EncodeToString(flip(s.sig))
 			}),
 			want: []string{"transparency log signature does not match"},
 		},
@@ -662,7 +664,7 @@ func TestVerifyRejects(t *testing.T) {
 			name: "legacy signature flipped, and the flipped one logged and timestamped", format: sign.Legacy,
 			store: legacy(f.signer(), func(t *testing.T, s *signed, ann map[string]string) {
 				s.sig = flip(s.sig)
-				s.entry = f.logHashedRekord(t, s.cert, s.payload, s.sig, now)
+				s.entry = f.logHashedRekord(t, s.cert, s.msg, s.sig, now)
 				s.tsr = f.timestamp(t, s.sig)
 				for k, v := range s.legacyAnnotations(t) {
 					ann[k] = v
@@ -674,17 +676,17 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "bundle whose statement names another digest, stored as a referrer of this one", format: sign.Bundle,
 			store: func(t *testing.T, subj registry.Subject) {
-				b := f.attest(t, f.signer(), statement(t, otherDigest, registry.SignPredicateType))
+				b := f.attest(t, f.signer(), statement(t, otherDigest, payload.SignPredicateType))
 				storeBundle(t, subj, b.bundleJSON(t))
 			},
 			want: []string{"failed to verify signature", "artifact digest", "does not match"},
 		},
 		{
-			name: "legacy payload naming another digest", format: sign.Legacy,
+			name: "legacy msg naming another digest", format: sign.Legacy,
 			store: func(t *testing.T, subj registry.Subject) {
-				payload := simpleSigning(t, subj.Digest.Context().Digest(otherDigest))
-				s := f.signLegacy(t, f.signer(), payload)
-				storeLegacy(t, subj, payload, s.legacyAnnotations(t))
+				msg := simpleSigning(t, subj.Digest.Context().Digest(otherDigest))
+				s := f.signLegacy(t, f.signer(), msg)
+				storeLegacy(t, subj, msg, s.legacyAnnotations(t))
 			},
 			want: []string{"signature is for digest " + otherDigest + ", not sha256:"},
 		},
@@ -692,7 +694,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "bundle carrying the tlog entry of another bundle", format: sign.Bundle,
 			store: bundle(f.signer(), func(t *testing.T, b *signed) {
-				other := f.attest(t, f.signer(), statement(t, otherDigest, registry.SignPredicateType))
+				other := f.attest(t, f.signer(), statement(t, otherDigest, payload.SignPredicateType))
 				b.entry = other.entry
 			}),
 			want: []string{"transparency log signature does not match"},
@@ -701,7 +703,7 @@ func TestVerifyRejects(t *testing.T) {
 			name: "bundle carrying a tlog entry of its own signature under another certificate", format: sign.Bundle,
 			store: bundle(f.signer(), func(t *testing.T, b *signed) {
 				other, _ := f.fulcio.leaf(t, demoIdentity, githubIssuer, now.Add(-time.Minute))
-				b.entry = f.logDSSE(t, other, b.payload, b.sig, now)
+				b.entry = f.logDSSE(t, other, b.msg, b.sig, now)
 			}),
 			want: []string{"transparency log certificate does not match"},
 		},
@@ -709,7 +711,7 @@ func TestVerifyRejects(t *testing.T) {
 			name: "legacy signature with the dev.sigstore.cosign/bundle annotation of another signature", format: sign.Legacy,
 			store: legacy(f.signer(), func(t *testing.T, s *signed, ann map[string]string) {
 				other := f.signLegacy(t, f.signer(), []byte(`{"critical":{}}`))
-				ann[registry.AnnotationBundle] = other.legacyAnnotations(t)[registry.AnnotationBundle]
+				ann[store.AnnotationBundle] = other.legacyAnnotations(t)[store.AnnotationBundle]
 			}),
 			want: []string{"transparency log signature does not match"},
 		},
@@ -868,7 +870,7 @@ func TestVerifyRejects(t *testing.T) {
 func TestVerifyTSAMustBeTrusted(t *testing.T) {
 	f := newFake(t)
 	subj := f.subject(t)
-	b := f.attest(t, f.signer(), statement(t, subj.Digest.DigestStr(), registry.SignPredicateType))
+	b := f.attest(t, f.signer(), statement(t, subj.Digest.DigestStr(), payload.SignPredicateType))
 	b.entry.InclusionPromise = nil
 	storeBundle(t, subj, b.bundleJSON(t))
 
@@ -915,7 +917,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 	t.Run("no signature", func(t *testing.T) {
 		subj := f.subject(t)
 		for _, format := range []sign.Format{sign.Bundle, sign.Legacy} {
-			got, err := v.Verify(ctx, subj, format)
+			got, err := v.Verify(ctx, subj, payload.Signature{}, format)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -935,7 +937,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 			storeBundle(t, subj, b.bundleJSON(t))
 		}
 		storeBundle(t, subj, []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
-		got, err := v.Verify(ctx, subj, sign.Bundle)
+		got, err := v.Verify(ctx, subj, payload.Signature{}, sign.Bundle)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -948,9 +950,9 @@ func TestVerifyFailsClosed(t *testing.T) {
 		subj := f.subject(t)
 		bad := f.attest(t, f.signer(), statement(t, subj.Digest.DigestStr(), slsaType))
 		storeBundle(t, subj, bad.bundleJSON(t))
-		good := f.attest(t, f.signer(), statement(t, subj.Digest.DigestStr(), registry.SignPredicateType))
+		good := f.attest(t, f.signer(), statement(t, subj.Digest.DigestStr(), payload.SignPredicateType))
 		storeBundle(t, subj, good.bundleJSON(t))
-		got, err := v.Verify(ctx, subj, sign.Bundle)
+		got, err := v.Verify(ctx, subj, payload.Signature{}, sign.Bundle)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -960,7 +962,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 	})
 
 	t.Run("unknown format", func(t *testing.T) {
-		got, err := v.Verify(ctx, f.subject(t), sign.Format("both"))
+		got, err := v.Verify(ctx, f.subject(t), payload.Signature{}, sign.Format("both"))
 		if err == nil || got.Verified {
 			t.Errorf("verified %v, error %v; want an error", got.Verified, err)
 		}
@@ -980,7 +982,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 	}
 	for _, format := range []sign.Format{sign.Bundle, sign.Legacy} {
 		t.Run("registry error, "+string(format), func(t *testing.T) {
-			got, err := v.Verify(ctx, registry.Subject{Digest: d}, format)
+			got, err := v.Verify(ctx, registry.Subject{Digest: d}, payload.Signature{}, format)
 			if err == nil {
 				t.Fatalf("no error; result %+v", got)
 			}

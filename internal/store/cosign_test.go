@@ -1,81 +1,15 @@
-package sign
+package store
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/testing/protocmp"
-
-	"github.com/keyless-dev/keyless/internal/registry"
 )
-
-const testDigest = "registry.example.com/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-func TestParseFormats(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    []Format
-		wantErr bool
-	}{
-		{"", []Format{Bundle}, false},
-		{"bundle", []Format{Bundle}, false},
-		{" Legacy ", []Format{Legacy}, false},
-		{"both", []Format{Bundle, Legacy}, false},
-		{"cosign", nil, true},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseFormats(tc.in)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("ParseFormats(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ParseFormats(%q) mismatch (-want +got):\n%s", tc.in, diff)
-			}
-		})
-	}
-}
-
-func TestStatement(t *testing.T) {
-	d := name.MustParseReference(testDigest).(name.Digest)
-	b, err := Statement(d, map[string]string{"team": "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{
-		"_type":         "https://in-toto.io/Statement/v1",
-		"predicateType": "https://sigstore.dev/cosign/sign/v1",
-		"predicate":     map[string]any{},
-		"subject": []any{map[string]any{
-			"digest":      map[string]any{"sha256": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
-			"annotations": map[string]any{"team": "a"},
-		}},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("statement mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestSimpleSigningPayload(t *testing.T) {
-	d := name.MustParseReference(testDigest).(name.Digest)
-	b, err := SimpleSigningPayload(d, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"critical":{"identity":{"docker-reference":"registry.example.com/team/app"},"image":{"docker-manifest-digest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},"type":"cosign container image signature"},"optional":null}`
-	if diff := cmp.Diff(want, string(b)); diff != "" {
-		t.Errorf("payload mismatch (-want +got):\n%s", diff)
-	}
-}
 
 // TestLegacyRoundTrip converts a Rekor v1 message-signature bundle to
 // cosign's annotations and back, and gets the same verification material.
@@ -92,7 +26,7 @@ func TestLegacyRoundTrip(t *testing.T) {
 				KindVersion:       &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"},
 				IntegratedTime:    1700000000,
 				InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: []byte("set")},
-				CanonicalizedBody: []byte(`{"kind":"hashedrekord"}`),
+				CanonicalizedBody: []byte(`{"apiVersion":"0.0.1","kind":"hashedrekord"}`),
 			}},
 			TimestampVerificationData: &protobundle.TimestampVerificationData{
 				Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: []byte("tsr")}},
@@ -107,7 +41,7 @@ func TestLegacyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{registry.AnnotationSignature, registry.AnnotationCertificate, registry.AnnotationBundle, registry.AnnotationTimestamp} {
+	for _, k := range []string{AnnotationSignature, AnnotationCertificate, AnnotationBundle, AnnotationTimestamp} {
 		if ann[k] == "" {
 			t.Errorf("annotation %s missing", k)
 		}
@@ -132,19 +66,20 @@ func TestLegacyRoundTrip(t *testing.T) {
 
 func TestBundleFromLegacyRejects(t *testing.T) {
 	good := map[string]string{
-		registry.AnnotationSignature:   "c2ln",
-		registry.AnnotationCertificate: "-----BEGIN CERTIFICATE-----\nYWJj\n-----END CERTIFICATE-----\n",
-		registry.AnnotationBundle:      `{"SignedEntryTimestamp":"c2V0","Payload":{"body":"e30=","integratedTime":1,"logIndex":1,"logID":"abcd"}}`,
+		AnnotationSignature:   "c2ln",
+		AnnotationCertificate: "-----BEGIN CERTIFICATE-----\nYWJj\n-----END CERTIFICATE-----\n",
+		AnnotationBundle:      `{"SignedEntryTimestamp":"c2V0","Payload":{"body":"eyJraW5kIjoiaGFzaGVkcmVrb3JkIiwiYXBpVmVyc2lvbiI6IjAuMC4xIn0=","integratedTime":1,"logIndex":1,"logID":"abcd"}}`,
 	}
 	if _, err := BundleFromLegacy([]byte("p"), good); err != nil {
 		t.Fatalf("good annotations rejected: %v", err)
 	}
 	for _, tc := range []struct{ name, key, value string }{
-		{"no signature", registry.AnnotationSignature, ""},
-		{"key-based (no certificate)", registry.AnnotationCertificate, ""},
-		{"not logged", registry.AnnotationBundle, ""},
-		{"bad log ID", registry.AnnotationBundle, `{"SignedEntryTimestamp":"c2V0","Payload":{"body":"e30=","logID":"zz"}}`},
-		{"bad timestamp", registry.AnnotationTimestamp, "{"},
+		{"no signature", AnnotationSignature, ""},
+		{"key-based (no certificate)", AnnotationCertificate, ""},
+		{"not logged", AnnotationBundle, ""},
+		{"bad log ID", AnnotationBundle, `{"SignedEntryTimestamp":"c2V0","Payload":{"body":"e30=","logID":"zz"}}`},
+		{"bad timestamp", AnnotationTimestamp, "{"},
+		{"log entry of no kind", AnnotationBundle, `{"SignedEntryTimestamp":"c2V0","Payload":{"body":"e30=","logID":"abcd"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ann := map[string]string{}

@@ -1,4 +1,4 @@
-package registry
+package store
 
 import (
 	"bytes"
@@ -15,22 +15,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/keyless-dev/keyless/internal/payload"
+	"github.com/keyless-dev/keyless/internal/registry"
 )
 
-// resolveOne resolves one tag to its Subject.
-func resolveOne(t *testing.T, ref string) Subject {
-	t.Helper()
-	subs, err := Resolve(context.Background(), []string{ref}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(subs) != 1 {
-		t.Fatalf("Resolve(%s) = %d subjects, want 1", ref, len(subs))
-	}
-	return subs[0]
-}
-
-func sortStored(s []Stored) []Stored {
+func sortStored(s []Raw) []Raw {
 	sort.Slice(s, func(i, j int) bool { return bytes.Compare(s[i].Blob, s[j].Blob) < 0 })
 	return s
 }
@@ -51,20 +40,20 @@ func TestWriteReadBundles(t *testing.T) {
 			pushImage(t, host+"/app:unsigned")
 			subject := resolveOne(t, host+"/app:v1")
 
-			var want []Stored
+			var want []Raw
 			for i := range 2 {
 				b := jsonBytes(t, map[string]any{"mediaType": BundleMediaType, "n": i})
-				loc, err := WriteBundle(ctx, subject, b, now)
+				loc, err := WriteReferrer(ctx, subject, b, payload.SignPredicateType, now)
 				if err != nil {
 					t.Fatalf("WriteBundle #%d: %v", i, err)
 				}
 				if diff := cmp.Diff(subject.Digest.Context().String(), loc.Context().String()); diff != "" {
 					t.Errorf("referrer repository mismatch (-want +got):\n%s", diff)
 				}
-				want = append(want, Stored{Location: loc.String(), Blob: b})
+				want = append(want, Raw{Location: loc.String(), Blob: b})
 			}
 
-			got, err := ReadBundles(ctx, subject.Digest)
+			got, err := ReadReferrers(ctx, subject.Digest, "", registry.MaxBlobSize)
 			if err != nil {
 				t.Fatalf("ReadBundles: %v", err)
 			}
@@ -73,7 +62,7 @@ func TestWriteReadBundles(t *testing.T) {
 			}
 
 			unsigned := resolveOne(t, host+"/app:unsigned")
-			got, err = ReadBundles(ctx, unsigned.Digest)
+			got, err = ReadReferrers(ctx, unsigned.Digest, "", registry.MaxBlobSize)
 			if err != nil {
 				t.Fatalf("ReadBundles(unsigned): %v", err)
 			}
@@ -92,7 +81,7 @@ func TestWriteBundleManifest(t *testing.T) {
 	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
 	now := time.Date(2025, 6, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600))
 
-	loc, err := WriteBundle(ctx, subject, bundle, now)
+	loc, err := WriteReferrer(ctx, subject, bundle, payload.SignPredicateType, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +139,7 @@ func TestWriteBundleManifest(t *testing.T) {
 		Annotations: map[string]string{
 			"org.opencontainers.image.created":  "2025-06-01T12:00:00Z",
 			"dev.sigstore.bundle.content":       "dsse-envelope",
-			"dev.sigstore.bundle.predicateType": SignPredicateType,
+			"dev.sigstore.bundle.predicateType": payload.SignPredicateType,
 		},
 		ResponseMediaType: types.OCIManifestSchema1,
 	}
@@ -170,11 +159,11 @@ func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 	now := time.Now()
 
 	bundleA := []byte(`{"for":"a"}`)
-	locA, err := WriteBundle(ctx, a, bundleA, now)
+	locA, err := WriteReferrer(ctx, a, bundleA, payload.SignPredicateType, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	locB, err := WriteBundle(ctx, b, []byte(`{"for":"b"}`), now)
+	locB, err := WriteReferrer(ctx, b, []byte(`{"for":"b"}`), payload.SignPredicateType, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,11 +191,11 @@ func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := ReadBundles(ctx, a.Digest)
+	got, err := ReadReferrers(ctx, a.Digest, "", registry.MaxBlobSize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Stored{{Location: locA.String(), Blob: bundleA}}, got); diff != "" {
+	if diff := cmp.Diff([]Raw{{Location: locA.String(), Blob: bundleA}}, got); diff != "" {
 		t.Errorf("ReadBundles mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -214,48 +203,48 @@ func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 func TestReadBundlesLimits(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("blob over MaxBlobSize", func(t *testing.T) {
+	t.Run("blob over registry.MaxBlobSize", func(t *testing.T) {
 		host := newRegistry(t, true)
 		pushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
-		big := append([]byte(`"`), bytes.Repeat([]byte("a"), MaxBlobSize)...)
-		if _, err := WriteBundle(ctx, s, big, time.Now()); err != nil {
+		big := append([]byte(`"`), bytes.Repeat([]byte("a"), registry.MaxBlobSize)...)
+		if _, err := WriteReferrer(ctx, s, big, payload.SignPredicateType, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadBundles(ctx, s.Digest)
+		got, err := ReadReferrers(ctx, s.Digest, "", registry.MaxBlobSize)
 		if err == nil || !strings.Contains(err.Error(), "limit") {
 			t.Fatalf("ReadBundles = %d bundles, %v; want an over-the-limit error", len(got), err)
 		}
 	})
 
-	t.Run("blob of exactly MaxBlobSize", func(t *testing.T) {
+	t.Run("blob of exactly registry.MaxBlobSize", func(t *testing.T) {
 		host := newRegistry(t, true)
 		pushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
-		b := bytes.Repeat([]byte("a"), MaxBlobSize)
-		if _, err := WriteBundle(ctx, s, b, time.Now()); err != nil {
+		b := bytes.Repeat([]byte("a"), registry.MaxBlobSize)
+		if _, err := WriteReferrer(ctx, s, b, payload.SignPredicateType, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadBundles(ctx, s.Digest)
+		got, err := ReadReferrers(ctx, s.Digest, "", registry.MaxBlobSize)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || !bytes.Equal(got[0].Blob, b) {
-			t.Errorf("ReadBundles returned %d bundles, want the one of %d bytes", len(got), MaxBlobSize)
+			t.Errorf("ReadBundles returned %d bundles, want the one of %d bytes", len(got), registry.MaxBlobSize)
 		}
 	})
 
-	t.Run("more than MaxSignatures referrers", func(t *testing.T) {
+	t.Run("more than registry.MaxSignatures referrers", func(t *testing.T) {
 		host := newRegistry(t, true)
 		pushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
-		for i := range MaxSignatures + 1 {
-			if _, err := WriteBundle(ctx, s, []byte(fmt.Sprintf(`{"n":%d}`, i)), time.Now()); err != nil {
+		for i := range registry.MaxSignatures + 1 {
+			if _, err := WriteReferrer(ctx, s, []byte(fmt.Sprintf(`{"n":%d}`, i)), payload.SignPredicateType, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := ReadBundles(ctx, s.Digest)
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d", MaxSignatures)) {
+		got, err := ReadReferrers(ctx, s.Digest, "", registry.MaxBlobSize)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d", registry.MaxSignatures)) {
 			t.Fatalf("ReadBundles = %d bundles, %v; want a too-many-referrers error", len(got), err)
 		}
 	})
@@ -267,7 +256,7 @@ func TestReadBundlesMissingRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadBundles(context.Background(), d)
+	got, err := ReadReferrers(context.Background(), d, "", registry.MaxBlobSize)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package registry
+package store
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/keyless-dev/keyless/internal/registry"
 )
 
 func TestWriteReadLegacy(t *testing.T) {
@@ -29,19 +30,19 @@ func TestWriteReadLegacy(t *testing.T) {
 		{[]byte(`{"critical":{"n":1}}`), map[string]string{AnnotationSignature: "c2lnMQ==", AnnotationCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", AnnotationBundle: `{"SignedEntryTimestamp":"x"}`}},
 		{[]byte(`{"critical":{"n":2}}`), map[string]string{AnnotationSignature: "c2lnMg==", AnnotationChain: "chain", AnnotationTimestamp: `{"SignedRFC3161Timestamp":"y"}`}},
 	}
-	var want []Stored
+	var want []Raw
 	for i, sig := range sigs {
-		tag, err := WriteLegacy(ctx, s.Digest, sig.payload, sig.annotations)
+		tag, err := writeLegacy(ctx, s.Digest, sig.payload, sig.annotations)
 		if err != nil {
 			t.Fatalf("WriteLegacy #%d: %v", i, err)
 		}
 		if diff := cmp.Diff(wantTag, tag.String()); diff != "" {
 			t.Errorf("WriteLegacy tag mismatch (-want +got):\n%s", diff)
 		}
-		want = append(want, Stored{Location: wantTag, Blob: sig.payload, Annotations: sig.annotations})
+		want = append(want, Raw{Location: wantTag, Blob: sig.payload, Annotations: sig.annotations})
 	}
 
-	got, err := ReadLegacy(ctx, s.Digest)
+	got, err := readLegacy(ctx, s.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestReadLegacyNoTag(t *testing.T) {
 	host := newRegistry(t, false)
 	pushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
-	got, err := ReadLegacy(context.Background(), s.Digest)
+	got, err := readLegacy(context.Background(), s.Digest)
 	if err != nil {
 		t.Fatalf("ReadLegacy: %v", err)
 	}
@@ -90,13 +91,13 @@ func TestReadLegacyNoTag(t *testing.T) {
 }
 
 // pushSigImage pushes a .sig image for subject with the given layers.
-func pushSigImage(t *testing.T, s Subject, layers ...mutate.Addendum) {
+func pushSigImage(t *testing.T, s registry.Subject, layers ...mutate.Addendum) {
 	t.Helper()
 	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(LegacyTag(s.Digest), img); err != nil {
+	if err := remote.Write(TagOf(s.Digest, "sig"), img); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -129,18 +130,18 @@ func TestReadLegacyLayers(t *testing.T) {
 			wantBlobs: []string{`{"a":1}`, `{"b":2}`},
 		},
 		{
-			name:   "exactly MaxSignatures",
-			layers: many(MaxSignatures),
+			name:   "exactly registry.MaxSignatures",
+			layers: many(registry.MaxSignatures),
 			wantBlobs: func() []string {
 				var s []string
-				for i := range MaxSignatures {
+				for i := range registry.MaxSignatures {
 					s = append(s, fmt.Sprintf(`{"n":%d}`, i))
 				}
 				return s
 			}(),
 		},
-		{name: "more than MaxSignatures refused", layers: many(MaxSignatures + 1), wantErr: fmt.Sprintf("over the limit of %d", MaxSignatures)},
-		{name: "blob over MaxBlobSize refused", layers: []mutate.Addendum{sigLayer(strings.Repeat("x", MaxBlobSize+1))}, wantErr: "limit"},
+		{name: "more than registry.MaxSignatures refused", layers: many(registry.MaxSignatures + 1), wantErr: fmt.Sprintf("over the limit of %d", registry.MaxSignatures)},
+		{name: "blob over registry.MaxBlobSize refused", layers: []mutate.Addendum{sigLayer(strings.Repeat("x", registry.MaxBlobSize+1))}, wantErr: "limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,7 +149,7 @@ func TestReadLegacyLayers(t *testing.T) {
 			pushImage(t, host+"/app:v1")
 			s := resolveOne(t, host+"/app:v1")
 			pushSigImage(t, s, tt.layers...)
-			got, err := ReadLegacy(ctx, s.Digest)
+			got, err := readLegacy(ctx, s.Digest)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ReadLegacy = %d signatures, %v; want error containing %q", len(got), err, tt.wantErr)
@@ -174,10 +175,10 @@ func TestWriteLegacyOverMaxBlobSizeIsNotRead(t *testing.T) {
 	host := newRegistry(t, false)
 	pushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
-	if _, err := WriteLegacy(ctx, s.Digest, bytes.Repeat([]byte("y"), MaxBlobSize+1), nil); err != nil {
+	if _, err := writeLegacy(ctx, s.Digest, bytes.Repeat([]byte("y"), registry.MaxBlobSize+1), nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadLegacy(ctx, s.Digest)
+	got, err := readLegacy(ctx, s.Digest)
 	if err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Fatalf("ReadLegacy = %d signatures, %v; want an over-the-limit error", len(got), err)
 	}
