@@ -6,7 +6,8 @@
 //	cd e2e && go run ./cmd/probe -service rekor-v1 -n 300 -c 32
 //
 // Services: rekor-v1 (hashedrekord entries), rekor-v2 (hashedrekord v0.0.2
-// entries), tsa (timestamps), registry (push a small random image, read
+// entries), tsa (timestamps), fulcio (certificates, each for a fresh key,
+// each logged to the CT log), registry (push a small random image, read
 // its manifest back: about 10 requests; -url is then host:port). Each entry signs a fresh random digest with
 // an ephemeral key. This is a measurement, never a test.
 package main
@@ -42,7 +43,7 @@ import (
 )
 
 func main() {
-	service := flag.String("service", "rekor-v1", "rekor-v1, rekor-v2, tsa or registry")
+	service := flag.String("service", "rekor-v1", "rekor-v1, rekor-v2, tsa, fulcio or registry")
 	n := flag.Int("n", 200, "number of writes")
 	c := flag.Int("c", 32, "concurrent clients")
 	url := flag.String("url", "", "the service's URL, when not the stack's (e.g. a second instance with other flags)")
@@ -72,10 +73,16 @@ func run(ctx context.Context, service, url string, n, c int) error {
 	case "registry":
 		host := cmp.Or(url, s.Registry)
 		write = func(ctx context.Context) error { return pushPull(ctx, host) }
+	case "fulcio":
+		tok, err := s.Mint(ctx, "github")
+		if err != nil {
+			return err
+		}
+		write = func(ctx context.Context) error { return w.fulcio(ctx, cmp.Or(url, s.FulcioURL), tok) }
 	case "tsa":
 		write = func(ctx context.Context) error { return w.tsa(ctx, cmp.Or(url, s.TSAURL)) }
 	default:
-		return fmt.Errorf("-service: unknown service %q: use rekor-v1, rekor-v2, tsa or registry", service)
+		return fmt.Errorf("-service: unknown service %q: use rekor-v1, rekor-v2, tsa, fulcio or registry", service)
 	}
 	before := s.CPU()
 	lat := make([]time.Duration, n)
@@ -209,4 +216,43 @@ func pushPull(ctx context.Context, host string) error {
 	}
 	_, err = remote.Get(ref.Context().Digest(d.String()), remote.WithContext(ctx))
 	return err
+}
+
+// fulcio asks for a certificate for a fresh key with the token tok.
+func (w *writer) fulcio(ctx context.Context, base, tok string) error {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("the minted token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	d := sha256.Sum256([]byte(claims.Sub))
+	proof, err := ecdsa.SignASN1(rand.Reader, key, d[:])
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{
+		"credentials": map[string]any{"oidcIdentityToken": tok},
+		"publicKeyRequest": map[string]any{
+			"publicKey":         map[string]any{"algorithm": "ECDSA", "content": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+			"proofOfPossession": proof,
+		},
+	}
+	return w.post(ctx, strings.TrimSuffix(base, "/")+"/api/v2/signingCert", "application/json", body, http.StatusCreated)
 }
