@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,10 +30,11 @@ func main() {
 	formats := flag.String("format", "bundle,legacy,both", "signature formats, comma-separated")
 	cosignMax := flag.Int("cosign-max", 100, "run cosign only up to this many images (it takes about 1 s per image; 0 skips it)")
 	concurrency := flag.String("concurrency", "", "keyless's concurrency input (empty: its default)")
+	profiles := flag.String("cpuprofile", "", "write a Go CPU profile of each keyless run into this directory (keyless-<format>-<n>.pprof)")
 	flag.Parse()
 	counts, err := parseCounts(*ns)
 	if err == nil {
-		err = run(context.Background(), counts, strings.Split(*formats, ","), *cosignMax, *concurrency)
+		err = run(context.Background(), counts, strings.Split(*formats, ","), *cosignMax, *concurrency, *profiles)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,7 +62,7 @@ type row struct {
 	cosign  *measure // nil: not run
 }
 
-func run(ctx context.Context, counts []int, formats []string, cosignMax int, concurrency string) error {
+func run(ctx context.Context, counts []int, formats []string, cosignMax int, concurrency, profiles string) error {
 	s, err := stack.Running(ctx, "")
 	if err != nil {
 		return err
@@ -70,11 +72,25 @@ func run(ctx context.Context, counts []int, formats []string, cosignMax int, con
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin, err := stack.Build(ctx, "./cmd/action", work)
+	var flags []string
+	if profiles != "" {
+		if profiles, err = filepath.Abs(profiles); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(profiles, 0o755); err != nil {
+			return err
+		}
+		overlay, err := profileOverlay("..", work)
+		if err != nil {
+			return err
+		}
+		flags = append(flags, "-overlay="+overlay)
+	}
+	bin, err := stack.Build(ctx, "./cmd/action", work, flags...)
 	if err != nil {
 		return err
 	}
-	b := &bench{stack: s, bin: bin, work: work, runID: time.Now().UTC().Format("20060102-150405"), concurrency: concurrency}
+	b := &bench{stack: s, bin: bin, work: work, runID: time.Now().UTC().Format("20060102-150405"), concurrency: concurrency, profiles: profiles}
 	var rows []row
 	for _, f := range formats {
 		if _, ok := signingConfigs(s)[f]; !ok {

@@ -22,6 +22,7 @@ type bench struct {
 	work        string
 	runID       string
 	concurrency string
+	profiles    string // a directory for CPU profiles, or ""
 	seq         int
 }
 
@@ -30,10 +31,11 @@ type measure struct {
 	wall   time.Duration
 	cpu    time.Duration // user + system
 	maxRSS int64         // KiB
+	stack  stack.CPU     // CPU time of each stack service meanwhile
 }
 
 func (m measure) String() string {
-	return fmt.Sprintf("%s, %s, CPU %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu))
+	return fmt.Sprintf("%s, %s, CPU %s; %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu), m.stack)
 }
 
 // signingConfigs maps each format to the signing config keyless uses.
@@ -60,10 +62,16 @@ func (b *bench) keyless(ctx context.Context, f string, n int) (measure, error) {
 		inputs["concurrency"] = b.concurrency
 	}
 	env := []string{"HOME=" + dir}
+	if b.profiles != "" {
+		env = append(env, "KEYLESS_BENCH_CPUPROFILE="+filepath.Join(b.profiles, fmt.Sprintf("keyless-%s-%d.pprof", f, n)))
+	}
 	for k, v := range b.stack.GitHubActionEnv(dir, inputs) {
 		env = append(env, k+"="+v)
 	}
-	return timed(ctx, dir, env, b.bin)
+	before := b.stack.CPU()
+	m, err := timed(ctx, dir, env, b.bin)
+	m.stack = b.stack.CPU().Since(before)
+	return m, err
 }
 
 // cosign pushes n fresh images and signs them with the cosign CLI that
