@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 // lyingRegistry is an in-process registry that labels every manifest as a
@@ -93,7 +94,7 @@ func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) string {
 // TestResolveNestedIndexes: an index of indexes is expanded at every
 // depth, each digest once, an index before what it lists.
 func TestResolveNestedIndexes(t *testing.T) {
-	host := newRegistry(t, true)
+	host := registrytest.New(t, true)
 	shared, amd, arm, solo := randomImage(t), randomImage(t), randomImage(t), randomImage(t)
 	linuxAMD := v1.Platform{OS: "linux", Architecture: "amd64"}
 	linuxARM := v1.Platform{OS: "linux", Architecture: "arm64"}
@@ -110,7 +111,7 @@ func TestResolveNestedIndexes(t *testing.T) {
 		mutate.IndexAddendum{Add: inner2},
 		mutate.IndexAddendum{Add: inner3})
 	in := host + "/nested:v1"
-	if err := remote.WriteIndex(mustRef(t, in), top); err != nil {
+	if err := remote.WriteIndex(registrytest.Ref(t, in), top); err != nil {
 		t.Fatal(err)
 	}
 	repo := host + "/nested@"
@@ -146,14 +147,14 @@ func chain(t *testing.T, host string, n int) string {
 		m = indexOf(t, mutate.IndexAddendum{Add: m})
 	}
 	ref := fmt.Sprintf("%s/chain:%d", host, n)
-	if err := remote.WriteIndex(mustRef(t, ref), m.(v1.ImageIndex)); err != nil {
+	if err := remote.WriteIndex(registrytest.Ref(t, ref), m.(v1.ImageIndex)); err != nil {
 		t.Fatal(err)
 	}
 	return ref
 }
 
 func TestResolveDepthLimit(t *testing.T) {
-	host := newRegistry(t, true)
+	host := registrytest.New(t, true)
 	ok := chain(t, host, MaxIndexDepth)
 	got, err := Resolve(context.Background(), []string{ok}, true)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 func TestSplitRefs(t *testing.T) {
@@ -139,7 +140,7 @@ func pushIndex(t *testing.T, ref string) (v1.Hash, []v1.Hash) {
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
-	if err := remote.WriteIndex(mustRef(t, ref), idx); err != nil {
+	if err := remote.WriteIndex(registrytest.Ref(t, ref), idx); err != nil {
 		t.Fatal(err)
 	}
 	d, err := idx.Digest()
@@ -150,9 +151,9 @@ func pushIndex(t *testing.T, ref string) (v1.Hash, []v1.Hash) {
 }
 
 func TestResolve(t *testing.T) {
-	host := newRegistry(t, true)
-	app := pushImage(t, host+"/app:v1")
-	other := pushImage(t, host+"/other:v2")
+	host := registrytest.New(t, true)
+	app := registrytest.PushImage(t, host+"/app:v1")
+	other := registrytest.PushImage(t, host+"/other:v2")
 	idx, children := pushIndex(t, host+"/multi:v1")
 	ctx := context.Background()
 
@@ -211,8 +212,8 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
-	host := newRegistry(t, true)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, true)
+	registrytest.PushImage(t, host+"/app:v1")
 	missingDigest := "sha256:" + strings.Repeat("0", 64)
 	tests := []struct {
 		name    string
@@ -244,8 +245,8 @@ func TestResolveErrors(t *testing.T) {
 }
 
 func TestResolveCanceled(t *testing.T) {
-	host := newRegistry(t, true)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, true)
+	registrytest.PushImage(t, host+"/app:v1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := Resolve(ctx, []string{host + "/app:v1"}, false)

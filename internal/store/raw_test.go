@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 func sortStored(s []Raw) []Raw {
@@ -35,14 +36,14 @@ func TestWriteReadBundles(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			host := newRegistry(t, tt.referrers)
-			pushImage(t, host+"/app:v1")
-			pushImage(t, host+"/app:unsigned")
+			host := registrytest.New(t, tt.referrers)
+			registrytest.PushImage(t, host+"/app:v1")
+			registrytest.PushImage(t, host+"/app:unsigned")
 			subject := resolveOne(t, host+"/app:v1")
 
 			var want []Raw
 			for i := range 2 {
-				b := jsonBytes(t, map[string]any{"mediaType": BundleMediaType, "n": i})
+				b := registrytest.JSON(t, map[string]any{"mediaType": BundleMediaType, "n": i})
 				loc, err := WriteReferrer(ctx, subject, b, payload.SignPredicateType, now)
 				if err != nil {
 					t.Fatalf("WriteBundle #%d: %v", i, err)
@@ -75,8 +76,8 @@ func TestWriteReadBundles(t *testing.T) {
 
 func TestWriteBundleManifest(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, true)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, true)
+	registrytest.PushImage(t, host+"/app:v1")
 	subject := resolveOne(t, host+"/app:v1")
 	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
 	now := time.Date(2025, 6, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600))
@@ -152,9 +153,9 @@ func TestWriteBundleManifest(t *testing.T) {
 // referrer whose manifest names subject B: it must not be read as A's.
 func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:a")
-	pushImage(t, host+"/app:b")
+	host := registrytest.New(t, false)
+	registrytest.PushImage(t, host+"/app:a")
+	registrytest.PushImage(t, host+"/app:b")
 	a, b := resolveOne(t, host+"/app:a"), resolveOne(t, host+"/app:b")
 	now := time.Now()
 
@@ -169,7 +170,7 @@ func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 	}
 
 	// Add B's referrer to A's fallback index.
-	fallback := mustRef(t, host+"/app:"+strings.Replace(a.Digest.DigestStr(), ":", "-", 1))
+	fallback := registrytest.Ref(t, host+"/app:"+strings.Replace(a.Digest.DigestStr(), ":", "-", 1))
 	idx, err := remote.Index(fallback)
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +205,8 @@ func TestReadBundlesLimits(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("blob over registry.MaxBlobSize", func(t *testing.T) {
-		host := newRegistry(t, true)
-		pushImage(t, host+"/app:v1")
+		host := registrytest.New(t, true)
+		registrytest.PushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
 		big := append([]byte(`"`), bytes.Repeat([]byte("a"), registry.MaxBlobSize)...)
 		if _, err := WriteReferrer(ctx, s, big, payload.SignPredicateType, time.Now()); err != nil {
@@ -218,8 +219,8 @@ func TestReadBundlesLimits(t *testing.T) {
 	})
 
 	t.Run("blob of exactly registry.MaxBlobSize", func(t *testing.T) {
-		host := newRegistry(t, true)
-		pushImage(t, host+"/app:v1")
+		host := registrytest.New(t, true)
+		registrytest.PushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
 		b := bytes.Repeat([]byte("a"), registry.MaxBlobSize)
 		if _, err := WriteReferrer(ctx, s, b, payload.SignPredicateType, time.Now()); err != nil {
@@ -235,8 +236,8 @@ func TestReadBundlesLimits(t *testing.T) {
 	})
 
 	t.Run("more than registry.MaxSignatures referrers", func(t *testing.T) {
-		host := newRegistry(t, true)
-		pushImage(t, host+"/app:v1")
+		host := registrytest.New(t, true)
+		registrytest.PushImage(t, host+"/app:v1")
 		s := resolveOne(t, host+"/app:v1")
 		for i := range registry.MaxSignatures + 1 {
 			if _, err := WriteReferrer(ctx, s, []byte(fmt.Sprintf(`{"n":%d}`, i)), payload.SignPredicateType, time.Now()); err != nil {
@@ -251,7 +252,7 @@ func TestReadBundlesLimits(t *testing.T) {
 }
 
 func TestReadBundlesMissingRepository(t *testing.T) {
-	host := newRegistry(t, false)
+	host := registrytest.New(t, false)
 	d, err := name.NewDigest(host + "/ghost@sha256:" + strings.Repeat("1", 64))
 	if err != nil {
 		t.Fatal(err)

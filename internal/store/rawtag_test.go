@@ -14,12 +14,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 func TestWriteReadLegacy(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, false)
+	registrytest.PushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
 	wantTag := host + "/app:" + strings.Replace(s.Digest.DigestStr(), ":", "-", 1) + ".sig"
 
@@ -51,7 +52,7 @@ func TestWriteReadLegacy(t *testing.T) {
 	}
 
 	// The .sig image is an OCI manifest whose layers are simple-signing payloads.
-	img, err := remote.Image(mustRef(t, wantTag))
+	img, err := remote.Image(registrytest.Ref(t, wantTag))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +79,8 @@ func TestWriteReadLegacy(t *testing.T) {
 }
 
 func TestReadLegacyNoTag(t *testing.T) {
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, false)
+	registrytest.PushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
 	got, err := readLegacy(context.Background(), s.Digest)
 	if err != nil {
@@ -145,8 +146,8 @@ func TestReadLegacyLayers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host := newRegistry(t, false)
-			pushImage(t, host+"/app:v1")
+			host := registrytest.New(t, false)
+			registrytest.PushImage(t, host+"/app:v1")
 			s := resolveOne(t, host+"/app:v1")
 			pushSigImage(t, s, tt.layers...)
 			got, err := readLegacy(ctx, s.Digest)
@@ -172,8 +173,8 @@ func TestReadLegacyLayers(t *testing.T) {
 
 func TestWriteLegacyOverMaxBlobSizeIsNotRead(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, false)
+	registrytest.PushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
 	if _, err := writeLegacy(ctx, s.Digest, bytes.Repeat([]byte("y"), registry.MaxBlobSize+1), nil); err != nil {
 		t.Fatal(err)

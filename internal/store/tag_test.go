@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 // TestTagReadCaps: an attestation may be far larger than a signature (an
@@ -26,8 +27,8 @@ func TestTagReadCaps(t *testing.T) {
 		{"signature over MaxBlobSize is refused", payload.Signature{}, registry.MaxBlobSize + 1, "limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			host := newRegistry(t, false)
-			pushImage(t, host+"/app:v1")
+			host := registrytest.New(t, false)
+			registrytest.PushImage(t, host+"/app:v1")
 			s := resolveOne(t, host+"/app:v1")
 			mt := SimpleSigningMediaType
 			if tc.kind.PredicateType() != payload.SignPredicateType {
@@ -57,8 +58,8 @@ func TestTagReadCaps(t *testing.T) {
 // are read (the verifier checks the signed type).
 func TestTagReadFiltersPredicateType(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:v1")
+	host := registrytest.New(t, false)
+	registrytest.PushImage(t, host+"/app:v1")
 	s := resolveOne(t, host+"/app:v1")
 	tag := TagFor(s.Digest, attestation{})
 	for _, ann := range []map[string]string{

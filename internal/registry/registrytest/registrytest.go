@@ -1,4 +1,7 @@
-package registry
+// Package registrytest holds in-process registries and fixtures for tests
+// only: a ggcr registry that serves the OCI referrers API as the spec does,
+// a fake registry that answers fixed paths, and small helpers around them.
+package registrytest
 
 import (
 	"encoding/json"
@@ -6,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -17,10 +21,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// newRegistry starts an in-process registry and returns its host:port.
-// With referrers, the registry serves the OCI 1.1 referrers API; without,
-// clients fall back to the sha256-<hex> tag schema.
-func newRegistry(t *testing.T, referrers bool) string {
+// New starts an in-process registry and returns its host:port; it stops
+// when t ends. With referrers, the registry serves the OCI 1.1 referrers
+// API; without, clients fall back to the sha256-<hex> tag schema.
+func New(t testing.TB, referrers bool) string {
 	t.Helper()
 	var h http.Handler = ggcr.New(ggcr.WithReferrersSupport(referrers), ggcr.Logger(log.New(io.Discard, "", 0)))
 	if referrers {
@@ -31,7 +35,7 @@ func newRegistry(t *testing.T, referrers bool) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-// specArtifactType makes the fake registry's referrers API follow the OCI
+// specArtifactType makes the registry's referrers API follow the OCI
 // distribution spec: a descriptor's artifactType is the manifest's
 // artifactType when it has one (ggcr's registry always uses
 // config.mediaType, which real registries do not).
@@ -69,7 +73,8 @@ func specArtifactType(h http.Handler) http.Handler {
 	})
 }
 
-func mustRef(t *testing.T, s string) name.Reference {
+// Ref parses s as an image reference or fails t.
+func Ref(t testing.TB, s string) name.Reference {
 	t.Helper()
 	ref, err := name.ParseReference(s)
 	if err != nil {
@@ -78,14 +83,14 @@ func mustRef(t *testing.T, s string) name.Reference {
 	return ref
 }
 
-// pushImage pushes a random image to ref and returns its digest.
-func pushImage(t *testing.T, ref string) v1.Hash {
+// PushImage pushes a random image to ref and returns its digest.
+func PushImage(t testing.TB, ref string) v1.Hash {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(mustRef(t, ref), img); err != nil {
+	if err := remote.Write(Ref(t, ref), img); err != nil {
 		t.Fatal(err)
 	}
 	d, err := img.Digest()
@@ -95,12 +100,23 @@ func pushImage(t *testing.T, ref string) v1.Hash {
 	return d
 }
 
-// jsonBytes is a bundle-like JSON document, distinct per n.
-func jsonBytes(t *testing.T, v any) []byte {
+// JSON is v marshalled, or fails t.
+func JSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Allocated returns the bytes allocated while f runs: an upper bound of
+// how much the heap grows.
+func Allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
