@@ -4,20 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/store"
@@ -39,24 +33,10 @@ func token(t *testing.T) string {
 // pushed writes a random image to an in-memory registry.
 func pushed(t *testing.T) registry.Subject {
 	t.Helper()
-	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewDigest(strings.TrimPrefix(srv.URL, "http://") + "/demo/app@" + d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	subjects, err := registry.Resolve(context.Background(), []string{ref.String()}, false)
+	host := registrytest.New(t, false)
+	d := registrytest.PushImage(t, host+"/demo/app:latest")
+	ref := host + "/demo/app@" + d.String()
+	subjects, err := registry.Resolve(context.Background(), []string{ref}, false)
 	if err != nil || len(subjects) != 1 {
 		t.Fatalf("Resolve(%s) = %v, %v", ref, subjects, err)
 	}

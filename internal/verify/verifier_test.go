@@ -12,11 +12,8 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -32,9 +29,6 @@ import (
 	"github.com/digitorus/timestamp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -45,6 +39,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -206,9 +201,7 @@ type fake struct {
 
 func newFake(t *testing.T) *fake {
 	t.Helper()
-	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	f := &fake{rekorKey: newKey(t), tsa: newTSA(t, "trusted"), fulcio: newFulcioCA(t, "trusted"), host: strings.TrimPrefix(srv.URL, "http://")}
+	f := &fake{rekorKey: newKey(t), tsa: newTSA(t, "trusted"), fulcio: newFulcioCA(t, "trusted"), host: registrytest.New(t, false)}
 	f.rekorID, f.rekor = transparencyLog(t, f.rekorKey, "https://"+rekorHost)
 	return f
 }
@@ -228,19 +221,10 @@ func (f *fake) trust() trusted {
 // subject pushes a fresh image and resolves it as keyless does.
 func (f *fake) subject(t *testing.T) registry.Subject {
 	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.nimg++
-	tag, err := name.NewTag(fmt.Sprintf("%s/keyless/app:v%d", f.host, f.nimg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	s, err := registry.Resolve(context.Background(), []string{tag.String()}, false)
+	tag := fmt.Sprintf("%s/keyless/app:v%d", f.host, f.nimg)
+	registrytest.PushImage(t, tag)
+	s, err := registry.Resolve(context.Background(), []string{tag}, false)
 	if err != nil || len(s) != 1 {
 		t.Fatalf("resolving %s: %v %v", tag, s, err)
 	}
@@ -288,15 +272,6 @@ func certPEM(c *x509.Certificate) []byte {
 	return []byte("-----BEGIN CERTIFICATE-----\n" + base64.StdEncoding.EncodeToString(c.Raw) + "\n-----END CERTIFICATE-----\n")
 }
 
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func hexSHA256(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
@@ -310,7 +285,7 @@ var logIndex int64 = 100
 func (f *fake) logEntry(t *testing.T, kind string, body []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
 	logIndex++
-	msg := mustJSON(t, map[string]any{
+	msg := registrytest.JSON(t, map[string]any{
 		"body": base64.StdEncoding.EncodeToString(body), "integratedTime": at.Unix(), "logIndex": logIndex, "logID": f.rekorID,
 	})
 	canon, err := jsoncanonicalizer.Transform(msg)
@@ -348,11 +323,11 @@ func (f *fake) logEntry(t *testing.T, kind string, body []byte, at time.Time) *p
 // bad signature: the virtual log, unlike Rekor, does not check it.
 func (f *fake) logDSSE(t *testing.T, cert *x509.Certificate, msg, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
-	env := mustJSON(t, map[string]any{
+	env := registrytest.JSON(t, map[string]any{
 		"payload": base64.StdEncoding.EncodeToString(msg), "payloadType": payload.InTotoPayloadType,
 		"signatures": []any{map[string]any{"sig": base64.StdEncoding.EncodeToString(sig)}},
 	})
-	body := mustJSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "dsse", "spec": map[string]any{
+	body := registrytest.JSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "dsse", "spec": map[string]any{
 		"envelopeHash": map[string]any{"algorithm": "sha256", "value": hexSHA256(env)},
 		"payloadHash":  map[string]any{"algorithm": "sha256", "value": hexSHA256(msg)},
 		"signatures": []any{map[string]any{
@@ -367,7 +342,7 @@ func (f *fake) logDSSE(t *testing.T, cert *x509.Certificate, msg, sig []byte, at
 // payload, even a bad one.
 func (f *fake) logHashedRekord(t *testing.T, cert *x509.Certificate, msg, sig []byte, at time.Time) *protorekor.TransparencyLogEntry {
 	t.Helper()
-	body := mustJSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": map[string]any{
+	body := registrytest.JSON(t, map[string]any{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": map[string]any{
 		"data": map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hexSHA256(msg)}},
 		"signature": map[string]any{
 			"content":   base64.StdEncoding.EncodeToString(sig),
@@ -407,7 +382,7 @@ func (f *fake) timestamp(t *testing.T, sig []byte) []byte {
 func statement(t *testing.T, digest, predicateType string) []byte {
 	t.Helper()
 	alg, hx, _ := strings.Cut(digest, ":")
-	return mustJSON(t, map[string]any{
+	return registrytest.JSON(t, map[string]any{
 		"_type":         "https://in-toto.io/Statement/v1",
 		"subject":       []any{map[string]any{"digest": map[string]string{alg: hx}}},
 		"predicateType": predicateType,
