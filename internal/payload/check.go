@@ -111,31 +111,36 @@ func checkProvenance(predicate json.RawMessage, cert certificate.Summary) error 
 	return errors.Join(errs...)
 }
 
-// decodeStrict decodes the parameters of a build type, refusing fields it
-// does not define: GitHub's build type asks consumers to reject unknown
-// external parameters, and keyless's own do the same.
-func decodeStrict(what string, raw json.RawMessage, v any) error {
+// decodeParameters decodes a build type's external parameters into ext,
+// refusing fields it does not define (GitHub's build type asks consumers to
+// reject unknown external parameters, and keyless's own do the same), and,
+// when in is not nil, its internal parameters into in, which may hold more
+// than keyless checks.
+func decodeParameters(p verified, ext, in any) error {
+	raw := p.BuildDefinition.ExternalParameters
 	if len(raw) == 0 {
-		return fmt.Errorf("provenance has no %s", what)
+		return errors.New("provenance has no externalParameters")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("provenance %s: %w", what, err)
+	if err := dec.Decode(ext); err != nil {
+		return fmt.Errorf("provenance externalParameters: %w", err)
+	}
+	if raw := p.BuildDefinition.InternalParameters; in != nil && len(raw) != 0 {
+		if err := json.Unmarshal(raw, in); err != nil {
+			return fmt.Errorf("provenance internalParameters: %w", err)
+		}
 	}
 	return nil
 }
 
-// decodeLoose decodes internal parameters, which may hold more than keyless
-// checks.
-func decodeLoose(what string, raw json.RawMessage, v any) error {
-	if len(raw) == 0 {
-		return nil
+// configURI is repo+sep+path+"@"+ref, the certificate's BuildConfigURI, or
+// "" when a part is missing.
+func configURI(repo, sep, path, ref string) string {
+	if repo == "" || path == "" || ref == "" {
+		return ""
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("provenance %s: %w", what, err)
-	}
-	return nil
+	return repo + sep + path + "@" + ref
 }
 
 // sourceFields are the source dependency's repository, ref and commit.
@@ -165,18 +170,12 @@ func invocation(p verified) string {
 
 func githubFields(p verified, cert certificate.Summary) ([]field, error) {
 	var ext GitHubParameters
-	if err := decodeStrict("externalParameters", p.BuildDefinition.ExternalParameters, &ext); err != nil {
-		return nil, err
-	}
 	var in GitHubInternal
-	if err := decodeLoose("internalParameters", p.BuildDefinition.InternalParameters, &in); err != nil {
+	if err := decodeParameters(p, &ext, &in); err != nil {
 		return nil, err
 	}
 	w, gh := ext.Workflow, in.GitHub
-	config := ""
-	if w.Repository != "" && w.Path != "" && w.Ref != "" {
-		config = w.Repository + "/" + w.Path + "@" + w.Ref
-	}
+	config := configURI(w.Repository, "/", w.Path, w.Ref)
 	return append(sourceFields(p, cert),
 		field{"runDetails.builder.id", "BuildSignerURI", cert.BuildSignerURI, p.RunDetails.Builder.ID, true},
 		field{"externalParameters.workflow.repository", "SourceRepositoryURI", cert.SourceRepositoryURI, w.Repository, true},
@@ -191,18 +190,12 @@ func githubFields(p verified, cert certificate.Summary) ([]field, error) {
 
 func gitlabFields(p verified, cert certificate.Summary) ([]field, error) {
 	var ext GitLabParameters
-	if err := decodeStrict("externalParameters", p.BuildDefinition.ExternalParameters, &ext); err != nil {
-		return nil, err
-	}
 	var in GitLabInternal
-	if err := decodeLoose("internalParameters", p.BuildDefinition.InternalParameters, &in); err != nil {
+	if err := decodeParameters(p, &ext, &in); err != nil {
 		return nil, err
 	}
 	gl := in.GitLab
-	config := ""
-	if ext.Source != "" && ext.ConfigPath != "" && ext.Ref != "" {
-		config = ext.Source + "//" + ext.ConfigPath + "@" + ext.Ref
-	}
+	config := configURI(ext.Source, "//", ext.ConfigPath, ext.Ref)
 	return append(sourceFields(p, cert),
 		field{"runDetails.builder.id", "BuildSignerURI", cert.BuildSignerURI, p.RunDetails.Builder.ID, true},
 		field{"externalParameters.source", "SourceRepositoryURI", cert.SourceRepositoryURI, ext.Source, true},
@@ -220,7 +213,7 @@ const kubernetesSAN = "https://kubernetes.io/namespaces/"
 
 func tektonFields(p verified, cert certificate.Summary) ([]field, error) {
 	var ext TektonParameters
-	if err := decodeStrict("externalParameters", p.BuildDefinition.ExternalParameters, &ext); err != nil {
+	if err := decodeParameters(p, &ext, nil); err != nil {
 		return nil, err
 	}
 	ns := ""
