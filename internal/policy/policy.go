@@ -127,21 +127,12 @@ func newTerms(in Input, o Options) (*terms, error) {
 	slices.Sort(t.repos)
 
 	p := in.Identity
-	switch {
-	case p.IdentityRegexp != "":
-		t.subjectRE = verify.Anchor(p.IdentityRegexp)
-	case p.Identity != "":
-		t.subject = p.Identity
-	default:
-		return nil, errors.New("no certificate identity to build a policy for")
+	var err error
+	if t.subject, t.subjectRE, err = exactOrRegexp("identity", p.Identity, p.IdentityRegexp); err != nil {
+		return nil, err
 	}
-	switch {
-	case p.IssuerRegexp != "":
-		t.issuerRE = verify.Anchor(p.IssuerRegexp)
-	case p.Issuer != "":
-		t.issuer = p.Issuer
-	default:
-		return nil, errors.New("no certificate OIDC issuer to build a policy for")
+	if t.issuer, t.issuerRE, err = exactOrRegexp("OIDC issuer", p.Issuer, p.IssuerRegexp); err != nil {
+		return nil, err
 	}
 
 	t.bundleOnly = !slices.Contains(in.Formats, sign.Legacy)
@@ -313,4 +304,16 @@ func Manifests(in Input, o Options) ([]Manifest, error) {
 		{Title: "Kyverno ClusterPolicy", File: "kyverno-policy.yaml", YAML: k},
 		{Title: "sigstore policy-controller ClusterImagePolicy", File: "cluster-image-policy.yaml", YAML: c},
 	}, nil
+}
+
+// exactOrRegexp is the exact value or the anchored regexp a policy matches
+// a certificate's what by: the regexp when given, else the exact value.
+func exactOrRegexp(what, exact, re string) (string, string, error) {
+	switch {
+	case re != "":
+		return "", verify.Anchor(re), nil
+	case exact != "":
+		return exact, "", nil
+	}
+	return "", "", fmt.Errorf("no certificate %s to build a policy for", what)
 }

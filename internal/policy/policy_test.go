@@ -218,6 +218,11 @@ func TestKyvernoPolicy(t *testing.T) {
 }
 
 func TestClusterImagePolicy(t *testing.T) {
+	// images is the spec.images of signed's two repositories, sorted.
+	images := []any{
+		map[string]any{"glob": "ghcr.io/octo/tool*"},
+		map[string]any{"glob": "registry.example.com/team/app*"},
+	}
 	tests := []struct {
 		name      string
 		in        func() policy.Input
@@ -232,10 +237,7 @@ func TestClusterImagePolicy(t *testing.T) {
 			opts:      policy.Options{Name: "app"},
 			wantCount: 1,
 			wantSpec: map[string]any{
-				"images": []any{
-					map[string]any{"glob": "ghcr.io/octo/tool*"},
-					map[string]any{"glob": "registry.example.com/team/app*"},
-				},
+				"images": images,
 				"authorities": []any{map[string]any{
 					"name": "keyless",
 					"keyless": map[string]any{"identities": []any{map[string]any{
@@ -256,10 +258,7 @@ func TestClusterImagePolicy(t *testing.T) {
 			private:   true,
 			wantCount: 2,
 			wantSpec: map[string]any{
-				"images": []any{
-					map[string]any{"glob": "ghcr.io/octo/tool*"},
-					map[string]any{"glob": "registry.example.com/team/app*"},
-				},
+				"images": images,
 				"authorities": []any{map[string]any{
 					"name": "keyless",
 					"keyless": map[string]any{
