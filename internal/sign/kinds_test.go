@@ -15,7 +15,6 @@ import (
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/store"
-	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 // testKind is a custom attestation kind: a small predicate.
@@ -38,14 +37,7 @@ func (k testKind) Statement(d name.Digest) ([]byte, error) {
 func TestSignKindsInEveryStore(t *testing.T) {
 	st := sigstoretest.New(t)
 	subj := pushed(t)
-	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.New(token(t), m, []sign.Format{sign.Bundle, sign.Legacy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSigner(t, st, token(t), sign.Bundle, sign.Legacy)
 	ctx := context.Background()
 	tagOf := func(suffix string) string {
 		return subj.Digest.Context().Tag(strings.Replace(subj.Digest.DigestStr(), ":", "-", 1) + suffix).String()

@@ -12,21 +12,13 @@ import (
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/store"
-	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 func TestSignerSignLegacy(t *testing.T) {
 	st := sigstoretest.New(t)
 	subj := pushed(t)
 	ann := map[string]string{"build": "42"}
-	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.New(token(t), m, []sign.Format{sign.Bundle, sign.Legacy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSigner(t, st, token(t), sign.Bundle, sign.Legacy)
 	if got := s.Services(sign.Legacy); got.Rekor != st.RekorV1URL || got.RekorVersion != 1 {
 		t.Fatalf("legacy services = %+v, want the Rekor v1 log %s", got, st.RekorV1URL)
 	}
@@ -102,16 +94,9 @@ func TestSignErrorNamesTheLog(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := sigstoretest.New(t)
 			st.Refuse["rekor"] = 400
-			m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := sign.New(token(t), m, []sign.Format{tc.format})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newSigner(t, st, token(t), tc.format)
 			subj := pushed(t)
-			_, err = s.Sign(context.Background(), subj, payload.Signature{}, tc.format)
+			_, err := s.Sign(context.Background(), subj, payload.Signature{}, tc.format)
 			want := "Rekor " + tc.log(st)
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), subj.Digest.String()) {
 				t.Errorf("Sign() error = %v, want one naming %q and the image", err, want)

@@ -43,17 +43,28 @@ func pushed(t *testing.T) registry.Subject {
 	return subjects[0]
 }
 
-func newSigner(t *testing.T, st *sigstoretest.Stack, tok string, opts ...sign.Option) *sign.Signer {
+// newSigner is a Signer that signs with st in formats, the bundle format
+// when none is given.
+func newSigner(t *testing.T, st *sigstoretest.Stack, tok string, formats ...sign.Format) *sign.Signer {
 	t.Helper()
-	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.SigningConfig}, true)
-	if err != nil {
-		t.Fatal(err)
+	if len(formats) == 0 {
+		formats = []sign.Format{sign.Bundle}
 	}
-	s, err := sign.New(tok, m, []sign.Format{sign.Bundle}, opts...)
+	s, err := sign.New(tok, loadTrust(t, st.SigningConfig), formats)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// loadTrust loads the test trusted root with the signing config at path.
+func loadTrust(t *testing.T, signingConfig string) *trust.Material {
+	t.Helper()
+	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: signingConfig}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestSignerSignBundle(t *testing.T) {
@@ -165,10 +176,7 @@ func TestSignerSignFailsWithoutWriting(t *testing.T) {
 
 func TestNewSelectsServicesPerFormat(t *testing.T) {
 	st := sigstoretest.New(t)
-	m, err := trust.Load(trust.Config{TrustedRoot: "../trust/testdata/trusted_root.json", SigningConfig: st.WriteSigningConfig(t, 2)}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadTrust(t, st.WriteSigningConfig(t, 2))
 	for _, tc := range []struct {
 		name    string
 		formats []sign.Format
