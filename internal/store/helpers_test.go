@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 // writeLegacy appends a .sig layer for d, as cosign does.
@@ -25,9 +26,11 @@ func readLegacy(ctx context.Context, d name.Digest, opts ...remote.Option) ([]Ra
 	return ReadLayers(ctx, TagOf(d, "sig"), SimpleSigningMediaType, registry.MaxBlobSize, nil, opts...)
 }
 
-// resolveOne resolves one tag to its Subject.
-func resolveOne(t *testing.T, ref string) registry.Subject {
+// pushed pushes a random image to the tag ref and resolves it as keyless
+// does.
+func pushed(t *testing.T, ref string) registry.Subject {
 	t.Helper()
+	registrytest.PushImage(t, ref)
 	subs, err := registry.Resolve(context.Background(), []string{ref}, false)
 	if err != nil {
 		t.Fatal(err)

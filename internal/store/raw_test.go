@@ -37,9 +37,7 @@ func TestWriteReadBundles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			host := registrytest.New(t, tt.referrers)
-			registrytest.PushImage(t, host+"/app:v1")
-			registrytest.PushImage(t, host+"/app:unsigned")
-			subject := resolveOne(t, host+"/app:v1")
+			subject := pushed(t, host+"/app:v1")
 
 			var want []Raw
 			for i := range 2 {
@@ -62,7 +60,7 @@ func TestWriteReadBundles(t *testing.T) {
 				t.Errorf("ReadBundles mismatch (-want +got):\n%s", diff)
 			}
 
-			unsigned := resolveOne(t, host+"/app:unsigned")
+			unsigned := pushed(t, host+"/app:unsigned")
 			got, err = ReadReferrers(ctx, unsigned.Digest, "", registry.MaxBlobSize)
 			if err != nil {
 				t.Fatalf("ReadBundles(unsigned): %v", err)
@@ -77,8 +75,7 @@ func TestWriteReadBundles(t *testing.T) {
 func TestWriteBundleManifest(t *testing.T) {
 	ctx := context.Background()
 	host := registrytest.New(t, true)
-	registrytest.PushImage(t, host+"/app:v1")
-	subject := resolveOne(t, host+"/app:v1")
+	subject := pushed(t, host+"/app:v1")
 	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
 	now := time.Date(2025, 6, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600))
 
@@ -154,9 +151,7 @@ func TestWriteBundleManifest(t *testing.T) {
 func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 	ctx := context.Background()
 	host := registrytest.New(t, false)
-	registrytest.PushImage(t, host+"/app:a")
-	registrytest.PushImage(t, host+"/app:b")
-	a, b := resolveOne(t, host+"/app:a"), resolveOne(t, host+"/app:b")
+	a, b := pushed(t, host+"/app:a"), pushed(t, host+"/app:b")
 	now := time.Now()
 
 	bundleA := []byte(`{"for":"a"}`)
@@ -206,8 +201,7 @@ func TestReadBundlesLimits(t *testing.T) {
 
 	t.Run("blob over registry.MaxBlobSize", func(t *testing.T) {
 		host := registrytest.New(t, true)
-		registrytest.PushImage(t, host+"/app:v1")
-		s := resolveOne(t, host+"/app:v1")
+		s := pushed(t, host+"/app:v1")
 		big := append([]byte(`"`), bytes.Repeat([]byte("a"), registry.MaxBlobSize)...)
 		if _, err := WriteReferrer(ctx, s, big, payload.SignPredicateType, time.Now()); err != nil {
 			t.Fatal(err)
@@ -220,8 +214,7 @@ func TestReadBundlesLimits(t *testing.T) {
 
 	t.Run("blob of exactly registry.MaxBlobSize", func(t *testing.T) {
 		host := registrytest.New(t, true)
-		registrytest.PushImage(t, host+"/app:v1")
-		s := resolveOne(t, host+"/app:v1")
+		s := pushed(t, host+"/app:v1")
 		b := bytes.Repeat([]byte("a"), registry.MaxBlobSize)
 		if _, err := WriteReferrer(ctx, s, b, payload.SignPredicateType, time.Now()); err != nil {
 			t.Fatal(err)
@@ -237,8 +230,7 @@ func TestReadBundlesLimits(t *testing.T) {
 
 	t.Run("more than registry.MaxSignatures referrers", func(t *testing.T) {
 		host := registrytest.New(t, true)
-		registrytest.PushImage(t, host+"/app:v1")
-		s := resolveOne(t, host+"/app:v1")
+		s := pushed(t, host+"/app:v1")
 		for i := range registry.MaxSignatures + 1 {
 			if _, err := WriteReferrer(ctx, s, []byte(fmt.Sprintf(`{"n":%d}`, i)), payload.SignPredicateType, time.Now()); err != nil {
 				t.Fatal(err)

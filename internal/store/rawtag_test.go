@@ -20,8 +20,7 @@ import (
 func TestWriteReadLegacy(t *testing.T) {
 	ctx := context.Background()
 	host := registrytest.New(t, false)
-	registrytest.PushImage(t, host+"/app:v1")
-	s := resolveOne(t, host+"/app:v1")
+	s := pushed(t, host+"/app:v1")
 	wantTag := host + "/app:" + strings.Replace(s.Digest.DigestStr(), ":", "-", 1) + ".sig"
 
 	sigs := []struct {
@@ -80,8 +79,7 @@ func TestWriteReadLegacy(t *testing.T) {
 
 func TestReadLegacyNoTag(t *testing.T) {
 	host := registrytest.New(t, false)
-	registrytest.PushImage(t, host+"/app:v1")
-	s := resolveOne(t, host+"/app:v1")
+	s := pushed(t, host+"/app:v1")
 	got, err := readLegacy(context.Background(), s.Digest)
 	if err != nil {
 		t.Fatalf("ReadLegacy: %v", err)
@@ -147,8 +145,7 @@ func TestReadLegacyLayers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			host := registrytest.New(t, false)
-			registrytest.PushImage(t, host+"/app:v1")
-			s := resolveOne(t, host+"/app:v1")
+			s := pushed(t, host+"/app:v1")
 			pushSigImage(t, s, tt.layers...)
 			got, err := readLegacy(ctx, s.Digest)
 			if tt.wantErr != "" {
@@ -174,8 +171,7 @@ func TestReadLegacyLayers(t *testing.T) {
 func TestWriteLegacyOverMaxBlobSizeIsNotRead(t *testing.T) {
 	ctx := context.Background()
 	host := registrytest.New(t, false)
-	registrytest.PushImage(t, host+"/app:v1")
-	s := resolveOne(t, host+"/app:v1")
+	s := pushed(t, host+"/app:v1")
 	if _, err := writeLegacy(ctx, s.Digest, bytes.Repeat([]byte("y"), registry.MaxBlobSize+1), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,7 @@ func TestTagReadCaps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host := registrytest.New(t, false)
-			registrytest.PushImage(t, host+"/app:v1")
-			s := resolveOne(t, host+"/app:v1")
+			s := pushed(t, host+"/app:v1")
 			mt := SimpleSigningMediaType
 			if tc.kind.PredicateType() != payload.SignPredicateType {
 				mt = DSSEMediaType
@@ -59,8 +58,7 @@ func TestTagReadCaps(t *testing.T) {
 func TestTagReadFiltersPredicateType(t *testing.T) {
 	ctx := context.Background()
 	host := registrytest.New(t, false)
-	registrytest.PushImage(t, host+"/app:v1")
-	s := resolveOne(t, host+"/app:v1")
+	s := pushed(t, host+"/app:v1")
 	tag := TagFor(s.Digest, attestation{})
 	for _, ann := range []map[string]string{
 		{AnnotationPredicate: attestation{}.PredicateType()},
