@@ -33,11 +33,7 @@ func TestNewReferrersArtifactType(t *testing.T) {
 	if err := remote.Put(registrytest.Ref(t, host+"/app:ref"), rawManifest(manifest)); err != nil {
 		t.Fatal(err)
 	}
-	subject, err := name.NewDigest(host + "/app@" + d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Referrers(subject)
+	idx, err := remote.Referrers(registrytest.Ref(t, host+"/app@"+d.String()).(name.Digest))
 	if err != nil {
 		t.Fatal(err)
 	}
