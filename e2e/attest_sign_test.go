@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/keyless-dev/keyless/e2e/manifests"
 	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
@@ -199,4 +202,71 @@ func TestGitHubSignAttestationsBadInput(t *testing.T) {
 	if m, _ := ix.IndexManifest(); len(m.Manifests) != 0 {
 		t.Errorf("bad input wrote %d referrers", len(m.Manifests))
 	}
+}
+
+// TestTektonSignAttestations runs the sign Task's step with provenance and
+// an SBOM: the attestations result lists both, within the size budget of
+// the results, and cosign v3 accepts the provenance for the TaskRun's
+// service account only.
+func TestTektonSignAttestations(t *testing.T) {
+	task, err := manifests.LoadTask("tekton/keyless-sign/0.1/keyless-sign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pushImage(t)
+	work := t.TempDir()
+	params := map[string]string{"trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig, "provenance": "true", "sbom": writeSBOM(t)}
+	env, args := taskStep(t, task, work, params, map[string][]string{"images": {img}}, nil)
+	if err := os.WriteFile(env["KEYLESS_IDENTITY_TOKEN_FILE"], []byte(mint(t, "kubernetes")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runKeyless(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	got := results(t, env["KEYLESS_RESULTS_DIR"])
+	total := 0
+	for _, v := range got {
+		total += len(v)
+	}
+	if total > 3*1024 {
+		t.Errorf("results take %d bytes, more than fits the 4 KiB termination message with Tekton's framing", total)
+	}
+	lines := strings.Split(got["attestations"], "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], slsaType+" ") || !strings.HasPrefix(lines[1], spdxType+" ") {
+		t.Errorf("attestations result = %q, want the provenance and the SBOM", got["attestations"])
+	}
+	args3 := func(identity string) []string {
+		return slices.Concat([]string{"verify-attestation", "--new-bundle-format", "--type=slsaprovenance1",
+			"--trusted-root=" + stk.TrustedRoot,
+			"--certificate-identity=" + identity,
+			"--certificate-oidc-issuer=" + stk.Issuer("kubernetes"),
+		}, registryFlags, []string{img})
+	}
+	out := mustCosign(t, stk.CosignV3, args3(kubernetesIdentity)...)
+	// The provenance states the TaskRun the Task's context names.
+	if stmt := statementOf(t, out); !strings.Contains(stmt, `"build-sign-run"`) || !strings.Contains(stmt, "6f1c4a52-3b2e-4f0a-9d61-0c7e8a9b5d21") {
+		t.Errorf("the provenance does not state the TaskRun:\n%s", stmt)
+	}
+	mustFailCosign(t, stk.CosignV3, args3("https://kubernetes.io/namespaces/keyless/serviceaccounts/other")...)
+}
+
+// statementOf is the in-toto statement of the first DSSE envelope that
+// cosign verify-attestation printed.
+func statementOf(t *testing.T, out string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		var env struct {
+			Payload string `json:"payload"`
+		}
+		if json.Unmarshal([]byte(line), &env) == nil && env.Payload != "" {
+			b, err := base64.StdEncoding.DecodeString(env.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+	t.Fatalf("cosign printed no envelope:\n%s", out)
+	return ""
 }
