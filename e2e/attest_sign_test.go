@@ -270,3 +270,48 @@ func statementOf(t *testing.T, out string) string {
 	t.Fatalf("cosign printed no envelope:\n%s", out)
 	return ""
 }
+
+// TestGitLabSignAttestations runs the sign component's job with provenance
+// and an SBOM: the dotenv lists the attestations within GitLab's limit,
+// and cosign v3 accepts the provenance of this pipeline's identity only.
+func TestGitLabSignAttestations(t *testing.T) {
+	img := pushImage(t)
+	vars, script := componentJob(t, "gitlab/templates/sign.yml", map[string]string{
+		"images": img, "trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig,
+		"provenance": "true", "sbom": writeSBOM(t),
+	})
+	token := mint(t, "gitlab")
+	tok, err := oidc.Parse(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(n string) string { v, _ := tok.Claim(n); return v }
+	env := merge(gitlabEnv(vars, token), runnerEnv("gitlab", claim))
+	r := runScript(t, env, script)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	dotenv := r.files["keyless/keyless.env"]
+	if len(dotenv) > 5*1024 {
+		t.Errorf("dotenv is %d bytes, over GitLab's 5 KB limit", len(dotenv))
+	}
+	if !strings.Contains(dotenv, "KEYLESS_ATTESTATIONS=") || !strings.Contains(dotenv, slsaType) || !strings.Contains(dotenv, spdxType) {
+		t.Errorf("dotenv lacks the attestations:\n%s", dotenv)
+	}
+	if !strings.Contains(r.files["keyless/summary.md"], "### Attestations") {
+		t.Errorf("summary.md lists no attestations:\n%s", r.files["keyless/summary.md"])
+	}
+	args3 := func(identity string) []string {
+		return slices.Concat([]string{"verify-attestation", "--new-bundle-format", "--type=slsaprovenance1",
+			"--trusted-root=" + stk.TrustedRoot,
+			"--certificate-identity=" + identity,
+			"--certificate-oidc-issuer=" + stk.Issuer("gitlab"),
+		}, registryFlags, []string{img})
+	}
+	out := mustCosign(t, stk.CosignV3, args3(gitlabIdentity)...)
+	if stmt := statementOf(t, out); claim("pipeline_id") == "" || !strings.Contains(stmt, claim("pipeline_id")) {
+		t.Errorf("the provenance does not state pipeline %s:\n%s", claim("pipeline_id"), stmt)
+	}
+	mustFailCosign(t, stk.CosignV3, args3("https://gitlab.com/keyless-dev/other//.gitlab-ci.yml@refs/heads/main")...)
+	assertNoToken(t, r, token, env["CI_REGISTRY_PASSWORD"])
+}
