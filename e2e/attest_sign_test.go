@@ -102,8 +102,12 @@ func TestGitHubSignAttestations(t *testing.T) {
 	if n := strings.Count(r.files["workspace/keyless-report.json"], `"predicateType": "`+slsaType+`"`); n != 12 {
 		t.Errorf("report holds %d provenance entries, want 12", n)
 	}
-	for _, d := range []string{idx, digests[2]} {
-		mustCosign(t, stk.CosignV3, verifyAttestationV3("slsaprovenance1", githubIdentity, d)...)
+	for i, d := range []string{idx, digests[2]} {
+		out := mustCosign(t, stk.CosignV3, verifyAttestationV3("slsaprovenance1", githubIdentity, d)...)
+		// The provenance states the workflow run, as actions/attest does.
+		if stmt := statementOf(t, out); i == 0 && (!strings.Contains(stmt, "https://actions.github.io/buildtypes/workflow/v1") || !strings.Contains(stmt, "keyless-dev/demo")) {
+			t.Errorf("the provenance does not state the workflow run:\n%s", stmt)
+		}
 		mustFailCosign(t, stk.CosignV3, verifyAttestationV3("slsaprovenance1", otherIdentity, d)...)
 	}
 	mustCosign(t, stk.CosignV3, verifyAttestationV3("spdxjson", githubIdentity, digests[1])...)
