@@ -176,17 +176,21 @@ func TestGitHubSignAttestationsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		inputs map[string]string
+		drop   string // a runner variable the job lacks
 		want   string
 	}{
-		{"unknown SBOM format", map[string]string{"sbom": xml}, "sbom"},
-		{"SBOM over 16 MB", map[string]string{"sbom": big}, "sbom"},
-		{"unreadable predicate", map[string]string{"predicate-type": "https://example.com/test/v1", "predicate": filepath.Join(dir, "missing.json")}, "predicate"},
-		{"predicate-type without predicate", map[string]string{"predicate-type": "https://example.com/test/v1"}, "predicate"},
+		{"unknown SBOM format", map[string]string{"sbom": xml}, "", "sbom"},
+		{"SBOM over 16 MB", map[string]string{"sbom": big}, "", "sbom"},
+		{"unreadable predicate", map[string]string{"predicate-type": "https://example.com/test/v1", "predicate": filepath.Join(dir, "missing.json")}, "", "predicate"},
+		{"predicate-type without predicate", map[string]string{"predicate-type": "https://example.com/test/v1"}, "", "predicate"},
+		{"provenance without the run's facts", nil, "GITHUB_RUN_ID", "provenance: GITHUB_RUN_ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfigAll), map[string]string{
+			env := githubJobEnv(t, merge(trustInputs(stk.SigningConfigAll), map[string]string{
 				"images": img, "signature-format": "both", "provenance": "true",
-			}, tc.inputs)))
+			}, tc.inputs))
+			delete(env, tc.drop)
+			r := runKeyless(t, env)
 			if r.code != 2 {
 				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}
