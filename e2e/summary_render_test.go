@@ -140,15 +140,17 @@ func TestSummaryFitsGitHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	byTag := a[:strings.Index(a, "@")] + ":v2.14.0-rc.1"
-	r := runKeyless(t, githubEnv(merge(trustInputs(stk.SigningConfigAll), map[string]string{
+	// With provenance and an SBOM, the attestation table must fit too.
+	r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfigAll), map[string]string{
 		"images": byTag + "\n" + b + "\n" + idx, "recursive": "true", "signature-format": "both",
+		"provenance": "true", "sbom": writeSBOM(t),
 	})))
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	// go test -artifacts keeps the page and its screenshot.
 	tables := renderSummary(t, r.summary, t.ArtifactDir())
-	if len(tables) == 0 {
+	if len(tables) < 4 { // three images and the attestations
 		t.Fatalf("the rendered summary has no table:\n%s", r.summary)
 	}
 	verdicts := 0

@@ -45,7 +45,7 @@ func taskStep(t *testing.T, task *v1.Task, work string, params map[string]string
 	step := task.Spec.Steps[0]
 	env := map[string]string{}
 	for _, e := range step.Env {
-		env[e.Name] = subst(e.Value)
+		env[e.Name] = tektonContext.Replace(subst(e.Value))
 	}
 	env["KEYLESS_RESULTS_DIR"] = filepath.Join(work, "results")
 	if _, ok := env["KEYLESS_IDENTITY_TOKEN_FILE"]; ok {
@@ -62,6 +62,14 @@ func taskStep(t *testing.T, task *v1.Task, work string, params map[string]string
 	}
 	return env, args
 }
+
+// tektonContext stands in for Tekton's substitution of its context
+// variables, as for a TaskRun of its own (no PipelineRun labels).
+var tektonContext = strings.NewReplacer(
+	"$(context.taskRun.name)", "build-sign-run",
+	"$(context.taskRun.namespace)", "keyless",
+	"$(context.taskRun.uid)", "6f1c4a52-3b2e-4f0a-9d61-0c7e8a9b5d21",
+)
 
 // results reads the files a step wrote into its results directory.
 func results(t *testing.T, dir string) map[string]string {

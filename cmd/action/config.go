@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/ci"
 	"github.com/keyless-dev/keyless/internal/job"
 	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
@@ -47,6 +48,7 @@ type options struct {
 type configSource interface {
 	ci.Inputs
 	ci.Credentials
+	ci.Builder
 }
 
 // buildConfig turns the inputs into a job.Config, checking each input.
@@ -117,8 +119,45 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if c.Annotations, err = annotations(s.str("annotations")); err != nil {
 		return c, o, err
 	}
+	if c.Attestations, err = attestations(s); err != nil {
+		return c, o, err
+	}
+	provenance, err := s.boolean("provenance")
+	if err != nil {
+		return c, o, err
+	}
+	if provenance {
+		c.Provenance = p
+	}
 	c.Token, err = tokenSource(s, p, client)
 	return c, o, err
+}
+
+// attestations are the sbom input's SBOM and the predicate input's custom
+// predicate, read and checked now: before anything is signed.
+func attestations(s settings) ([]payload.Kind, error) {
+	var kinds []payload.Kind
+	if path := s.str("sbom"); path != "" {
+		sbom, err := payload.SBOMFile(path)
+		if err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, sbom)
+	}
+	typ, path := s.str("predicate-type"), s.str("predicate")
+	switch {
+	case typ == "" && path == "":
+		return kinds, nil
+	case path == "":
+		return nil, &job.InputError{Input: "predicate", Err: fmt.Errorf("predicate-type %q has no predicate: give the path of the JSON predicate too", typ)}
+	case typ == "":
+		return nil, &job.InputError{Input: "predicate-type", Err: fmt.Errorf("predicate %s has no type: give its predicate type URI too", path)}
+	}
+	custom, err := payload.CustomFile(typ, path)
+	if err != nil {
+		return nil, err
+	}
+	return append(kinds, custom), nil
 }
 
 // foreignInput returns the name of a set input that belongs to the other

@@ -181,13 +181,13 @@ func details(out output, r *report.Run) {
 			if sig.Reused {
 				how = "already signed"
 			}
-			fmt.Fprintf(w, "%s %s: %s, log entry %d\n", sig.Format, how, ci.OneLine(sig.Location), sig.LogIndex)
+			fmt.Fprintf(w, "%s%s %s: %s, log entry %d\n", sig.Format, kind(sig.PredicateType), how, ci.OneLine(sig.Location), sig.LogIndex)
 		}
 		for _, v := range s.Verifications {
 			if v.Verified {
-				fmt.Fprintf(w, "%s verified: %s\n", v.Format, ci.OneLine(v.Location))
+				fmt.Fprintf(w, "%s%s verified: %s\n", v.Format, kind(v.PredicateType), ci.OneLine(v.Location))
 			} else {
-				fmt.Fprintf(w, "%s NOT verified: %s\n", v.Format, ci.OneLine(strings.Join(v.Reasons, "; ")))
+				fmt.Fprintf(w, "%s%s NOT verified: %s\n", v.Format, kind(v.PredicateType), ci.OneLine(strings.Join(v.Reasons, "; ")))
 			}
 		}
 		if s.Error != "" {
@@ -257,4 +257,13 @@ func admissionPolicies(r *report.Run, tr *root.TrustedRoot, trustedRoot string) 
 		o.TrustedRoot = tr
 	}
 	return policy.Manifests(r.PolicyInput(), o)
+}
+
+// kind names an attestation's predicate type in the log; "" for a
+// signature.
+func kind(predicateType string) string {
+	if predicateType == "" {
+		return ""
+	}
+	return " attestation " + ci.OneLine(predicateType)
 }

@@ -12,7 +12,7 @@ const OmittedOutput = "omitted"
 // bulky are the outputs that grow with the number of images, emptied in
 // this order when the outputs do not fit: the whole run as JSON first, the
 // digests last (IMAGES is Tekton Chains' type hint).
-var bulky = []string{"result", "rekor-log-indexes", "signatures", "IMAGES", "digests"}
+var bulky = []string{"result", "attestations", "rekor-log-indexes", "signatures", "IMAGES", "digests"}
 
 // fit returns outputs that take at most limit bytes as measured by size.
 // When they do not fit, it empties bulky outputs, whole (a cut list would

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/keyless-dev/keyless/internal/oidc"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -48,6 +50,12 @@ type Config struct {
 	Token TokenSource
 	// Annotations are signed into every payload.
 	Annotations map[string]string
+	// Attestations are signed for every subject besides its signature
+	// (sign only): SBOMs and custom predicates, read at the edge.
+	Attestations []payload.Kind
+	// Provenance, when set, states the running build: its SLSA provenance
+	// is signed for every subject (sign only).
+	Provenance ProvenanceSource
 	// DryRun resolves and checks access, and signs nothing.
 	DryRun bool
 	// Concurrency bounds how many subjects are worked on at once; 0 means
@@ -72,6 +80,12 @@ type Config struct {
 // TokenSource gets a raw OIDC identity token (see package oidc).
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
+}
+
+// ProvenanceSource states the running build as SLSA provenance, signed
+// as signer (the platform adapters of package ci satisfy it).
+type ProvenanceSource interface {
+	Provenance(signer oidc.Identity) (payload.Provenance, error)
 }
 
 func (c *Config) defaults() {

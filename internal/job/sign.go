@@ -49,6 +49,10 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 		}
 	}
 	id, _ := tok.Identity()
+	kinds, err := c.kinds(id)
+	if err != nil {
+		return nil, err
+	}
 	run.Policy = c.Policy
 	run.Policy.Identity, run.Policy.Issuer = cmp.Or(c.Policy.Identity, id.SAN), cmp.Or(c.Policy.Issuer, id.Issuer)
 	remoteOpts, err := c.remote()
@@ -88,14 +92,25 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	// A signature counts, for reuse and for the read-back, only when it
 	// carries exactly the annotations this run was asked to sign.
 	verifier = verifier.Exact()
-	// What each subject gets signed: attestation kinds join the image
-	// signature here.
-	kinds := []payload.Kind{payload.Signature{Annotations: c.Annotations}}
 	run.Subjects = signAll(ctx, c, signer, verifier, kinds, subjects)
 	run.Unverified = !c.Verify
 	run.Verified = c.Verify && run.ok(true)
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// kinds are what each subject gets signed: its image signature, the
+// build's provenance as signed by id, then the attestations of the inputs.
+func (c *Config) kinds(id oidc.Identity) ([]payload.Kind, error) {
+	kinds := []payload.Kind{payload.Signature{Annotations: c.Annotations}}
+	if c.Provenance != nil {
+		p, err := c.Provenance.Provenance(id)
+		if err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, p)
+	}
+	return append(kinds, c.Attestations...), nil
 }
 
 // certify gets the run's certificate and records what it certifies: the

@@ -56,14 +56,14 @@ func newSubject(s job.Subject) Subject {
 
 func newSignature(s sign.Signature) Signature {
 	return Signature{
-		Format: s.Format, Location: s.Location, LogURL: s.LogURL, LogIndex: s.LogIndex,
+		Format: s.Format, PredicateType: s.PredicateType, Location: s.Location, LogURL: s.LogURL, LogIndex: s.LogIndex,
 		Reused: s.Reused, Rekor: rekorVersion(s.Bundle),
 	}
 }
 
 func newVerification(v verify.Result) Verification {
 	return Verification{
-		Format: v.Format, Verified: v.Verified, Location: v.Location, Certificate: newCertificate(v.Certificate),
+		Format: v.Format, PredicateType: v.PredicateType, Verified: v.Verified, Location: v.Location, Certificate: newCertificate(v.Certificate),
 		LogURL: v.LogURL, LogIndex: v.LogIndex, SignedAt: v.SignedAt, Annotations: v.Annotations, Reasons: v.Reasons,
 	}
 }

@@ -83,7 +83,11 @@ type Subject struct {
 type Signature struct {
 	// Format is how it was stored.
 	Format sign.Format `json:"format"`
-	// Location is the referrer manifest or .sig tag it was written to.
+	// PredicateType is the attestation's predicate type; empty for an
+	// image signature.
+	PredicateType string `json:"predicateType,omitempty"`
+	// Location is the referrer manifest or .sig tag (.att tag for an
+	// attestation) it was written to.
 	Location string `json:"location"`
 	// LogURL is the transparency log's base URL; LogIndex the entry's index.
 	LogURL   string `json:"logUrl"`
@@ -100,6 +104,9 @@ type Signature struct {
 type Verification struct {
 	// Format is the storage format checked.
 	Format sign.Format `json:"format"`
+	// PredicateType is the attestation's predicate type; empty for an
+	// image signature.
+	PredicateType string `json:"predicateType,omitempty"`
 	// Verified is true when a signature passed every check.
 	Verified bool `json:"verified"`
 	// Location is where the verified signature was read from.
@@ -172,23 +179,27 @@ type Output struct {
 
 // Outputs returns the run's outputs, in a fixed order.
 func (r *Run) Outputs() []Output {
-	var digests, sigs, idx []string
+	var digests, sigs, idx, atts []string
 	for _, s := range r.Subjects {
 		digests = append(digests, s.Digest)
 		for _, sig := range s.Signatures {
+			if sig.PredicateType != "" {
+				atts = append(atts, sig.PredicateType+" "+sig.Location+" "+strconv.FormatInt(sig.LogIndex, 10))
+				continue
+			}
 			sigs = append(sigs, sig.Location)
 			idx = append(idx, strconv.FormatInt(sig.LogIndex, 10))
 		}
 		if r.Command == "verify" {
 			for _, v := range s.Verifications {
-				if v.Location != "" {
+				if v.Location != "" && v.PredicateType == "" {
 					sigs = append(sigs, v.Location)
 					idx = append(idx, strconv.FormatInt(v.LogIndex, 10))
 				}
 			}
 		}
 	}
-	return []Output{
+	out := []Output{
 		{"digests", strings.Join(digests, "\n")},
 		{"signatures", strings.Join(sigs, "\n")},
 		{"rekor-log-indexes", strings.Join(idx, "\n")},
@@ -196,4 +207,9 @@ func (r *Run) Outputs() []Output {
 		{"certificate-oidc-issuer", r.Identity.Issuer},
 		{"verified", strconv.FormatBool(r.Verified)},
 	}
+	// A run without attestations has the outputs it always had.
+	if len(atts) > 0 {
+		out = append(out, Output{"attestations", strings.Join(atts, "\n")})
+	}
+	return out
 }

@@ -48,7 +48,7 @@ func (r *Run) writeImages(b *strings.Builder) {
 // image, under its name (repository and tag, without the digest), and
 // under the table why each failed manifest failed.
 func (r *Run) writeGroups(b *strings.Builder, subjects []Subject) {
-	cols := r.columns()
+	cols := r.columns(false)
 	for len(subjects) > 0 {
 		n := 1
 		for n < len(subjects) && imageName(subjects[n]) == imageName(subjects[0]) {
@@ -57,7 +57,7 @@ func (r *Run) writeGroups(b *strings.Builder, subjects []Subject) {
 		group := subjects[:n]
 		subjects = subjects[n:]
 		fmt.Fprintf(b, "#### %s\n\n", mdCode(imageName(group[0])))
-		writeTable(b, cols, group)
+		writeTable(b, cols, rows(group, ""))
 		b.WriteString("\n")
 		failures := false
 		for _, s := range group {

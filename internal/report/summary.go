@@ -36,6 +36,7 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	}
 	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
 	r.writeImages(&b)
+	r.writeAttestations(&b)
 	b.WriteString("### Identity\n\n")
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
@@ -86,35 +87,47 @@ func (r *Run) issuer() string {
 	return r.Identity.Issuer
 }
 
-// column is one column of an image table: its header, and its cell for
-// one manifest. The one list of columns makes the header and every row.
+// column is one column of a summary table: its header, and its cell for
+// one row. The one list of columns makes the header and every row.
 type column struct {
 	title string
-	cell  func(Subject) string
+	cell  func(row) string
 }
 
-// columns are the image tables' columns: the verdict first, then what tells
-// the manifests of one image apart, then each format's log entry.
-func (r *Run) columns() []column {
+// row is one row of a summary table: a manifest, and the kind of payload
+// the row shows — "" for its image signature, else an attestation's
+// predicate type.
+type row struct {
+	Subject
+	kind string
+}
+
+// columns are the summary tables' columns: the verdict first, then what
+// tells the manifests of one image apart, then, in the attestation table
+// (kinds true), the predicate type, and each format's log entry.
+func (r *Run) columns(kinds bool) []column {
 	cols := []column{
 		{"result", r.verdict},
-		{"digest", func(s Subject) string { return mdCode(shortDigest(s.Digest)) }},
-		{"platform", func(s Subject) string { return orDash(mdText(s.Platform)) }},
+		{"digest", func(s row) string { return mdCode(shortDigest(s.Digest)) }},
+		{"platform", func(s row) string { return orDash(mdText(s.Platform)) }},
+	}
+	if kinds {
+		cols = append(cols, column{"predicate type", func(s row) string { return mdCode(s.kind) }})
 	}
 	for _, f := range r.Formats {
-		cols = append(cols, column{string(f), func(s Subject) string { return formatCell(s, f) }})
+		cols = append(cols, column{string(f), func(s row) string { return formatCell(s, f) }})
 	}
 	return cols
 }
 
-// writeTable writes a table of subjects with cols.
-func writeTable(b *strings.Builder, cols []column, subjects []Subject) {
+// writeTable writes a table of rows with cols.
+func writeTable(b *strings.Builder, cols []column, rows []row) {
 	b.WriteString("|")
 	for _, c := range cols {
 		b.WriteString(" " + c.title + " |")
 	}
 	b.WriteString("\n|" + strings.Repeat("---|", len(cols)) + "\n")
-	for _, s := range subjects {
+	for _, s := range rows {
 		b.WriteString("|")
 		for _, c := range cols {
 			b.WriteString(" " + c.cell(s) + " |")
@@ -123,24 +136,47 @@ func writeTable(b *strings.Builder, cols []column, subjects []Subject) {
 	}
 }
 
-// verdict is a manifest's outcome: ✅ done, ❌ failed, 📝 planned (dry run).
-func (r *Run) verdict(s Subject) string {
+// verdict is a row's outcome: ✅ done, ❌ failed, 📝 planned (dry run).
+// A signature row stands for its whole manifest; an attestation row fails
+// when that attestation failed to verify.
+func (r *Run) verdict(s row) string {
 	switch {
 	case !s.OK(!r.Unverified && !r.DryRun):
-		return "❌"
+		if s.kind == "" || s.Error != "" || !kindVerified(s, !r.Unverified && !r.DryRun) {
+			return "❌"
+		}
 	case r.DryRun:
 		return "📝"
 	}
 	return "✅"
 }
 
-// formatCell says how s fared in format f: ✅ verified or ❌ not, its
-// transparency-log entry, and whether an earlier run had signed it.
-func formatCell(s Subject, f sign.Format) string {
+// kindVerified reports whether every verification of the row's kind passed.
+func kindVerified(s row, wantVerify bool) bool {
+	if !wantVerify {
+		return true
+	}
+	n := 0
+	for _, v := range s.Verifications {
+		if v.PredicateType != s.kind {
+			continue
+		}
+		if !v.Verified {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// formatCell says how the row's kind fared in format f: ✅ verified or ❌
+// not, its transparency-log entry, and whether an earlier run had signed
+// it.
+func formatCell(s row, f sign.Format) string {
 	var parts []string
 	entry, reused := "", false
 	for _, v := range s.Verifications {
-		if v.Format != f {
+		if v.Format != f || v.PredicateType != s.kind {
 			continue
 		}
 		if !v.Verified {
@@ -153,7 +189,7 @@ func formatCell(s Subject, f sign.Format) string {
 		}
 	}
 	for _, sig := range s.Signatures {
-		if sig.Format == f {
+		if sig.Format == f && sig.PredicateType == s.kind {
 			entry, reused = logEntry(sig.LogURL, sig.LogIndex), sig.Reused
 		}
 	}

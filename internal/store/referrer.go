@@ -46,6 +46,7 @@ func (r *Referrer) Write(ctx context.Context, subject registry.Subject, k payloa
 	if err != nil {
 		return "", err
 	}
+	defer writes.lock(subject.Digest.String())()
 	loc, err := WriteReferrer(ctx, subject, raw, k.PredicateType(), r.o.now(), r.o.remote...)
 	if err != nil {
 		return "", err

@@ -80,6 +80,7 @@ func (*Tag) Content(k payload.Kind, d name.Digest) (Content, error) {
 // Write appends b as one layer of subject's .sig or .att image.
 func (t *Tag) Write(ctx context.Context, subject registry.Subject, k payload.Kind, c Content, b *protobundle.Bundle) (string, error) {
 	tag := TagFor(subject.Digest, k)
+	defer writes.lock(tag.String())()
 	if !c.DSSE {
 		ann, err := LegacyAnnotations(b, t.o.root)
 		if err != nil {
