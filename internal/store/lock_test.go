@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+
+	"github.com/keyless-dev/keyless/internal/registry/registrytest"
 )
 
 // typed is a kind of any predicate type.
@@ -24,9 +26,7 @@ func (k typed) Statement(name.Digest) ([]byte, error) { return []byte("{}"), nil
 // write reads, extends and writes the index).
 func TestReferrerWritesOfOneSubjectAtOnce(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, false)
-	pushImage(t, host+"/app:v1")
-	s := resolveOne(t, host+"/app:v1")
+	s := pushed(t, registrytest.New(t, false)+"/app:v1")
 	const n = 8
 	r := NewReferrer()
 	var wg sync.WaitGroup
