@@ -133,7 +133,7 @@ func (c *Config) remote() ([]remote.Option, error) {
 	// the transport could not retry it (a PATCH chunk, a streamed body).
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(registry.LimitTransport(c.registryTransport())),
+		remote.WithTransport(registry.LimitTransport(registry.ReferrersTransport(c.registryTransport()))),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(redoUpload),
 		remote.WithRetryBackoff(uploadBackoff),

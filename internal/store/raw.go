@@ -180,11 +180,26 @@ func AppendLayer(ctx context.Context, tag name.Tag, blob []byte, mt types.MediaT
 	if err != nil {
 		return err
 	}
-	img, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer(blob, mt), Annotations: annotations, MediaType: mt})
+	layer := static.NewLayer(blob, mt)
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mt})
 	if err != nil {
 		return fmt.Errorf("building signature image %s: %w", tag, err)
 	}
-	if err := remote.Write(tag, img, opts...); err != nil {
+	// Only the new layer and the new config are uploaded: the base's
+	// layers are in the repository already, and the manifest is new, so
+	// remote.Write's existence checks would only cost requests.
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("building signature image %s: %w", tag, err)
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("building signature image %s: %w", tag, err)
+	}
+	if err := writeLayers(tag.Context(), []v1.Layer{static.NewLayer(cfg, m.Config.MediaType), layer}, opts); err != nil {
+		return err
+	}
+	if err := remote.Put(tag, img, opts...); err != nil {
 		return fmt.Errorf("writing signature image %s: %w", tag, err)
 	}
 	return nil
@@ -264,14 +279,15 @@ func readBlob(img v1.Image, d v1.Descriptor, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// writeLayers uploads the blobs side by side.
+// writeLayers uploads the blobs side by side (ggcr skips those the
+// registry has).
 func writeLayers(repo name.Repository, layers []v1.Layer, opts []remote.Option) error {
 	errs := make([]error, len(layers))
 	var wg sync.WaitGroup
 	for i, l := range layers {
 		wg.Go(func() {
 			if err := remote.WriteLayer(repo, l, opts...); err != nil {
-				errs[i] = fmt.Errorf("uploading bundle blob to %s: %w", repo, err)
+				errs[i] = fmt.Errorf("uploading blob to %s: %w", repo, err)
 			}
 		})
 	}
