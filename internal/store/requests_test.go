@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -63,10 +64,10 @@ func runOpts(t *testing.T, c *counting, cache bool) []remote.Option {
 
 // signImage does what a sign run does per image and format: look for a
 // signature to reuse, write one, read it back.
-func signImage(ctx context.Context, subject registry.Subject, f Format, opts []remote.Option) error {
+func signImage(ctx context.Context, subject registry.Subject, f Format, st *Referrer, opts []remote.Option) error {
 	read := func() (int, error) {
 		if f == Bundle {
-			r, err := ReadReferrers(ctx, subject.Digest, payload.SignPredicateType, registry.MaxBlobSize, opts...)
+			r, err := st.Read(ctx, subject.Digest, payload.Signature{})
 			return len(r), err
 		}
 		r, err := ReadLayers(ctx, TagOf(subject.Digest, "sig"), SimpleSigningMediaType, registry.MaxBlobSize, nil, opts...)
@@ -78,7 +79,10 @@ func signImage(ctx context.Context, subject registry.Subject, f Format, opts []r
 	blob := []byte(fmt.Sprintf(`{"image":%q}`, subject.Digest))
 	var err error
 	if f == Bundle {
-		_, err = WriteReferrer(ctx, subject, blob, payload.SignPredicateType, time.Unix(0, 0), opts...)
+		_, err = st.Write(ctx, subject, payload.Signature{}, Content{}, &protobundle.Bundle{
+			MediaType: BundleMediaType,
+			Content:   &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{Payload: blob}},
+		})
 	} else {
 		err = AppendLayer(ctx, TagOf(subject.Digest, "sig"), blob, SimpleSigningMediaType, nil, opts...)
 	}
@@ -105,12 +109,13 @@ func perImage(t *testing.T, referrersAPI bool, f Format, cache bool) (all, refer
 	}
 	c := &counting{rt: http.DefaultTransport}
 	opts := runOpts(t, c, cache)
-	if err := signImage(ctx, subjects[0], f, opts); err != nil {
+	st := NewReferrer(WithRemote(opts...))
+	if err := signImage(ctx, subjects[0], f, st, opts); err != nil {
 		t.Fatalf("%s, first image: %v", f, err)
 	}
 	all0, ref0 := c.all.Load(), c.referrers.Load()
 	for _, s := range subjects[1:] {
-		if err := signImage(ctx, s, f, opts); err != nil {
+		if err := signImage(ctx, s, f, st, opts); err != nil {
 			t.Fatalf("%s, %s: %v", f, s.Digest, err)
 		}
 	}
