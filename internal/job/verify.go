@@ -97,7 +97,7 @@ func verifyAttestations(ctx context.Context, v *verify.Verifier, s registry.Subj
 				cert = *res.Certificate
 			}
 			if err := payload.CheckPredicate(predicateType, res.PredicateType, res.Predicate, cert); err != nil {
-				res.Verified = false
+				res.Verified, res.Predicate = false, nil
 				res.Reasons = append(res.Reasons, err.Error())
 			}
 		}
