@@ -14,12 +14,12 @@ import (
 )
 
 // signProvenance signs ref (bundle format) with provenance, as a GitHub
-// job would.
-func signProvenance(t *testing.T, ref string) {
+// job would; env overrides the job's variables.
+func signProvenance(t *testing.T, ref string, env ...map[string]string) {
 	t.Helper()
-	r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfig), map[string]string{
+	r := runKeyless(t, merge(append([]map[string]string{githubJobEnv(t, merge(trustInputs(stk.SigningConfig), map[string]string{
 		"images": ref, "signature-format": "bundle", "provenance": "true",
-	})))
+	}))}, env...)...))
 	if r.code != 0 {
 		t.Fatalf("keyless sign with provenance: exit %d\n%s", r.code, r.stderr)
 	}
@@ -132,6 +132,11 @@ func TestVerifyAttestationType(t *testing.T) {
 		{"another identity", func(*testing.T) string { return attested }, gate(otherIdentity), "expected SAN value"},
 		{"image signed without provenance", func(*testing.T) string { return plain }, gate(githubIdentity), "attestation found"},
 		{"source ref of another branch", func(*testing.T) string { return attested }, gate(githubIdentity, "--source-ref", "refs/heads/other"), "SourceRepositoryRef"},
+		{"provenance of a commit other than the certificate one", func(t *testing.T) string {
+			ref := pushImage(t)
+			signProvenance(t, ref, map[string]string{"GITHUB_SHA": strings.Repeat("0", 40)})
+			return ref
+		}, gate(githubIdentity), "the certificate's SourceRepositoryDigest"},
 		{"DSSE payload rewritten in the stored attestation", func(t *testing.T) string {
 			ref := pushImage(t)
 			signProvenance(t, ref)
