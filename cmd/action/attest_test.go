@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,6 +69,40 @@ func TestAttestationInputs(t *testing.T) {
 			var got []string
 			for _, k := range kinds {
 				got = append(got, k.PredicateType())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("predicate types (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAttestationTypeInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+		wantErr  bool
+	}{
+		{"none", "", nil, false},
+		{"cosign name", "slsaprovenance1", []string{payload.ProvenanceType}, false},
+		{"several, once each", "spdxjson, cyclonedx\nspdx\n", []string{payload.SPDXType, payload.CycloneDXType}, false},
+		{"URI", "https://example.com/test/v1", []string{"https://example.com/test/v1"}, false},
+		{"unknown name", "slsa", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := attestationTypes(tc.in)
+			if tc.wantErr {
+				var ie *inputerr.Error
+				if !errors.As(err, &ie) || ie.Input != "attestation-type" {
+					t.Fatalf("err = %v, want an input error naming attestation-type", err)
+				}
+				if !strings.Contains(err.Error(), "slsaprovenance1") {
+					t.Errorf("error does not list the names: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("predicate types (-want +got):\n%s", diff)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,6 +106,9 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 		return c, o, err
 	}
 	if cmd == "verify" {
+		if c.AttestationTypes, err = attestationTypes(s.str("attestation-type")); err != nil {
+			return c, o, err
+		}
 		return c, o, c.Policy.Check()
 	}
 	if c.Verify, err = s.boolean("verify"); err != nil {
@@ -131,6 +135,22 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	}
 	c.Token, err = tokenSource(s, p, client)
 	return c, o, err
+}
+
+// attestationTypes are the predicate types that the attestation-type input
+// names, once each.
+func attestationTypes(v string) ([]string, error) {
+	var out []string
+	for _, name := range registry.SplitRefs(v) {
+		t, err := payload.AttestationType(name)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // attestations are the sbom input's SBOM and the predicate input's custom

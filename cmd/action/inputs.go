@@ -33,6 +33,7 @@ var inputs = []input{
 	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify"},
 	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify"},
 	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify"},
+	{name: "attestation-type", usage: "also require, per format, an attestation of this predicate type by the same identity, its predicate checked against the certificate: slsaprovenance1, spdxjson, cyclonedx, … or a predicate type URI (newline- or comma-separated for several)", only: "verify"},
 	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify"},
 	{name: "trusted-root", usage: "path of a trusted_root.json for a private Sigstore (default: public-good via TUF)"},
 	{name: "signing-config", usage: "path of a signing_config.json (Fulcio, Rekor, TSA URLs)", only: "sign"},

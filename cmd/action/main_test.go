@@ -117,6 +117,8 @@ func TestBadInput(t *testing.T) {
 		{"verify without issuer", []string{"verify", "--certificate-identity", "x", good}, nil, "certificate-oidc-issuer"},
 		{"verify with both identity forms", []string{"verify", "--certificate-identity", "x", "--certificate-identity-regexp", "y", "--certificate-oidc-issuer", "i", good}, nil, "certificate-identity-regexp"},
 		{"verify with a bad regexp", []string{"verify", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", "i", good}, nil, "certificate-identity-regexp"},
+		{"unknown attestation type", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", "--attestation-type", "slsa", good}, nil, "attestation-type"},
+		{"attestation type in a sign step", []string{"sign", good}, map[string]string{"KEYLESS_ATTESTATION_TYPE": "slsaprovenance1"}, "attestation-type"},
 		{"verify-only input in a sign step", []string{"sign", good}, map[string]string{"KEYLESS_CERTIFICATE_IDENTITY_REGEXP": ".*"}, "certificate-identity-regexp"},
 		{"sign-only input in a verify step", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", good}, map[string]string{"KEYLESS_ANNOTATIONS": "a=b"}, "annotations"},
 		{"GitHub input bad format", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_SIGNATURE-FORMAT": "x"}, "signature-format"},

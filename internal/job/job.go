@@ -53,6 +53,11 @@ type Config struct {
 	// Attestations are signed for every subject besides its signature
 	// (sign only): SBOMs and custom predicates, read at the edge.
 	Attestations []payload.Kind
+	// AttestationTypes are predicate types that must each be attested for
+	// every subject, by the policy's identity, besides its signature
+	// (verify only); each verified predicate is checked against its
+	// certificate (payload.CheckPredicate).
+	AttestationTypes []string
 	// Provenance, when set, states the running build: its SLSA provenance
 	// is signed for every subject (sign only).
 	Provenance ProvenanceSource

@@ -3,6 +3,8 @@ package job
 import (
 	"context"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
@@ -49,6 +51,13 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 		if c.AnyFormat {
 			r.Verifications = anyVerified(r.Verifications)
 		}
+		for _, t := range c.AttestationTypes {
+			att := verifyAttestations(ctx, verifier, s, t, c.Formats)
+			if c.AnyFormat {
+				att = anyVerified(att)
+			}
+			r.Verifications = append(r.Verifications, att...)
+		}
 		run.Subjects[i] = r
 		p.done(s, r, true)
 	})
@@ -71,6 +80,29 @@ func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, 
 	var out []verify.Result
 	for _, f := range formats {
 		out = append(out, verifyOne(ctx, v, s, payload.Signature{}, f))
+	}
+	return out
+}
+
+// verifyAttestations verifies an attestation of predicateType for s in
+// each format, and checks each verified predicate against the certificate
+// that signed it: a predicate that the certificate contradicts fails.
+func verifyAttestations(ctx context.Context, v *verify.Verifier, s registry.Subject, predicateType string, formats []sign.Format) []verify.Result {
+	var out []verify.Result
+	for _, f := range formats {
+		res := verifyOne(ctx, v, s, payload.Expected(predicateType), f)
+		if res.Verified {
+			var cert certificate.Summary
+			if res.Certificate != nil {
+				cert = *res.Certificate
+			}
+			if err := payload.CheckPredicate(predicateType, res.PredicateType, res.Predicate, cert); err != nil {
+				res.Verified, res.Predicate = false, nil
+				res.Reasons = append(res.Reasons, err.Error())
+			}
+		}
+		res.PredicateType = predicateType
+		out = append(out, res)
 	}
 	return out
 }

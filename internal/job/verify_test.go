@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -226,5 +227,40 @@ func TestAnyVerified(t *testing.T) {
 				t.Errorf("anyVerified() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestVerifyAttestationTypeFailsClosed(t *testing.T) {
+	host := memRegistry(t)
+	pushImage(t, host, "demo/app")
+	run, err := Verify(context.Background(), Config{
+		Images: []string{host + "/demo/app:v1"}, Formats: []sign.Format{sign.Bundle, sign.Legacy}, AnyFormat: true,
+		Policy: testPolicy, Trust: trust.Config{TrustedRoot: trustedRoot},
+		AttestationTypes: []string{payload.ProvenanceType, payload.SPDXType},
+	})
+	if err != nil {
+		t.Fatalf("Verify() error = %v, want a failed run", err)
+	}
+	if run.Verified {
+		t.Errorf("Verify() Verified = true for an image with no attestation")
+	}
+	type check struct {
+		Format        sign.Format
+		PredicateType string
+	}
+	var got []check
+	for _, v := range run.Subjects[0].Verifications {
+		got = append(got, check{v.Format, v.PredicateType})
+		if v.Verified || len(v.Reasons) == 0 || v.Predicate != nil {
+			t.Errorf("%s %s: Verified = %v, Reasons = %q, Predicate = %s; want a failure with a reason", v.Format, v.PredicateType, v.Verified, v.Reasons, v.Predicate)
+		}
+	}
+	want := []check{
+		{sign.Bundle, ""}, {sign.Legacy, ""},
+		{sign.Bundle, payload.ProvenanceType}, {sign.Legacy, payload.ProvenanceType},
+		{sign.Bundle, payload.SPDXType}, {sign.Legacy, payload.SPDXType},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("checks: the signature, then each attestation type, in each format (-want +got):\n%s", diff)
 	}
 }

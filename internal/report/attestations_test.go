@@ -118,3 +118,39 @@ func TestMarkdownAttestations(t *testing.T) {
 		t.Error("a run without attestations has an attestation section")
 	}
 }
+
+func TestVerifiedPredicate(t *testing.T) {
+	r := attestRun()
+	r.Command = "verify"
+	for i := range r.Subjects {
+		r.Subjects[i].Signatures = nil
+	}
+	pred := json.RawMessage(`{"buildDefinition":{"buildType":"https://actions.github.io/buildtypes/workflow/v1"}}`)
+	r.Subjects[1].Verifications[2].Predicate = pred
+	b, err := json.Marshal(r.Subjects[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Verifications []struct {
+			Predicate json.RawMessage `json:"predicate"`
+		} `json:"verifications"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var preds []string
+	for _, v := range got.Verifications {
+		preds = append(preds, string(v.Predicate))
+	}
+	if diff := cmp.Diff([]string{"", "", string(pred), ""}, preds); diff != "" {
+		t.Errorf("predicates in the report: only the verified attestation's (-want +got):\n%s", diff)
+	}
+	if strings.Count(string(b), `"predicate"`) != 1 {
+		t.Errorf("an entry without a verified predicate has a predicate field: %s", b)
+	}
+	md := markdown(t, r, SummaryOptions{})
+	if !strings.Contains(md, "### Attestations") || !strings.Contains(md, "| ❌ | `sha256:bbbbbbbbbbbb…` | linux/arm64 | `"+slsa+"` |") {
+		t.Errorf("the verify summary lacks the attestation verification:\n%s", md)
+	}
+}

@@ -64,7 +64,7 @@ func newSignature(s sign.Signature) Signature {
 func newVerification(v verify.Result) Verification {
 	return Verification{
 		Format: v.Format, PredicateType: v.PredicateType, Verified: v.Verified, Location: v.Location, Certificate: newCertificate(v.Certificate),
-		LogURL: v.LogURL, LogIndex: v.LogIndex, SignedAt: v.SignedAt, Annotations: v.Annotations, Reasons: v.Reasons,
+		LogURL: v.LogURL, LogIndex: v.LogIndex, SignedAt: v.SignedAt, Annotations: v.Annotations, Predicate: v.Predicate, Reasons: v.Reasons,
 	}
 }
 

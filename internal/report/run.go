@@ -5,6 +5,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -121,6 +122,9 @@ type Verification struct {
 	SignedAt time.Time `json:"signedAt,omitzero"`
 	// Annotations are the annotations signed into the verified payload.
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Predicate is the verified attestation's predicate (keyless verify
+	// with attestation-type); empty for an image signature.
+	Predicate json.RawMessage `json:"predicate,omitempty"`
 	// Reasons say why each signature that was found failed, or that none was.
 	Reasons []string `json:"reasons,omitempty"`
 }
