@@ -51,13 +51,19 @@ type kyvernoResources struct {
 }
 
 type kyvernoVerifyImage struct {
-	ImageReferences []string          `json:"imageReferences"`
-	Type            string            `json:"type"`
-	FailureAction   string            `json:"failureAction"`
-	Required        bool              `json:"required"`
-	MutateDigest    bool              `json:"mutateDigest"`
-	VerifyDigest    bool              `json:"verifyDigest"`
-	Attestors       []kyvernoAttestor `json:"attestors"`
+	ImageReferences []string             `json:"imageReferences"`
+	Type            string               `json:"type"`
+	FailureAction   string               `json:"failureAction"`
+	Required        bool                 `json:"required"`
+	MutateDigest    bool                 `json:"mutateDigest"`
+	VerifyDigest    bool                 `json:"verifyDigest"`
+	Attestors       []kyvernoAttestor    `json:"attestors"`
+	Attestations    []kyvernoAttestation `json:"attestations,omitempty"`
+}
+
+type kyvernoAttestation struct {
+	Type      string            `json:"type"`
+	Attestors []kyvernoAttestor `json:"attestors"`
 }
 
 type kyvernoAttestor struct {
@@ -162,6 +168,14 @@ func Kyverno(in Input, o Options) ([]byte, error) {
 		}
 		kl.Roots = roots.String()
 	}
+	atts, err := predicateTypes(in.Attestations)
+	if err != nil {
+		return nil, err
+	}
+	var kas []kyvernoAttestation
+	for _, a := range atts {
+		kas = append(kas, kyvernoAttestation{Type: a, Attestors: []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}}})
+	}
 	typ := "Cosign"
 	if t.bundleOnly {
 		typ = "SigstoreBundle"
@@ -190,6 +204,7 @@ func Kyverno(in Input, o Options) ([]byte, error) {
 					MutateDigest:    true,
 					VerifyDigest:    true,
 					Attestors:       []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}},
+					Attestations:    kas,
 				}},
 			}},
 		},

@@ -39,6 +39,9 @@ type Input struct {
 	// SignedTimestamps is true when the signatures carry RFC 3161
 	// timestamps, which the policies then require.
 	SignedTimestamps bool
+	// Attestations are the predicate types of the attestations the run
+	// signed, each a URI; the policies require one of each.
+	Attestations []string
 }
 
 // Signature is where one of the run's signatures is logged.

@@ -25,10 +25,16 @@ type cipImage struct {
 }
 
 type cipAuthority struct {
-	Name             string     `json:"name"`
-	Keyless          cipKeyless `json:"keyless"`
-	CTLog            cipCTLog   `json:"ctlog"`
-	RFC3161Timestamp *cipTSARef `json:"rfc3161timestamp,omitempty"`
+	Name             string           `json:"name"`
+	Keyless          cipKeyless       `json:"keyless"`
+	CTLog            cipCTLog         `json:"ctlog"`
+	RFC3161Timestamp *cipTSARef       `json:"rfc3161timestamp,omitempty"`
+	Attestations     []cipAttestation `json:"attestations,omitempty"`
+}
+
+type cipAttestation struct {
+	Name          string `json:"name"`
+	PredicateType string `json:"predicateType"`
 }
 
 type cipKeyless struct {
@@ -116,6 +122,10 @@ func ClusterImagePolicy(in Input, o Options) ([]byte, error) {
 	if err := t.check(false); err != nil {
 		return nil, err
 	}
+	atts, err := predicateTypes(in.Attestations)
+	if err != nil {
+		return nil, err
+	}
 	name := o.name()
 	auth := cipAuthority{
 		Name: "keyless",
@@ -124,6 +134,9 @@ func ClusterImagePolicy(in Input, o Options) ([]byte, error) {
 			Subject: t.subject, SubjectRegExp: t.subjectRE,
 		}}},
 		CTLog: cipCTLog{URL: t.rekorURL},
+	}
+	for i, a := range atts {
+		auth.Attestations = append(auth.Attestations, cipAttestation{Name: attestationName(a, i), PredicateType: a})
 	}
 	if t.trust != nil {
 		auth.Keyless.TrustRootRef = name

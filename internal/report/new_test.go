@@ -14,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/keyless-dev/keyless/internal/job"
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/verify"
@@ -197,15 +198,20 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// TestPolicyInput: the policies see every digest, the run's identity, and
-// a signature's log from its writing or, when reused or checked by a
-// verify run, from its verification (failed ones do not count).
+// TestPolicyInput: the policies see every digest, the run's identity, a
+// signature's log from its writing or, when reused or checked by a verify
+// run, from its verification (failed ones do not count), and the
+// predicate types of the attestations the run signed.
 func TestPolicyInput(t *testing.T) {
 	r := New(&job.Result{
 		Command: "sign", Formats: []sign.Format{sign.Bundle, sign.Legacy}, SignedTimestamps: true,
 		Policy: verify.Policy{Identity: ghID, Issuer: ghIS, SourceRef: "refs/heads/main"},
 		Subjects: []job.Subject{
-			{Digest: "app@sha256:" + hexA, Signatures: []sign.Signature{{Format: sign.Bundle, LogURL: "v2", Bundle: bundleIn("0.0.2")}}},
+			{Digest: "app@sha256:" + hexA, Signatures: []sign.Signature{
+				{Format: sign.Bundle, LogURL: "v2", Bundle: bundleIn("0.0.2")},
+				{Format: sign.Bundle, LogURL: "v2", Bundle: bundleIn("0.0.2"), PredicateType: payload.SignPredicateType},
+				{Format: sign.Bundle, LogURL: "v2", Bundle: bundleIn("0.0.2"), PredicateType: "https://slsa.dev/provenance/v1"},
+			}},
 			{
 				Digest:     "app@sha256:" + hexB,
 				Signatures: []sign.Signature{{Format: sign.Legacy, Reused: true}},
@@ -222,10 +228,14 @@ func TestPolicyInput(t *testing.T) {
 		Formats:  []sign.Format{sign.Bundle, sign.Legacy},
 		Signatures: []policy.Signature{
 			{Format: sign.Bundle, LogURL: "v2", Rekor: 2},
+			{Format: sign.Bundle, LogURL: "v2", Rekor: 2},
+			{Format: sign.Bundle, LogURL: "v2", Rekor: 2},
 			{Format: sign.Legacy, LogURL: "v1"},
 			{Format: sign.Legacy},
 		},
 		SignedTimestamps: true,
+		// The cosign sign type is the image signature, not an attestation.
+		Attestations: []string{"https://slsa.dev/provenance/v1"},
 	}
 	if diff := cmp.Diff(want, r.PolicyInput()); diff != "" {
 		t.Errorf("PolicyInput() (-want +got):\n%s", diff)

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"slices"
+
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
@@ -29,6 +32,10 @@ func (r *Run) PolicyInput() policy.Input {
 		}
 		for _, sig := range s.Signatures {
 			in.Signatures = append(in.Signatures, policy.Signature{Format: sig.Format, LogURL: sig.LogURL, Rekor: sig.Rekor})
+			// The attestations the run signed: the policies require them.
+			if pt := sig.PredicateType; pt != "" && pt != payload.SignPredicateType && !slices.Contains(in.Attestations, pt) {
+				in.Attestations = append(in.Attestations, pt)
+			}
 		}
 	}
 	return in
