@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPolicyTesterAttestation feeds policy-controller's policy-tester the
+// ClusterImagePolicy of a run that signed image A with provenance: the
+// policy requires the provenance attestation, so A is admitted and B, in
+// the same repository, signed by the same identity without provenance,
+// is refused. It signs in the legacy format without a timestamp authority:
+// policy-controller reads attestations from the .att tag, and checks an
+// .att's RFC 3161 timestamp over the envelope, while the timestamp keyless
+// copies from the bundle covers the DSSE signature ("hashed messages don't
+// match"), so a run with a timestamp authority is refused.
+func TestPolicyTesterAttestation(t *testing.T) {
+	tester := filepath.Join(stk.Tools, "policy-tester")
+	if _, err := os.Stat(tester); err != nil {
+		t.Fatalf("policy-tester not built (run e2e/tools/build.sh): %v", err)
+	}
+	a := pushImage(t)
+	r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfigV1), map[string]string{
+		"images": a, "signature-format": "legacy", "provenance": "true",
+	})))
+	if r.code != 0 {
+		t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
+	}
+	policy, trustRoot := writeClusterImagePolicy(t, r, nil)
+	if b, _ := os.ReadFile(policy); !strings.Contains(string(b), "predicateType: "+slsaType) {
+		t.Fatalf("ClusterImagePolicy does not require the provenance:\n%s", b)
+	}
+	repo := a[:strings.Index(a, "@")]
+	b, err := stk.PushRandomImage(t.Context(), strings.TrimPrefix(repo, stk.Registry+"/"), "noprov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keylessSign(t, "legacy", false, b)
+	for _, tc := range []struct {
+		name, image string
+		admit       bool
+	}{
+		{"signed with provenance", a, true},
+		{"signed without provenance", b, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			admitted, out := policyTester(t, tester, policy, trustRoot, tc.image)
+			if admitted != tc.admit {
+				t.Errorf("policy-tester admitted=%v, want %v\n%s", admitted, tc.admit, out)
+			}
+		})
+	}
+}
