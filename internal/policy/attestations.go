@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode"
 )
 
 // attestationNames are the short names of the predicate types cosign
@@ -26,17 +28,16 @@ func attestationName(pt string, i int) string {
 }
 
 // predicateTypes returns types without duplicates, refusing any that is
-// not an absolute URI of printable ASCII: the policies carry them as
-// values, and the YAML library would alter some control characters.
+// not an absolute URI without control characters or spaces (as the
+// predicate-type input requires): the policies carry them as values, and
+// the YAML library would alter some control characters.
 func predicateTypes(types []string) ([]string, error) {
 	var out []string
 	for _, pt := range types {
-		for _, r := range pt {
-			if r <= 0x20 || r >= 0x7f {
-				return nil, fmt.Errorf("attestation predicate type %q: want a URI of printable ASCII characters", pt)
-			}
+		if strings.ContainsFunc(pt, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) {
+			return nil, fmt.Errorf("attestation predicate type %q holds control characters or spaces: want an absolute URI", pt)
 		}
-		if u, err := url.Parse(pt); err != nil || !u.IsAbs() {
+		if u, err := url.Parse(pt); err != nil || !u.IsAbs() || u.Host == "" && u.Opaque == "" {
 			return nil, fmt.Errorf("attestation predicate type %q: want an absolute URI", pt)
 		}
 		if !slices.Contains(out, pt) {

@@ -74,14 +74,15 @@ func TestPolicyAttestations(t *testing.T) {
 	}
 }
 
-// TestPolicyHostileAttestation: a predicate type that is not a URI of
-// printable ASCII, or that tries to add YAML, is refused by both
-// generators with an error naming it.
+// TestPolicyHostileAttestation: a predicate type that is not an absolute
+// URI, or that tries to add YAML, is refused by both generators with an
+// error naming it.
 func TestPolicyHostileAttestation(t *testing.T) {
 	for _, pt := range []string{
 		"https://example.com/p\n---\nkind: Namespace",
 		"https://example.com/p\u0085x",
 		"https://example.com/p x",
+		"https://example.com/p\u2028kind: Namespace",
 		"provenance",
 		"",
 	} {
