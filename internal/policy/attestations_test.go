@@ -98,32 +98,3 @@ func TestPolicyHostileAttestation(t *testing.T) {
 		}
 	}
 }
-
-// TestPolicyAttestationTimestampHeader: a ClusterImagePolicy requiring
-// attestations with timestamps says policy-controller refuses them; one
-// without timestamps, or without attestations, does not.
-func TestPolicyAttestationTimestampHeader(t *testing.T) {
-	const warn = "hashed messages don't match"
-	for _, tt := range []struct {
-		name       string
-		types      []string
-		timestamps bool
-		want       bool
-	}{
-		{"attestations with timestamps", []string{slsaV1}, true, true},
-		{"attestations without timestamps", []string{slsaV1}, false, false},
-		{"timestamps without attestations", nil, true, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			in := signed(sign.Legacy)
-			in.Attestations, in.SignedTimestamps = tt.types, tt.timestamps
-			c, err := policy.ClusterImagePolicy(in, policy.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Contains(string(c), warn); got != tt.want {
-				t.Errorf("header warns = %v, want %v:\n%s", got, tt.want, c)
-			}
-		})
-	}
-}

@@ -168,12 +168,6 @@ func ClusterImagePolicy(in Input, o Options) ([]byte, error) {
 	if t.rekorV2Only {
 		head = append(head, "The signatures are logged in Rekor v2 only, which policy-controller cannot check.")
 	}
-	if len(atts) > 0 && t.signedTimestamps {
-		head = append(head,
-			"policy-controller (v0.13.1 tested) checks an .att attestation's RFC 3161 timestamp over its DSSE",
-			"envelope; the timestamp of keyless's attestations covers their DSSE signature, so it refuses them",
-			"(\"hashed messages don't match\"): attest without a timestamp authority for policy-controller.")
-	}
 	if len(t.unenforced) > 0 {
 		head = append(head, "Not enforced by this policy (policy-controller matches issuer and subject only): "+strings.Join(t.unenforced, ", "))
 	}
