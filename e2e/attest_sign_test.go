@@ -123,8 +123,9 @@ func TestGitHubSignAttestations(t *testing.T) {
 
 // TestGitHubSignAttestationsLegacy signs provenance in the legacy format
 // alone (cosign v2.6.5 reads bundle referrers instead of the .att when
-// there are any): cosign v2 verify-attestation accepts the .att for this
-// identity only.
+// there are any): cosign v2 verify-attestation, given the timestamp
+// authority's chain so that it checks the layer's RFC 3161 timestamp,
+// accepts the .att for this identity only.
 func TestGitHubSignAttestationsLegacy(t *testing.T) {
 	img := pushImage(t)
 	r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfigV1), map[string]string{
@@ -137,12 +138,13 @@ func TestGitHubSignAttestationsLegacy(t *testing.T) {
 		!strings.HasPrefix(r.outputs["attestations"], slsaType+" ") {
 		t.Errorf("attestations output = %q, want the provenance in the .att tag", r.outputs["attestations"])
 	}
-	env := legacyTrustEnv(t)
+	env, tsa := legacyTrustEnv(t), tsaChainFile(t)
 	args := func(identity string) []string {
 		return slices.Concat([]string{"verify-attestation", "--type=slsaprovenance1",
 			"--certificate-identity=" + identity,
 			"--certificate-oidc-issuer=" + stk.Issuer("github"),
 			"--offline", "--rekor-url=" + stk.RekorV1URL,
+			"--timestamp-certificate-chain=" + tsa,
 		}, registryFlags, []string{img})
 	}
 	if out, err := cosignWithEnv(t, env, stk.CosignV2, args(githubIdentity)...); err != nil {

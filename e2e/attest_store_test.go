@@ -206,3 +206,39 @@ func legacyTrustEnv(t *testing.T) []string {
 		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + write("ct.pem", ct[0]),
 	}
 }
+
+// tsaChainFile writes the stack's timestamp authority chain (leaf,
+// intermediates, root) as cosign v2's --timestamp-certificate-chain reads
+// it, and returns its path.
+func tsaChainFile(t *testing.T) string {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromPath(stk.TrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, ta := range tr.TimestampingAuthorities() {
+		sta, ok := ta.(*root.SigstoreTimestampingAuthority)
+		if !ok || sta.Root == nil {
+			continue
+		}
+		chain := append(append([]*x509.Certificate{sta.Leaf}, sta.Intermediates...), sta.Root)
+		for _, c := range chain {
+			if c == nil {
+				continue
+			}
+			if err := pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		break
+	}
+	if b.Len() == 0 {
+		t.Fatal("the trusted root has no timestamp authority")
+	}
+	path := filepath.Join(t.TempDir(), "tsa-chain.pem")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

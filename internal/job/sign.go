@@ -128,7 +128,11 @@ func certify(ctx context.Context, c Config, run *Result, signer *sign.Signer, to
 		return fmt.Errorf("getting signing certificate: %w", err)
 	}
 	run.Certificate = summarize(cert)
-	run.SignedTimestamps = len(signer.Services(sign.Bundle).TSAs) > 0
+	// A policy may require timestamps only when every store carries them.
+	run.SignedTimestamps = true
+	for _, f := range c.Formats {
+		run.SignedTimestamps = run.SignedTimestamps && len(signer.Services(f).TSAs) > 0
+	}
 	if run.Certificate == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
+	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/sigstoretest"
 	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/trust"
@@ -163,6 +165,28 @@ func TestSignRefusesBeforeWriting(t *testing.T) {
 			}
 			if st.Entries != 0 || referrers(t, d.String()) != 0 {
 				t.Errorf("a refused run wrote: log entries %d, stored bundles %d", st.Entries, referrers(t, d.String()))
+			}
+		})
+	}
+}
+
+// TestSignRecordsTimestampsInEveryFormat: a run whose every store carries
+// RFC 3161 timestamps says so, for the policies it generates, whichever
+// formats it writes.
+func TestSignRecordsTimestampsInEveryFormat(t *testing.T) {
+	for _, formats := range [][]sign.Format{{sign.Bundle}, {sign.Legacy}, {sign.Bundle, sign.Legacy}} {
+		t.Run(fmt.Sprint(formats), func(t *testing.T) {
+			st := sigstoretest.New(t)
+			host := memRegistry(t)
+			pushImage(t, host, "demo/app")
+			c := signConfig(t, st, host)
+			c.Formats = formats
+			run, err := Sign(context.Background(), c)
+			if err != nil {
+				t.Fatalf("Sign() error = %v", err)
+			}
+			if !run.SignedTimestamps || st.Timestamps != len(formats) {
+				t.Errorf("SignedTimestamps = %v after %d timestamps, want true after %d", run.SignedTimestamps, st.Timestamps, len(formats))
 			}
 		})
 	}

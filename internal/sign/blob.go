@@ -26,7 +26,7 @@ func (s *Signer) SignBlob(ctx context.Context, data []byte) (*protobundle.Bundle
 	if _, ok := s.services[Bundle]; !ok {
 		return nil, errors.New("signing a blob needs the bundle format's services: create the signer with format bundle")
 	}
-	b, err := s.bundle(ctx, &sgsign.PlainData{Data: data}, Bundle)
+	b, err := s.bundle(ctx, &sgsign.PlainData{Data: data}, Bundle, true)
 	if err != nil {
 		return nil, fmt.Errorf("signing blob: %w", err)
 	}
@@ -44,7 +44,7 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) (*protobun
 	if _, ok := s.services[Bundle]; !ok {
 		return nil, errors.New("signing a statement needs the bundle format's services: create the signer with format bundle")
 	}
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: payload.InTotoPayloadType}, Bundle)
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: statement, PayloadType: payload.InTotoPayloadType}, Bundle, true)
 	if err != nil {
 		return nil, fmt.Errorf("signing in-toto statement: %w", err)
 	}

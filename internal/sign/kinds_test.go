@@ -1,11 +1,15 @@
 package sign_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/digitorus/timestamp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -132,5 +136,32 @@ func TestSignKindsInEveryStore(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{string(store.DSSEMediaType), "", att}, []string{string(l.MediaType), l.Annotations[store.AnnotationSignature], l.Annotations[store.AnnotationPredicate]}); diff != "" {
 		t.Errorf(".att layer [media type, signature, predicateType] (-want +got):\n%s", diff)
+	}
+
+	// Its RFC 3161 timestamp covers the layer, the whole envelope, as cosign
+	// v2 verifies an attestation's timestamp; not the DSSE signature.
+	var ann struct{ SignedRFC3161Timestamp []byte }
+	if err := json.Unmarshal([]byte(l.Annotations[store.AnnotationTimestamp]), &ann); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := timestamp.ParseResponse(ann.SignedRFC3161Timestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := img.LayerByDigest(l.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	blob, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(blob); !bytes.Equal(ts.HashedMessage, sum[:]) {
+		t.Errorf("the .att timestamp covers %x, not the layer (%x)", ts.HashedMessage, sum)
 	}
 }

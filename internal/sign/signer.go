@@ -215,7 +215,12 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.K
 	if c.DSSE {
 		content = &sgsign.DSSEData{Data: c.Data, PayloadType: payload.InTotoPayloadType}
 	}
-	b, err := s.bundle(ctx, content, f)
+	// A stamper's timestamps are asked for after signing, over its bytes.
+	sp, ok := st.(stamper)
+	b, err := s.bundle(ctx, content, f, !ok)
+	if err == nil && ok {
+		err = s.stamp(ctx, f, c, b, sp)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", subject.Digest, err)
 	}
@@ -243,14 +248,16 @@ func (o options) transportRetries() uint {
 // (retryablehttp); a transient Rekor v2 failure, including the 409 of a
 // retried POST whose first answer was lost, is retried by signing again:
 // a new signature and a new entry, as sigstore-go documents.
-func (s *Signer) bundle(ctx context.Context, content sgsign.Content, f Format) (*protobundle.Bundle, error) {
+func (s *Signer) bundle(ctx context.Context, content sgsign.Content, f Format, stamp bool) (*protobundle.Bundle, error) {
 	c := s.clients[f]
 	opts := sgsign.BundleOptions{
 		CertificateProvider:        s.cert,
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: s.token},
 		Context:                    ctx,
 		TransparencyLogs:           []sgsign.Transparency{c.log},
-		TimestampAuthorities:       c.ts,
+	}
+	if stamp {
+		opts.TimestampAuthorities = c.ts
 	}
 	var b *protobundle.Bundle
 	err := retry.Do(ctx, func() (err error) {

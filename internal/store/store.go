@@ -55,6 +55,11 @@ type Item struct {
 	// Blob is the signed blob of a message signature (a simple-signing
 	// payload), nil for a DSSE envelope.
 	Blob []byte
+	// Stamp is an RFC 3161 timestamp kept beside Bundle rather than in
+	// it, because it covers Stamped instead of the signature: cosign's .att
+	// layer timestamps its whole DSSE envelope. Both are nil when there is
+	// none.
+	Stamp, Stamped []byte
 	// Err says why the item could not be read as a signed payload (it is
 	// then a failure reason, not a registry error); Bundle is nil.
 	Err error

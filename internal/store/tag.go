@@ -77,6 +77,22 @@ func (*Tag) Content(k payload.Kind, d name.Digest) (Content, error) {
 	return Content{Data: stmt, DSSE: true}, nil
 }
 
+// Stamped returns the bytes an RFC 3161 timestamp of b covers in this
+// store, as cosign v2 verifies them: the signature of a .sig layer, the
+// whole DSSE envelope of an .att layer (cosign stamps an attestation's
+// layer, whose signature annotation is empty). For the envelope, b must
+// hold its Rekor v1 entry.
+func (*Tag) Stamped(c Content, b *protobundle.Bundle) ([]byte, error) {
+	if !c.DSSE {
+		sig := b.GetMessageSignature().GetSignature()
+		if len(sig) == 0 {
+			return nil, errors.New("a .sig layer needs a message signature")
+		}
+		return sig, nil
+	}
+	return envelopeJSON(b)
+}
+
 // Write appends b as one layer of subject's .sig or .att image.
 func (t *Tag) Write(ctx context.Context, subject registry.Subject, k payload.Kind, c Content, b *protobundle.Bundle) (string, error) {
 	tag := TagFor(subject.Digest, k)
@@ -175,7 +191,14 @@ func (t *Tag) Read(ctx context.Context, subject name.Digest, k payload.Kind) ([]
 	out := make([]Item, 0, len(raws))
 	for _, r := range raws {
 		b, err := bundleFromAttestation(r.Blob, r.Annotations)
-		out = append(out, Item{Location: r.Location, Bundle: b, Err: err})
+		it := Item{Location: r.Location, Bundle: b, Err: err}
+		// The layer's timestamp covers the envelope, not the signature a
+		// bundle's timestamps cover: it is kept beside the bundle.
+		if tvd := b.GetVerificationMaterial().GetTimestampVerificationData(); tvd != nil {
+			b.VerificationMaterial.TimestampVerificationData = nil
+			it.Stamp, it.Stamped = tvd.GetRfc3161Timestamps()[0].GetSignedTimestamp(), r.Blob
+		}
+		out = append(out, it)
 	}
 	return out, nil
 }

@@ -59,7 +59,18 @@ func storeAttestation(t *testing.T, f *fake, subj registry.Subject, format sign.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Write(context.Background(), subj, k, store.Content{Data: s.msg, DSSE: true}, b); err != nil {
+	c := store.Content{Data: s.msg, DSSE: true}
+	// cosign's .att layer is stamped over its envelope, not the signature.
+	if sp, ok := st.(interface {
+		Stamped(store.Content, *protobundle.Bundle) ([]byte, error)
+	}); ok && s.tsr != nil && !s.keepStamp {
+		data, err := sp.Stamped(c, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps[0].SignedTimestamp = f.timestamp(t, data)
+	}
+	if _, err := st.Write(context.Background(), subj, k, c, b); err != nil {
 		t.Fatalf("writing the attestation: %v", err)
 	}
 }
@@ -78,6 +89,8 @@ func TestVerifyAttestation(t *testing.T) {
 				digest  string     // the statement's subject; the image's when empty
 				change  func(t *testing.T, s *signed)
 				wantErr string // in the reasons; verified when empty
+				// legacyErr is wantErr in the legacy store, when it differs.
+				legacyErr string
 			}{
 				{name: "accepted", signed: buildKind},
 				{
@@ -87,6 +100,21 @@ func TestVerifyAttestation(t *testing.T) {
 						s.entry = f.logDSSE(t, s.cert, s.msg, s.sig, time.Unix(s.entry.GetIntegratedTime(), 0))
 					},
 					wantErr: "could not verify envelope",
+				},
+				{
+					name: "a timestamp of other bytes", signed: buildKind,
+					change: func(t *testing.T, s *signed) {
+						s.tsr, s.keepStamp = f.timestamp(t, []byte("other bytes")), true
+					},
+					wantErr:   "1 of its 1 RFC 3161 timestamps do not verify",
+					legacyErr: "the layer's RFC 3161 timestamp does not verify",
+				},
+				{
+					// cosign v2 verifies an .att layer's timestamp over the
+					// whole envelope, and refuses this one.
+					name: "a timestamp of the signature, as a bundle has it", signed: buildKind,
+					change:    func(t *testing.T, s *signed) { s.keepStamp = true },
+					legacyErr: "the layer's RFC 3161 timestamp does not verify",
 				},
 				{name: "wrong subject: a statement about another image", signed: buildKind, digest: otherDigest, wantErr: "does not match any digest in statement"},
 				{name: "wrong predicate type", signed: customKind{"https://example.com/other/v1", `{}`}, wantErr: `predicate type is "https://example.com/other/v1", not "` + testPredicateType + `"`},
@@ -111,6 +139,9 @@ func TestVerifyAttestation(t *testing.T) {
 					res, err := v.Verify(context.Background(), subj, buildKind, format)
 					if err != nil {
 						t.Fatal(err)
+					}
+					if format == sign.Legacy && tc.legacyErr != "" {
+						tc.wantErr = tc.legacyErr
 					}
 					if tc.wantErr != "" {
 						if res.Verified || !strings.Contains(strings.Join(res.Reasons, "; "), tc.wantErr) {

@@ -57,6 +57,7 @@ type Verifier struct {
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
 	stores   map[store.Format]store.Store
+	tsas     []root.TimestampingAuthority
 	sct      *sctMemo // nil without CT logs
 	// logs maps a transparency log's hex ID to its base URL.
 	logs map[string]string
@@ -86,7 +87,8 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 	}
 	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
 	ro := store.WithRemote(remoteOpts...)
-	out := &Verifier{identity: id, stores: map[store.Format]store.Store{store.Bundle: store.NewReferrer(ro), store.Legacy: store.NewTag(ro)}}
+	out := &Verifier{identity: id, tsas: tr.TimestampingAuthorities(),
+		stores: map[store.Format]store.Store{store.Bundle: store.NewReferrer(ro), store.Legacy: store.NewTag(ro)}}
 	if len(tr.CTLogs()) > 0 {
 		noSCT, err := sgverify.NewVerifier(tr, opts...)
 		if err != nil {
@@ -139,6 +141,9 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 	}
 	for _, it := range items {
 		vr, got, err := v.one(subject, k, it)
+		if err == nil {
+			err = checkStamps(v.tsas, it, vr)
+		}
 		if err == nil && want != nil {
 			err = same(want, got)
 		}

@@ -252,6 +252,9 @@ type signed struct {
 	sig   []byte
 	entry *protorekor.TransparencyLogEntry
 	tsr   []byte
+	// keepStamp stores tsr as it is, where storeAttestation would stamp
+	// what the store says (an .att layer's envelope).
+	keepStamp bool
 }
 
 func ecSign(t *testing.T, k *ecdsa.PrivateKey, msg []byte) []byte {
