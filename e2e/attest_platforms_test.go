@@ -10,94 +10,180 @@ import (
 	"github.com/keyless-dev/keyless/internal/oidc"
 )
 
+// attestFormats are the signature formats with the signing config each
+// needs.
+var attestFormats = []struct{ format, signingConfig string }{
+	{"bundle", stk.SigningConfig},
+	{"legacy", stk.SigningConfigV1},
+	{"both", stk.SigningConfigAll},
+}
+
+// platformSubjects pushes one image and a two-platform index for a
+// platform test: with recursive, 4 digests.
+func platformSubjects(t *testing.T) (img, idx string) {
+	t.Helper()
+	img = pushImage(t)
+	idx, err := stk.PushPlatformIndex(t.Context(), "e2e/"+strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))+"-index", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, idx
+}
+
+// verifyProvenance checks the provenance of each ref with the cosign CLI
+// that reads the format (v3 the bundle referrers, v2 the legacy .att with
+// its timestamp) for identity, and that another identity is refused. It
+// returns the statement of the first ref.
+func verifyProvenance(t *testing.T, format, issuer, identity, other string, refs ...string) string {
+	t.Helper()
+	if format == "legacy" {
+		env, tsa := legacyTrustEnv(t), tsaChainFile(t)
+		args := func(id, ref string) []string {
+			return slices.Concat([]string{"verify-attestation", "--type=slsaprovenance1",
+				"--certificate-identity=" + id, "--certificate-oidc-issuer=" + issuer,
+				"--offline", "--rekor-url=" + stk.RekorV1URL, "--timestamp-certificate-chain=" + tsa,
+			}, registryFlags, []string{ref})
+		}
+		var first string
+		for i, ref := range refs {
+			out, err := cosignWithEnv(t, env, stk.CosignV2, args(identity, ref)...)
+			if err != nil {
+				t.Fatalf("cosign v2 verify-attestation %s: %v\n%s", ref, err, out)
+			}
+			if i == 0 {
+				first = statementOf(t, out)
+			}
+		}
+		if out, err := cosignWithEnv(t, env, stk.CosignV2, args(other, refs[0])...); err == nil {
+			t.Errorf("cosign v2 verify-attestation accepted another identity:\n%s", out)
+		}
+		return first
+	}
+	args := func(id, ref string) []string {
+		return slices.Concat([]string{"verify-attestation", "--new-bundle-format", "--type=slsaprovenance1",
+			"--trusted-root=" + stk.TrustedRoot,
+			"--certificate-identity=" + id, "--certificate-oidc-issuer=" + issuer,
+		}, registryFlags, []string{ref})
+	}
+	var first string
+	for i, ref := range refs {
+		out := mustCosign(t, stk.CosignV3, args(identity, ref)...)
+		if i == 0 {
+			first = statementOf(t, out)
+		}
+	}
+	mustFailCosign(t, stk.CosignV3, args(other, refs[0])...)
+	return first
+}
+
+// wantAttestations is how many attestations a run lists: the provenance
+// and the SBOM of every digest in every store.
+func wantAttestations(t *testing.T, list string, digests int, format string) {
+	t.Helper()
+	stores := map[string]int{"bundle": 1, "legacy": 1, "both": 2}[format]
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != digests*2*stores {
+		t.Errorf("%d attestations listed, want %d (%d digests × 2 kinds × %d stores):\n%s", len(lines), digests*2*stores, digests, stores, list)
+	}
+	for _, typ := range []string{slsaType, spdxType} {
+		if n := strings.Count(list, typ+" "); n != digests*stores {
+			t.Errorf("%d attestations of %s, want %d", n, typ, digests*stores)
+		}
+	}
+}
+
 // TestTektonSignAttestations runs the sign Task's step with provenance and
-// an SBOM: the attestations result lists both, within the size budget of
-// the results, and cosign v3 accepts the provenance for the TaskRun's
-// service account only.
+// an SBOM, on an image and a two-platform index with recursive, in every
+// format: the attestations result lists them all within the size budget
+// of the results, and the cosign CLIs accept the provenance for the
+// TaskRun's service account only.
 func TestTektonSignAttestations(t *testing.T) {
 	task, err := manifests.LoadTask("tekton/keyless-sign/0.1/keyless-sign.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := pushImage(t)
-	work := t.TempDir()
-	params := map[string]string{"trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig, "provenance": "true", "sbom": writeSBOM(t)}
-	env, args := taskStep(t, task, work, params, map[string][]string{"images": {img}}, nil)
-	if err := os.WriteFile(env["KEYLESS_IDENTITY_TOKEN_FILE"], []byte(mint(t, "kubernetes")), 0o600); err != nil {
-		t.Fatal(err)
+	for _, tc := range attestFormats {
+		t.Run(tc.format, func(t *testing.T) {
+			img, idx := platformSubjects(t)
+			work := t.TempDir()
+			params := map[string]string{"trusted-root": stk.TrustedRoot, "signing-config": tc.signingConfig,
+				"signature-format": tc.format, "recursive": "true", "provenance": "true", "sbom": writeSBOM(t)}
+			env, args := taskStep(t, task, work, params, map[string][]string{"images": {img, idx}}, nil)
+			if err := os.WriteFile(env["KEYLESS_IDENTITY_TOKEN_FILE"], []byte(mint(t, "kubernetes")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runKeyless(t, env, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			got := results(t, env["KEYLESS_RESULTS_DIR"])
+			total := 0
+			for _, v := range got {
+				total += len(v)
+			}
+			if total > 3*1024 {
+				t.Errorf("results take %d bytes, more than fits the 4 KiB termination message with Tekton's framing", total)
+			}
+			if got["verified"] != "true" {
+				t.Errorf("verified result = %q, want true", got["verified"])
+			}
+			wantAttestations(t, got["attestations"], 4, tc.format)
+			digests := strings.Split(got["digests"], "\n")
+			stmt := verifyProvenance(t, tc.format, stk.Issuer("kubernetes"), kubernetesIdentity,
+				"https://kubernetes.io/namespaces/keyless/serviceaccounts/other", img, idx, digests[len(digests)-1])
+			// The provenance states the TaskRun the Task's context names.
+			if !strings.Contains(stmt, `"build-sign-run"`) || !strings.Contains(stmt, "6f1c4a52-3b2e-4f0a-9d61-0c7e8a9b5d21") {
+				t.Errorf("the provenance does not state the TaskRun:\n%s", stmt)
+			}
+		})
 	}
-	r := runKeyless(t, env, args...)
-	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	got := results(t, env["KEYLESS_RESULTS_DIR"])
-	total := 0
-	for _, v := range got {
-		total += len(v)
-	}
-	if total > 3*1024 {
-		t.Errorf("results take %d bytes, more than fits the 4 KiB termination message with Tekton's framing", total)
-	}
-	lines := strings.Split(got["attestations"], "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], slsaType+" ") || !strings.HasPrefix(lines[1], spdxType+" ") {
-		t.Errorf("attestations result = %q, want the provenance and the SBOM", got["attestations"])
-	}
-	args3 := func(identity string) []string {
-		return slices.Concat([]string{"verify-attestation", "--new-bundle-format", "--type=slsaprovenance1",
-			"--trusted-root=" + stk.TrustedRoot,
-			"--certificate-identity=" + identity,
-			"--certificate-oidc-issuer=" + stk.Issuer("kubernetes"),
-		}, registryFlags, []string{img})
-	}
-	out := mustCosign(t, stk.CosignV3, args3(kubernetesIdentity)...)
-	// The provenance states the TaskRun the Task's context names.
-	if stmt := statementOf(t, out); !strings.Contains(stmt, `"build-sign-run"`) || !strings.Contains(stmt, "6f1c4a52-3b2e-4f0a-9d61-0c7e8a9b5d21") {
-		t.Errorf("the provenance does not state the TaskRun:\n%s", stmt)
-	}
-	mustFailCosign(t, stk.CosignV3, args3("https://kubernetes.io/namespaces/keyless/serviceaccounts/other")...)
 }
 
 // TestGitLabSignAttestations runs the sign component's job with provenance
-// and an SBOM: the dotenv lists the attestations within GitLab's limit,
-// and cosign v3 accepts the provenance of this pipeline's identity only.
+// and an SBOM, on an image and a two-platform index with recursive, in
+// every format: the dotenv lists the attestations within GitLab's limit,
+// and the cosign CLIs accept the provenance of this pipeline's identity
+// only.
 func TestGitLabSignAttestations(t *testing.T) {
-	img := pushImage(t)
-	vars, script := componentJob(t, "gitlab/templates/sign.yml", map[string]string{
-		"images": img, "trusted-root": stk.TrustedRoot, "signing-config": stk.SigningConfig,
-		"provenance": "true", "sbom": writeSBOM(t),
-	})
-	token := mint(t, "gitlab")
-	tok, err := oidc.Parse(token)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range attestFormats {
+		t.Run(tc.format, func(t *testing.T) {
+			img, idx := platformSubjects(t)
+			vars, script := componentJob(t, "gitlab/templates/sign.yml", map[string]string{
+				"images": img + "\n" + idx, "recursive": "true", "signature-format": tc.format,
+				"trusted-root": stk.TrustedRoot, "signing-config": tc.signingConfig,
+				"provenance": "true", "sbom": writeSBOM(t),
+			})
+			token := mint(t, "gitlab")
+			tok, err := oidc.Parse(token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			claim := func(n string) string { v, _ := tok.Claim(n); return v }
+			env := merge(gitlabEnv(vars, token), runnerEnv("gitlab", claim))
+			r := runScript(t, env, script)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			dotenv := r.files["keyless/keyless.env"]
+			if len(dotenv) > 5*1024 {
+				t.Errorf("dotenv is %d bytes, over GitLab's 5 KB limit", len(dotenv))
+			}
+			if !strings.Contains(dotenv, "KEYLESS_VERIFIED=true") {
+				t.Errorf("dotenv does not say verified:\n%s", dotenv)
+			}
+			report := r.files["keyless/report.json"]
+			if n := strings.Count(report, `"predicateType": "`+slsaType+`"`); n < 4 {
+				t.Errorf("report holds %d provenance entries, want one per digest at least", n)
+			}
+			if !strings.Contains(r.files["keyless/summary.md"], "### Attestations") {
+				t.Errorf("summary.md lists no attestations:\n%s", r.files["keyless/summary.md"])
+			}
+			stmt := verifyProvenance(t, tc.format, stk.Issuer("gitlab"), gitlabIdentity,
+				"https://gitlab.com/keyless-dev/other//.gitlab-ci.yml@refs/heads/main", img, idx)
+			if claim("pipeline_id") == "" || !strings.Contains(stmt, claim("pipeline_id")) {
+				t.Errorf("the provenance does not state pipeline %s:\n%s", claim("pipeline_id"), stmt)
+			}
+			assertNoToken(t, r, token, env["CI_REGISTRY_PASSWORD"])
+		})
 	}
-	claim := func(n string) string { v, _ := tok.Claim(n); return v }
-	env := merge(gitlabEnv(vars, token), runnerEnv("gitlab", claim))
-	r := runScript(t, env, script)
-	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	dotenv := r.files["keyless/keyless.env"]
-	if len(dotenv) > 5*1024 {
-		t.Errorf("dotenv is %d bytes, over GitLab's 5 KB limit", len(dotenv))
-	}
-	if !strings.Contains(dotenv, "KEYLESS_ATTESTATIONS=") || !strings.Contains(dotenv, slsaType) || !strings.Contains(dotenv, spdxType) {
-		t.Errorf("dotenv lacks the attestations:\n%s", dotenv)
-	}
-	if !strings.Contains(r.files["keyless/summary.md"], "### Attestations") {
-		t.Errorf("summary.md lists no attestations:\n%s", r.files["keyless/summary.md"])
-	}
-	args3 := func(identity string) []string {
-		return slices.Concat([]string{"verify-attestation", "--new-bundle-format", "--type=slsaprovenance1",
-			"--trusted-root=" + stk.TrustedRoot,
-			"--certificate-identity=" + identity,
-			"--certificate-oidc-issuer=" + stk.Issuer("gitlab"),
-		}, registryFlags, []string{img})
-	}
-	out := mustCosign(t, stk.CosignV3, args3(gitlabIdentity)...)
-	if stmt := statementOf(t, out); claim("pipeline_id") == "" || !strings.Contains(stmt, claim("pipeline_id")) {
-		t.Errorf("the provenance does not state pipeline %s:\n%s", claim("pipeline_id"), stmt)
-	}
-	mustFailCosign(t, stk.CosignV3, args3("https://gitlab.com/keyless-dev/other//.gitlab-ci.yml@refs/heads/main")...)
-	assertNoToken(t, r, token, env["CI_REGISTRY_PASSWORD"])
 }

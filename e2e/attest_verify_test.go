@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +177,66 @@ func TestVerifyAttestationType(t *testing.T) {
 			}
 			if reasons := fmt.Sprint(checks[0]["reasons"]); !strings.Contains(reasons, tc.want) {
 				t.Errorf("reasons %s lack %q", reasons, tc.want)
+			}
+		})
+	}
+}
+
+// TestVerifySBOMAndCustomTypes: the gate's --attestation-type takes
+// cosign's spdxjson and cyclonedx and a predicate type URI; each passes on
+// the image attested with that type and fails on an image attested with
+// another one, and the report carries the verified predicate.
+func TestVerifySBOMAndCustomTypes(t *testing.T) {
+	dir := t.TempDir()
+	cdx := filepath.Join(dir, "bom.cdx.json")
+	if err := os.WriteFile(cdx, []byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"app"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const customType = "https://example.com/e2e/test-result/v1"
+	custom := filepath.Join(dir, "result.json")
+	if err := os.WriteFile(custom, []byte(`{"passed":true,"suite":"e2e"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	images := map[string]string{}
+	for name, inputs := range map[string]map[string]string{
+		"spdx":      {"sbom": writeSBOM(t)},
+		"cyclonedx": {"sbom": cdx},
+		"custom":    {"predicate-type": customType, "predicate": custom},
+	} {
+		ref := pushImage(t)
+		r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfig), map[string]string{"images": ref}, inputs)))
+		if r.code != 0 {
+			t.Fatalf("keyless sign with %s: exit %d\n%s", name, r.code, r.stderr)
+		}
+		images[name] = ref
+	}
+	for _, tc := range []struct {
+		flag, typ, image, wrong string
+		inPredicate             string // a fragment of the verified predicate
+	}{
+		{"spdxjson", spdxType, "spdx", "cyclonedx", `"spdxVersion"`},
+		{"cyclonedx", payload.CycloneDXType, "cyclonedx", "spdx", `"bomFormat"`},
+		{customType, customType, "custom", "spdx", `"suite"`},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			flags := []string{"--certificate-identity", githubIdentity, "--certificate-oidc-issuer", stk.Issuer("github"), "--attestation-type", tc.flag}
+			r, rep := verifyRun(t, append(flags, images[tc.image])...)
+			if r.code != 0 {
+				t.Fatalf("verify %s: exit %d\n%s\n%s", tc.image, r.code, r.stdout, r.stderr)
+			}
+			checks := attestationChecks(rep, tc.typ)
+			if len(checks) != 1 || checks[0]["verified"] != true {
+				t.Fatalf("report's %s verifications = %v, want one verified", tc.typ, checks)
+			}
+			if p, _ := json.Marshal(checks[0]["predicate"]); !strings.Contains(string(p), tc.inPredicate) {
+				t.Errorf("verified predicate %s lacks %s", p, tc.inPredicate)
+			}
+			r, rep = verifyRun(t, append(flags, images[tc.wrong])...)
+			if r.code != 1 {
+				t.Fatalf("verify %s attested with another type: exit %d, want 1\n%s", tc.wrong, r.code, r.stderr)
+			}
+			if checks := attestationChecks(rep, tc.typ); len(checks) == 0 || checks[0]["verified"] != false {
+				t.Errorf("report's %s verifications = %v, want a failure", tc.typ, checks)
 			}
 		})
 	}

@@ -31,6 +31,9 @@ type Result struct {
 	Certificate *certificate.Summary
 	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps.
 	SignedTimestamps bool
+	// Attestations are the predicate types of the attestations a sign run
+	// makes for every subject (a dry run: would make), in order.
+	Attestations []string
 	// Trust says where the trusted root came from.
 	Trust string
 	// TrustedRoot is the private trusted root the run read and parsed,

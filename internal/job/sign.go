@@ -53,6 +53,9 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, k := range kinds[1:] {
+		run.Attestations = append(run.Attestations, k.PredicateType())
+	}
 	run.Policy = c.Policy
 	run.Policy.Identity, run.Policy.Issuer = cmp.Or(c.Policy.Identity, id.SAN), cmp.Or(c.Policy.Issuer, id.Issuer)
 	remoteOpts, err := c.remote()

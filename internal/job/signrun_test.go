@@ -106,6 +106,11 @@ func TestSignDryRunWritesNothing(t *testing.T) {
 	idx, children := pushIndex(t, host, "demo/multi", 2)
 	c := signConfig(t, st, host)
 	c.Images, c.Recursive, c.DryRun = []string{host + "/demo/multi:multi"}, true, true
+	custom, err := payload.NewCustom("https://example.com/test/v1", strings.NewReader(`{"n":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Attestations = []payload.Kind{custom}
 	run, err := Sign(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Sign() error = %v", err)
@@ -126,6 +131,9 @@ func TestSignDryRunWritesNothing(t *testing.T) {
 	}
 	if n := referrers(t, idx.String()); n != 0 {
 		t.Errorf("dry run stored %d bundles", n)
+	}
+	if diff := cmp.Diff([]string{"https://example.com/test/v1"}, run.Attestations); diff != "" {
+		t.Errorf("attestations a dry run plans (-want +got):\n%s", diff)
 	}
 }
 

@@ -46,6 +46,14 @@ func (r *Run) writeAttestations(b *strings.Builder) {
 			}
 		}
 	}
+	if r.DryRun && len(r.Attestations) > 0 {
+		quoted := make([]string, len(r.Attestations))
+		for i, t := range r.Attestations {
+			quoted[i] = mdCode(t)
+		}
+		fmt.Fprintf(b, "### Attestations\n\nWould attest, for each manifest: %s.\n\n", strings.Join(quoted, ", "))
+		return
+	}
 	if len(all) == 0 {
 		return
 	}

@@ -154,3 +154,39 @@ func TestVerifiedPredicate(t *testing.T) {
 		t.Errorf("the verify summary lacks the attestation verification:\n%s", md)
 	}
 }
+
+// TestDryRunAttestations: a dry run lists the attestations it would make,
+// in the summary, the JSON report and the policies it generates.
+func TestDryRunAttestations(t *testing.T) {
+	r := signRun()
+	r.DryRun, r.Verified = true, false
+	for i := range r.Subjects {
+		r.Subjects[i].Signatures, r.Subjects[i].Verifications = nil, nil
+	}
+	const spdx = "https://spdx.dev/Document"
+	r.Attestations = []string{slsa, spdx}
+	md := markdown(t, r, SummaryOptions{})
+	if want := "### Attestations\n\nWould attest, for each manifest: `" + slsa + "`, `" + spdx + "`.\n\n"; !strings.Contains(md, want) {
+		t.Errorf("dry-run summary lacks\n%s\nin:\n%s", want, md)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Types []string `json:"attestationTypes"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{slsa, spdx}, rec.Types); diff != "" {
+		t.Errorf("report's attestationTypes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{slsa, spdx}, r.PolicyInput().Attestations); diff != "" {
+		t.Errorf("policy input's attestations (-want +got):\n%s", diff)
+	}
+	r.Attestations = nil
+	if strings.Contains(markdown(t, r, SummaryOptions{}), "Attestations") {
+		t.Error("a dry run without attestations has an attestation section")
+	}
+}

@@ -19,6 +19,7 @@ type record struct {
 	IssuerRegexp     string        `json:"certificateOidcIssuerRegexp,omitempty"`
 	Certificate      *Certificate  `json:"certificate,omitempty"`
 	Formats          []sign.Format `json:"formats"`
+	Attestations     []string      `json:"attestationTypes,omitempty"`
 	SignedTimestamps bool          `json:"signedTimestamps,omitempty"`
 	Trust            string        `json:"trust"`
 	Policy           policyRecord  `json:"policy"`
@@ -49,7 +50,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 	rec := record{
 		Command: r.Command, DryRun: r.DryRun,
 		Issuer: id.Issuer, Identity: id.SAN, IdentityRegexp: id.SANRegexp, IssuerRegexp: id.IssuerRegexp,
-		Certificate: id.Certificate, Formats: r.Formats, SignedTimestamps: r.SignedTimestamps, Trust: r.Trust,
+		Certificate: id.Certificate, Formats: r.Formats, Attestations: r.Attestations, SignedTimestamps: r.SignedTimestamps, Trust: r.Trust,
 		Subjects: r.Subjects, Verified: r.Verified, Unverified: r.Unverified, Started: r.Started, Duration: r.Duration,
 	}
 	if !r.DryRun {

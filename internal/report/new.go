@@ -24,6 +24,7 @@ func New(res *job.Result) *Run {
 			Certificate: newCertificate(res.Certificate),
 		},
 		Formats:          res.Formats,
+		Attestations:     res.Attestations,
 		SignedTimestamps: res.SignedTimestamps,
 		Trust:            res.Trust,
 		Verified:         res.Verified,

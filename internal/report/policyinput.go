@@ -20,6 +20,9 @@ func (r *Run) PolicyInput() policy.Input {
 		},
 		Formats:          r.Formats,
 		SignedTimestamps: r.SignedTimestamps,
+		// What a sign run attests, the policies require, even before
+		// (a dry run) anything is signed.
+		Attestations: slices.Clone(r.Attestations),
 	}
 	for _, s := range r.Subjects {
 		in.Images = append(in.Images, s.Digest)

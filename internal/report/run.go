@@ -26,6 +26,9 @@ type Run struct {
 	Identity Identity
 	// Formats are the storage formats written or checked.
 	Formats []sign.Format
+	// Attestations are the predicate types a sign run attests for every
+	// subject (a dry run: would attest).
+	Attestations []string
 	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps,
 	// which cosign v2 must be told to check (--use-signed-timestamps).
 	SignedTimestamps bool

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestKyvernoAttestations applies the ClusterPolicy of a run that signed
+// image A with provenance, in every format, with the real Kyverno CLI:
+// its attestations block requires the provenance by the same identity,
+// so A passes and B, in the same repository, signed by the same identity
+// without provenance, fails.
+func TestKyvernoAttestations(t *testing.T) {
+	cli := filepath.Join(stk.Tools, "kubectl-kyverno")
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("kubectl-kyverno not built (run e2e/tools/build.sh): %v", err)
+	}
+	tufRoot := kyvernoTUF(t)
+	for _, tc := range []struct{ format, signingConfig string }{
+		{"legacy", stk.SigningConfigV1},
+		{"bundle", stk.SigningConfig},
+		{"both", stk.SigningConfigAll},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			a := pushImage(t)
+			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(tc.signingConfig), map[string]string{
+				"images": a, "signature-format": tc.format, "provenance": "true",
+			})))
+			if r.code != 0 {
+				t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
+			}
+			policy := r.files["workspace/"+r.outputs["kyverno-policy"]]
+			if !strings.Contains(policy, "attestations:") || !strings.Contains(policy, "type: "+slsaType) {
+				t.Fatalf("kyverno-policy requires no provenance:\n%s", policy)
+			}
+			policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+			if err := os.WriteFile(policyFile, []byte(policy), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			repo := strings.TrimPrefix(a[:strings.Index(a, "@")], stk.Registry+"/")
+			b, err := stk.PushRandomImage(t.Context(), repo, "noprov")
+			if err != nil {
+				t.Fatal(err)
+			}
+			keylessSign(t, tc.format, false, b)
+			for _, img := range []struct {
+				name, ref string
+				admit     bool
+			}{
+				{"signed with provenance", a, true},
+				{"signed without provenance", b, false},
+			} {
+				t.Run(img.name, func(t *testing.T) {
+					admitted, out := kyvernoApply(t, cli, tufRoot, policyFile, img.ref)
+					if admitted != img.admit {
+						t.Errorf("kubectl-kyverno admitted=%v, want %v\npolicy:\n%s\noutput:\n%s", admitted, img.admit, policy, out)
+					}
+				})
+			}
+		})
+	}
+}
