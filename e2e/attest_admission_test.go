@@ -7,13 +7,34 @@ import (
 	"testing"
 )
 
+// provenancePair signs image A with provenance in format, as a GitHub job
+// would, and B, in the same repository, by the same identity without
+// provenance: the admission tests admit A and refuse B.
+func provenancePair(t *testing.T, format, signingConfig string) (r result, a, b string) {
+	t.Helper()
+	a = pushImage(t)
+	r = runKeyless(t, githubJobEnv(t, merge(trustInputs(signingConfig), map[string]string{
+		"images": a, "signature-format": format, "provenance": "true",
+	})))
+	if r.code != 0 {
+		t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
+	}
+	repo := strings.TrimPrefix(a[:strings.Index(a, "@")], stk.Registry+"/")
+	b, err := stk.PushRandomImage(t.Context(), repo, "noprov")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keylessSign(t, format, false, b)
+	return r, a, b
+}
+
 // TestPolicyTesterAttestation feeds policy-controller's policy-tester the
 // ClusterImagePolicy of a run that signed image A with provenance, in the
 // legacy format and in both, with the stack's timestamp authority: the
 // policy requires the provenance attestation and its RFC 3161 timestamp,
-// so A is admitted and B, in the same repository, signed by the same
-// identity without provenance, is refused. policy-tester reads the .att
-// tag and checks its timestamp over the whole envelope, as cosign v2 does.
+// so A is admitted and B (provenancePair) is refused. policy-tester reads
+// the .att tag and checks its timestamp over the whole envelope, as
+// cosign v2 does.
 func TestPolicyTesterAttestation(t *testing.T) {
 	tester := filepath.Join(stk.Tools, "policy-tester")
 	if _, err := os.Stat(tester); err != nil {
@@ -24,32 +45,20 @@ func TestPolicyTesterAttestation(t *testing.T) {
 		{"both", stk.SigningConfigAll},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			a := pushImage(t)
-			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(tc.signingConfig), map[string]string{
-				"images": a, "signature-format": tc.format, "provenance": "true",
-			})))
-			if r.code != 0 {
-				t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
-			}
+			r, a, b := provenancePair(t, tc.format, tc.signingConfig)
 			policy, trustRoot := writeClusterImagePolicy(t, r, nil)
-			b, _ := os.ReadFile(policy)
+			text, _ := os.ReadFile(policy)
 			for _, want := range []string{"predicateType: " + slsaType, "rfc3161timestamp:"} {
-				if !strings.Contains(string(b), want) {
-					t.Fatalf("ClusterImagePolicy lacks %q:\n%s", want, b)
+				if !strings.Contains(string(text), want) {
+					t.Fatalf("ClusterImagePolicy lacks %q:\n%s", want, text)
 				}
 			}
-			repo := a[:strings.Index(a, "@")]
-			img, err := stk.PushRandomImage(t.Context(), strings.TrimPrefix(repo, stk.Registry+"/"), "noprov")
-			if err != nil {
-				t.Fatal(err)
-			}
-			keylessSign(t, tc.format, false, img)
 			for _, c := range []struct {
 				name, image string
 				admit       bool
 			}{
 				{"signed with provenance", a, true},
-				{"signed without provenance", img, false},
+				{"signed without provenance", b, false},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					admitted, out := policyTester(t, tester, policy, trustRoot, c.image)

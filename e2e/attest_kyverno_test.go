@@ -10,8 +10,7 @@ import (
 // TestKyvernoAttestations applies the ClusterPolicy of a run that signed
 // image A with provenance, in every format, with the real Kyverno CLI:
 // its attestations block requires the provenance by the same identity,
-// so A passes and B, in the same repository, signed by the same identity
-// without provenance, fails.
+// so A passes and B (provenancePair) fails.
 func TestKyvernoAttestations(t *testing.T) {
 	cli := filepath.Join(stk.Tools, "kubectl-kyverno")
 	if _, err := os.Stat(cli); err != nil {
@@ -24,13 +23,7 @@ func TestKyvernoAttestations(t *testing.T) {
 		{"both", stk.SigningConfigAll},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			a := pushImage(t)
-			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(tc.signingConfig), map[string]string{
-				"images": a, "signature-format": tc.format, "provenance": "true",
-			})))
-			if r.code != 0 {
-				t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
-			}
+			r, a, b := provenancePair(t, tc.format, tc.signingConfig)
 			policy := r.files["workspace/"+r.outputs["kyverno-policy"]]
 			if !strings.Contains(policy, "attestations:") || !strings.Contains(policy, "type: "+slsaType) {
 				t.Fatalf("kyverno-policy requires no provenance:\n%s", policy)
@@ -39,12 +32,6 @@ func TestKyvernoAttestations(t *testing.T) {
 			if err := os.WriteFile(policyFile, []byte(policy), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			repo := strings.TrimPrefix(a[:strings.Index(a, "@")], stk.Registry+"/")
-			b, err := stk.PushRandomImage(t.Context(), repo, "noprov")
-			if err != nil {
-				t.Fatal(err)
-			}
-			keylessSign(t, tc.format, false, b)
 			for _, img := range []struct {
 				name, ref string
 				admit     bool

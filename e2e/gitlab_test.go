@@ -130,10 +130,7 @@ func TestGitLabSign(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	dotenv := r.files["keyless/keyless.env"]
-	if len(dotenv) > 5*1024 {
-		t.Errorf("dotenv is %d bytes, over GitLab's 5 KB limit", len(dotenv))
-	}
+	dotenv := boundedDotenv(t, r)
 	for _, want := range []string{
 		"KEYLESS_DIGESTS=" + img + "\n",
 		"KEYLESS_CERTIFICATE_IDENTITY=" + gitlabIdentity + "\n",
@@ -200,4 +197,15 @@ func TestGitLabNullConfigRef(t *testing.T) {
 	if after := tags(t, img); strings.Join(before, ",") != strings.Join(after, ",") {
 		t.Errorf("registry changed: %v → %v", before, after)
 	}
+}
+
+// boundedDotenv is the job's keyless.env, checked to be within GitLab's
+// 5 KB dotenv limit.
+func boundedDotenv(t *testing.T, r result) string {
+	t.Helper()
+	dotenv := r.files["keyless/keyless.env"]
+	if len(dotenv) > 5*1024 {
+		t.Errorf("dotenv is %d bytes, over GitLab's 5 KB limit", len(dotenv))
+	}
+	return dotenv
 }

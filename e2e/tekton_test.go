@@ -123,14 +123,7 @@ func TestTektonSign(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d\nargs %q\nstdout:\n%s\nstderr:\n%s", r.code, args, r.stdout, r.stderr)
 			}
-			got := results(t, env["KEYLESS_RESULTS_DIR"])
-			total := 0
-			for _, v := range got {
-				total += len(v)
-			}
-			if total > 3*1024 {
-				t.Errorf("results take %d bytes, more than fits the 4 KiB termination message with Tekton's framing", total)
-			}
+			got := budgetedResults(t, env["KEYLESS_RESULTS_DIR"])
 			want := map[string]string{
 				"digests":                 img,
 				"certificate-identity":    kubernetesIdentity,
@@ -274,4 +267,19 @@ func TestTektonSignRefusesControlCharacters(t *testing.T) {
 	if after := tags(t, img); !cmp.Equal(before, after) {
 		t.Errorf("registry changed: %v → %v", before, after)
 	}
+}
+
+// budgetedResults is results, checked to fit the 4 KiB termination
+// message with Tekton's framing.
+func budgetedResults(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := results(t, dir)
+	total := 0
+	for _, v := range got {
+		total += len(v)
+	}
+	if total > 3*1024 {
+		t.Errorf("results take %d bytes, more than fits the 4 KiB termination message with Tekton's framing", total)
+	}
+	return got
 }
