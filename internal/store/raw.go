@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/stream"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -58,7 +60,7 @@ func WriteReferrer(ctx context.Context, subject registry.Subject, bundleJSON []b
 	repo := subject.Digest.Context()
 	layer := static.NewLayer(bundleJSON, BundleMediaType)
 	config := static.NewLayer([]byte("{}"), emptyMediaType)
-	if err := writeLayers(repo, []v1.Layer{config, layer}, opts); err != nil {
+	if err := writeLayers(repo, []v1.Layer{config, &fresh{Layer: layer}}, opts); err != nil {
 		return name.Digest{}, err
 	}
 	ld, err := descriptor(layer)
@@ -196,7 +198,7 @@ func AppendLayer(ctx context.Context, tag name.Tag, blob []byte, mt types.MediaT
 	if err != nil {
 		return fmt.Errorf("building signature image %s: %w", tag, err)
 	}
-	if err := writeLayers(tag.Context(), []v1.Layer{static.NewLayer(cfg, m.Config.MediaType), layer}, opts); err != nil {
+	if err := writeLayers(tag.Context(), []v1.Layer{&fresh{Layer: static.NewLayer(cfg, m.Config.MediaType)}, &fresh{Layer: layer}}, opts); err != nil {
 		return err
 	}
 	if err := remote.Put(tag, img, opts...); err != nil {
@@ -293,6 +295,31 @@ func writeLayers(repo name.Repository, layers []v1.Layer, opts []remote.Option) 
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// fresh is a blob the registry cannot hold yet (a new signature, a
+// signature image's new config): its digest is not told before it is
+// read, so ggcr uploads it without asking the registry whether it exists,
+// one request fewer. A retried upload, after the read, asks.
+type fresh struct {
+	v1.Layer
+	read atomic.Bool
+}
+
+// Digest returns the digest once the blob has been read, and before,
+// stream.ErrNotComputed: ggcr's signal of a blob whose digest comes with
+// its upload.
+func (f *fresh) Digest() (v1.Hash, error) {
+	if !f.read.Load() {
+		return v1.Hash{}, stream.ErrNotComputed
+	}
+	return f.Layer.Digest()
+}
+
+// Compressed returns the blob.
+func (f *fresh) Compressed() (io.ReadCloser, error) {
+	f.read.Store(true)
+	return f.Layer.Compressed()
 }
 
 func descriptor(l v1.Layer) (v1.Descriptor, error) {
