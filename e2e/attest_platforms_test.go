@@ -177,3 +177,28 @@ func TestGitLabSignAttestations(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubSignAttestationsFormats runs the action with provenance and an
+// SBOM, on an image and a two-platform index with recursive, in every
+// format: every digest's attestations are listed and verified, and the
+// cosign CLIs accept the provenance of this workflow only.
+func TestGitHubSignAttestationsFormats(t *testing.T) {
+	for _, tc := range attestFormats {
+		t.Run(tc.format, func(t *testing.T) {
+			img, idx := platformSubjects(t)
+			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(tc.signingConfig), map[string]string{
+				"images": img + "\n" + idx, "recursive": "true", "signature-format": tc.format,
+				"provenance": "true", "sbom": writeSBOM(t),
+			})))
+			if r.code != 0 || r.outputs["verified"] != "true" {
+				t.Fatalf("exit %d, verified %q\nstdout:\n%s\nstderr:\n%s", r.code, r.outputs["verified"], r.stdout, r.stderr)
+			}
+			wantAttestations(t, r.outputs["attestations"], 4, tc.format)
+			digests := strings.Split(r.outputs["digests"], "\n")
+			stmt := verifyProvenance(t, tc.format, stk.Issuer("github"), githubIdentity, otherIdentity, img, idx, digests[len(digests)-1])
+			if !strings.Contains(stmt, "https://actions.github.io/buildtypes/workflow/v1") {
+				t.Errorf("the provenance does not state the workflow run:\n%s", stmt)
+			}
+		})
+	}
+}
