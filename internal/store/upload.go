@@ -69,4 +69,3 @@ func descriptor(l v1.Layer) (v1.Descriptor, error) {
 	}
 	return v1.Descriptor{MediaType: mt, Digest: d, Size: sz}, nil
 }
-
