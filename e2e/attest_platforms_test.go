@@ -11,11 +11,13 @@ import (
 )
 
 // attestFormats are the signature formats with the signing config each
-// needs.
-var attestFormats = []struct{ format, signingConfig string }{
-	{"bundle", stk.SigningConfig},
-	{"legacy", stk.SigningConfigV1},
-	{"both", stk.SigningConfigAll},
+// needs (the stack's, once it is up).
+func attestFormats() []struct{ format, signingConfig string } {
+	return []struct{ format, signingConfig string }{
+		{"bundle", stk.SigningConfig},
+		{"legacy", stk.SigningConfigV1},
+		{"both", stk.SigningConfigAll},
+	}
 }
 
 // platformSubjects pushes one image and a two-platform index for a
@@ -102,7 +104,7 @@ func TestTektonSignAttestations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range attestFormats {
+	for _, tc := range attestFormats() {
 		t.Run(tc.format, func(t *testing.T) {
 			img, idx := platformSubjects(t)
 			work := t.TempDir()
@@ -138,7 +140,7 @@ func TestTektonSignAttestations(t *testing.T) {
 // and the cosign CLIs accept the provenance of this pipeline's identity
 // only.
 func TestGitLabSignAttestations(t *testing.T) {
-	for _, tc := range attestFormats {
+	for _, tc := range attestFormats() {
 		t.Run(tc.format, func(t *testing.T) {
 			img, idx := platformSubjects(t)
 			vars, script := componentJob(t, "gitlab/templates/sign.yml", map[string]string{
@@ -183,7 +185,7 @@ func TestGitLabSignAttestations(t *testing.T) {
 // format: every digest's attestations are listed and verified, and the
 // cosign CLIs accept the provenance of this workflow only.
 func TestGitHubSignAttestationsFormats(t *testing.T) {
-	for _, tc := range attestFormats {
+	for _, tc := range attestFormats() {
 		t.Run(tc.format, func(t *testing.T) {
 			img, idx := platformSubjects(t)
 			r := runKeyless(t, githubJobEnv(t, merge(trustInputs(tc.signingConfig), map[string]string{
