@@ -263,11 +263,13 @@ func TestGitHubTokenEndpointFailure(t *testing.T) {
 }
 
 // TestGitHubDryRun resolves and checks push access, signs nothing, and
-// says so.
+// says so, and which attestations it would make.
 func TestGitHubDryRun(t *testing.T) {
 	img := pushImage(t)
 	before := tags(t, img)
-	r := runKeyless(t, githubEnv(merge(trustInputs(stk.SigningConfig), map[string]string{"images": img, "dry-run": "true"})))
+	r := runKeyless(t, githubJobEnv(t, merge(trustInputs(stk.SigningConfig), map[string]string{
+		"images": img, "dry-run": "true", "provenance": "true", "sbom": writeSBOM(t),
+	})))
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -276,6 +278,12 @@ func TestGitHubDryRun(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "dry run: nothing was signed") {
 		t.Errorf("summary does not say it was a dry run:\n%s", r.summary)
+	}
+	if want := "Would attest, for each manifest: `" + slsaType + "`, `" + spdxType + "`."; !strings.Contains(r.summary, want) {
+		t.Errorf("summary lacks %q:\n%s", want, r.summary)
+	}
+	if rep := r.files["workspace/keyless-report.json"]; !strings.Contains(rep, `"attestationTypes"`) || !strings.Contains(rep, slsaType) {
+		t.Errorf("report does not name the attestations a run would make:\n%s", rep)
 	}
 	if after := tags(t, img); !slices.Equal(before, after) {
 		t.Errorf("dry run wrote to the registry: tags %v, then %v", before, after)
