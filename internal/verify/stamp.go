@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
@@ -56,17 +57,18 @@ func checkStamps(tsas []root.TimestampingAuthority, it store.Item, vr *sgverify.
 	return fmt.Errorf("the layer's RFC 3161 timestamp does not verify against the trusted root's timestamp authorities: %w", errors.Join(errs...))
 }
 
-// leaf is the item's signing certificate.
+// leaf is the item's signing certificate, as sigstore-go reads it.
 func leaf(it store.Item) (*x509.Certificate, error) {
-	vm := it.Bundle.GetVerificationMaterial()
-	der := vm.GetCertificate().GetRawBytes()
-	if der == nil {
-		if cs := vm.GetX509CertificateChain().GetCertificates(); len(cs) > 0 {
-			der = cs[0].GetRawBytes()
-		}
+	b, err := bundle.NewBundle(it.Bundle)
+	if err != nil {
+		return nil, err
 	}
-	if der == nil {
-		return nil, errors.New("a timestamped layer without a certificate")
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, err
 	}
-	return x509.ParseCertificate(der)
+	if c := vc.Certificate(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("a timestamped layer without a certificate")
 }
