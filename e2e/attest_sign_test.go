@@ -138,21 +138,7 @@ func TestGitHubSignAttestationsLegacy(t *testing.T) {
 		!strings.HasPrefix(r.outputs["attestations"], slsaType+" ") {
 		t.Errorf("attestations output = %q, want the provenance in the .att tag", r.outputs["attestations"])
 	}
-	env, tsa := legacyTrustEnv(t), tsaChainFile(t)
-	args := func(identity string) []string {
-		return slices.Concat([]string{"verify-attestation", "--type=slsaprovenance1",
-			"--certificate-identity=" + identity,
-			"--certificate-oidc-issuer=" + stk.Issuer("github"),
-			"--offline", "--rekor-url=" + stk.RekorV1URL,
-			"--timestamp-certificate-chain=" + tsa,
-		}, registryFlags, []string{img})
-	}
-	if out, err := cosignWithEnv(t, env, stk.CosignV2, args(githubIdentity)...); err != nil {
-		t.Fatalf("cosign v2 verify-attestation: %v\n%s", err, out)
-	}
-	if out, err := cosignWithEnv(t, env, stk.CosignV2, args(otherIdentity)...); err == nil {
-		t.Errorf("cosign v2 verify-attestation accepted another identity:\n%s", out)
-	}
+	verifyProvenance(t, "legacy", stk.Issuer("github"), githubIdentity, otherIdentity, img)
 }
 
 // TestGitHubSignAttestationsBadInput: a bad SBOM or predicate exits 2,
