@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -23,9 +25,9 @@ import (
 )
 
 // TestRegistrySetupOncePerRepository checks that a run pings a repository
-// and exchanges its token once for reads and once for writes, however many
-// signatures it writes and reads there, and never has more requests in
-// flight than registryRequests.
+// and exchanges its token once for reads, once for manifest writes and
+// once for blob uploads, however many signatures it writes and reads
+// there, and never has more requests in flight than registryRequests.
 func TestRegistrySetupOncePerRepository(t *testing.T) {
 	var pings, inFlight, peak atomic.Int32
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
@@ -49,6 +51,11 @@ func TestRegistrySetupOncePerRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := c.blobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewReferrer(store.WithRemote(opts...), store.WithBlobs(blobs))
 	ctx := context.Background()
 	var subjects []registry.Subject
 	for i := range 40 {
@@ -73,15 +80,16 @@ func TestRegistrySetupOncePerRepository(t *testing.T) {
 	peak.Store(0)
 	forEach(c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
-		if _, err := store.WriteReferrer(ctx, s, []byte(`{"n":1}`), payload.SignPredicateType, time.Now(), opts...); err != nil {
+		b := &protobundle.Bundle{MediaType: store.BundleMediaType, Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{Payload: []byte(s.Digest.String())}}}
+		if _, err := st.Write(ctx, s, payload.Signature{}, store.Content{}, b); err != nil {
 			t.Error(err)
 		}
 		if got, err := store.ReadReferrers(ctx, s.Digest, "", registry.MaxBlobSize, opts...); err != nil || len(got) != 1 {
 			t.Errorf("ReadBundles = %d bundles, %v; want 1", len(got), err)
 		}
 	})
-	if got := pings.Load(); got != 2 {
-		t.Errorf("the registry was pinged %d times for 40 writes and reads in one repository, want 2 (one for the pusher, one for the puller)", got)
+	if got := pings.Load(); got != 3 {
+		t.Errorf("the registry was pinged %d times for 40 writes and reads in one repository, want 3 (the pusher, the puller, the blob uploader)", got)
 	}
 	if got := peak.Load(); got > registryRequests {
 		t.Errorf("%d registry requests were in flight at once, want at most %d", got, registryRequests)

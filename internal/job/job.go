@@ -146,6 +146,16 @@ func (c *Config) remote() ([]remote.Option, error) {
 	return reuse(opts)
 }
 
+// blobs is the run's blob uploader: the same credentials and transport as
+// the registry options.
+func (c *Config) blobs() (*registry.Blobs, error) {
+	kc, err := c.keychain()
+	if err != nil {
+		return nil, err
+	}
+	return registry.NewBlobs(kc, registry.LimitTransport(c.registryTransport())), nil
+}
+
 // reuse adds one puller and one pusher for the whole run to opts: each
 // repository is pinged and its token exchanged once, not once per call.
 func reuse(opts []remote.Option) ([]remote.Option, error) {

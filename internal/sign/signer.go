@@ -64,6 +64,7 @@ type options struct {
 	transport    http.RoundTripper
 	logTransport http.RoundTripper
 	remote       []remote.Option
+	blobs        *registry.Blobs
 	retries      uint
 	timeout      time.Duration
 	now          func() time.Time
@@ -90,6 +91,10 @@ func WithLogTransport(t http.RoundTripper) Option { return func(o *options) { o.
 // WithRemote sets the registry options (auth, transport).
 func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remote = opts } }
 
+// WithBlobs sets the run's blob uploader, which authenticates as the
+// registry options do.
+func WithBlobs(b *registry.Blobs) Option { return func(o *options) { o.blobs = b } }
+
 // WithClock sets the clock used to select services.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -106,6 +111,9 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 	s := &Signer{opts: o, token: token, material: material, services: map[Format]trust.Services{},
 		clients: map[Format]*clients{}, stores: map[Format]store.Store{}}
 	storeOpts := []store.Option{store.WithRemote(o.remote...), store.WithClock(o.now)}
+	if o.blobs != nil {
+		storeOpts = append(storeOpts, store.WithBlobs(o.blobs))
+	}
 	if material != nil && material.Root != nil {
 		storeOpts = append(storeOpts, store.WithRoot(material.Root))
 	}
@@ -215,7 +223,8 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.K
 	if c.DSSE {
 		content = &sgsign.DSSEData{Data: c.Data, PayloadType: payload.InTotoPayloadType}
 	}
-	// A stamper's timestamps are asked for after signing, over its bytes.
+	// A stamper's timestamps are asked for after signing, over its bytes;
+	// other stores' cover the signature, asked for while it is logged.
 	sp, ok := st.(stamper)
 	b, err := s.bundle(ctx, content, f, !ok)
 	if err == nil && ok {
@@ -244,20 +253,22 @@ func (o options) transportRetries() uint {
 	return o.retries
 }
 
-// bundle signs content. Rekor v1 retries inside sigstore-go
-// (retryablehttp); a transient Rekor v2 failure, including the 409 of a
-// retried POST whose first answer was lost, is retried by signing again:
-// a new signature and a new entry, as sigstore-go documents.
+// bundle signs content and logs it; with stamp, the signature is also
+// timestamped, while it is logged (alongside). Rekor v1 retries inside
+// sigstore-go (retryablehttp); a transient Rekor v2 failure, including the
+// 409 of a retried POST whose first answer was lost, is retried by signing
+// again: a new signature and a new entry, as sigstore-go documents.
 func (s *Signer) bundle(ctx context.Context, content sgsign.Content, f Format, stamp bool) (*protobundle.Bundle, error) {
 	c := s.clients[f]
+	log := c.log
+	if stamp && len(c.ts) > 0 {
+		log = &alongside{log: log, tsas: c.ts, names: s.services[f].TSAs}
+	}
 	opts := sgsign.BundleOptions{
 		CertificateProvider:        s.cert,
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: s.token},
 		Context:                    ctx,
-		TransparencyLogs:           []sgsign.Transparency{c.log},
-	}
-	if stamp {
-		opts.TimestampAuthorities = c.ts
+		TransparencyLogs:           []sgsign.Transparency{log},
 	}
 	var b *protobundle.Bundle
 	err := retry.Do(ctx, func() (err error) {

@@ -2,10 +2,13 @@ package sign
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/keyless-dev/keyless/internal/store"
 )
@@ -44,4 +47,65 @@ func (s *Signer) stamp(ctx context.Context, f Format, c store.Content, b *protob
 			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
 	}
 	return nil
+}
+
+// alongside is a transparency log that also has the signature timestamped,
+// while the entry is written: a log write waits for a checkpoint, and a
+// timestamp asked for first (as sigstore-go does) delays every write of a
+// large run by the timestamp authority's queue, so that the writes miss
+// the checkpoint they would have made. The timestamps cover the bytes
+// sigstore-go's would: the raw signature, of a message or of an envelope.
+type alongside struct {
+	log   sgsign.Transparency
+	tsas  []*sgsign.TimestampAuthority
+	names []string // the TSAs' URLs, for errors
+}
+
+var _ sgsign.Transparency = (*alongside)(nil)
+
+// GetTransparencyLogEntry logs b's signature and timestamps it; b gets
+// its timestamps only when both succeed.
+func (a *alongside) GetTransparencyLogEntry(ctx context.Context, keyOrCertPEM []byte, b *protobundle.Bundle) error {
+	sig, err := signatureOf(b)
+	if err != nil {
+		return err
+	}
+	stamps := make([][]byte, len(a.tsas))
+	errs := make([]error, len(a.tsas))
+	var wg sync.WaitGroup
+	for i, ta := range a.tsas {
+		wg.Go(func() {
+			if stamps[i], errs[i] = ta.GetTimestamp(ctx, sig); errs[i] != nil {
+				errs[i] = fmt.Errorf("getting a timestamp from %s: %w", a.names[i], errs[i])
+			}
+		})
+	}
+	logErr := a.log.GetTransparencyLogEntry(ctx, keyOrCertPEM, b)
+	wg.Wait()
+	if logErr != nil {
+		return logErr
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	vm := b.GetVerificationMaterial()
+	if vm.TimestampVerificationData == nil {
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+	}
+	for _, ts := range stamps {
+		vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
+			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
+	}
+	return nil
+}
+
+// signatureOf returns the raw signature of a signed bundle.
+func signatureOf(b *protobundle.Bundle) ([]byte, error) {
+	if sig := b.GetMessageSignature().GetSignature(); len(sig) > 0 {
+		return sig, nil
+	}
+	if sigs := b.GetDsseEnvelope().GetSignatures(); len(sigs) == 1 && len(sigs[0].GetSig()) > 0 {
+		return sigs[0].GetSig(), nil
+	}
+	return nil, errors.New("the bundle holds no single signature to timestamp")
 }

@@ -62,6 +62,13 @@ type Stack struct {
 	RefuseTimes map[string]int
 	// Calls counts every request each service received.
 	Calls map[string]int
+	// Stamped are the hashed messages the TSA stamped, in order.
+	Stamped [][]byte
+	// TSAWaitsForLog, when set, makes the TSA answer a timestamp only
+	// once the log has received the write it goes with, waiting at most
+	// that long and then refusing with 400: a signature asked to be
+	// stamped before it is logged fails.
+	TSAWaitsForLog time.Duration
 }
 
 // New starts the services for the test's lifetime.
@@ -247,6 +254,10 @@ func (s *Stack) tsa(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, "tsa") {
 		return
 	}
+	if !s.awaitLog() {
+		http.Error(w, "no log write arrived while the timestamp was asked for", http.StatusBadRequest)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	req, err := timestamp.ParseRequest(body)
 	if err != nil {
@@ -263,6 +274,7 @@ func (s *Stack) tsa(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.Timestamps++
+	s.Stamped = append(s.Stamped, req.HashedMessage)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/timestamp-reply")
 	w.Write(resp)
@@ -295,4 +307,23 @@ func Issue(t *testing.T, tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, p
 
 func pemCert(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// awaitLog waits, when TSAWaitsForLog is set, until the log has received
+// a write for this timestamp (more writes than timestamps answered), and
+// reports whether one arrived.
+func (s *Stack) awaitLog() bool {
+	deadline := time.Now().Add(s.TSAWaitsForLog)
+	for {
+		s.mu.Lock()
+		ok := s.TSAWaitsForLog == 0 || s.Entries > s.Timestamps
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

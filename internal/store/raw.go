@@ -53,11 +53,15 @@ const (
 // get the tag-schema fallback index (updated by ggcr). It returns
 // repository@digest of the referrer manifest.
 func WriteReferrer(ctx context.Context, subject registry.Subject, bundleJSON []byte, predicateType string, now time.Time, opts ...remote.Option) (name.Digest, error) {
+	return writeReferrer(ctx, defaultBlobs(), subject, bundleJSON, predicateType, now, opts...)
+}
+
+func writeReferrer(ctx context.Context, blobs *registry.Blobs, subject registry.Subject, bundleJSON []byte, predicateType string, now time.Time, opts ...remote.Option) (name.Digest, error) {
 	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	repo := subject.Digest.Context()
 	layer := static.NewLayer(bundleJSON, BundleMediaType)
 	config := static.NewLayer([]byte("{}"), emptyMediaType)
-	if err := writeLayers(repo, []v1.Layer{config, &fresh{Layer: layer}}, opts); err != nil {
+	if err := upload(ctx, blobs, repo, blob{emptyConfig, false}, blob{bundleJSON, true}); err != nil {
 		return name.Digest{}, err
 	}
 	ld, err := descriptor(layer)
@@ -173,13 +177,17 @@ func TagOf(d name.Digest, suffix string) name.Tag {
 // AppendLayer appends one layer of media type mt to the image at tag,
 // keeping the layers already there. The layer blob is uploaded before the
 // manifest, so a failure never leaves the tag pointing at a missing blob.
-func AppendLayer(ctx context.Context, tag name.Tag, blob []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
+func AppendLayer(ctx context.Context, tag name.Tag, data []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
+	return appendLayer(ctx, defaultBlobs(), tag, data, mt, annotations, opts...)
+}
+
+func appendLayer(ctx context.Context, blobs *registry.Blobs, tag name.Tag, data []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
 	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	base, err := tagImage(tag, opts)
 	if err != nil {
 		return err
 	}
-	layer := static.NewLayer(blob, mt)
+	layer := static.NewLayer(data, mt)
 	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mt})
 	if err != nil {
 		return fmt.Errorf("building signature image %s: %w", tag, err)
@@ -187,15 +195,11 @@ func AppendLayer(ctx context.Context, tag name.Tag, blob []byte, mt types.MediaT
 	// Only the new layer and the new config are uploaded: the base's
 	// layers are in the repository already, and the manifest is new, so
 	// remote.Write's existence checks would only cost requests.
-	m, err := img.Manifest()
-	if err != nil {
-		return fmt.Errorf("building signature image %s: %w", tag, err)
-	}
 	cfg, err := img.RawConfigFile()
 	if err != nil {
 		return fmt.Errorf("building signature image %s: %w", tag, err)
 	}
-	if err := writeLayers(tag.Context(), []v1.Layer{&fresh{Layer: static.NewLayer(cfg, m.Config.MediaType)}, &fresh{Layer: layer}}, opts); err != nil {
+	if err := upload(ctx, blobs, tag.Context(), blob{cfg, true}, blob{data, true}); err != nil {
 		return err
 	}
 	if err := remote.Put(tag, img, opts...); err != nil {

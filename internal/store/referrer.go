@@ -47,7 +47,7 @@ func (r *Referrer) Write(ctx context.Context, subject registry.Subject, k payloa
 		return "", err
 	}
 	defer writes.lock(subject.Digest.String())()
-	loc, err := WriteReferrer(ctx, subject, raw, k.PredicateType(), r.o.now(), r.o.remote...)
+	loc, err := writeReferrer(ctx, r.o.blobs, subject, raw, k.PredicateType(), r.o.now(), r.o.remote...)
 	if err != nil {
 		return "", err
 	}

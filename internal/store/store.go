@@ -97,12 +97,17 @@ type Option func(*options)
 
 type options struct {
 	remote []remote.Option
+	blobs  *registry.Blobs
 	now    func() time.Time
 	root   root.TrustedMaterial
 }
 
 // WithRemote sets the registry options (auth, transport).
 func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remote = opts } }
+
+// WithBlobs sets the run's blob uploader, which must authenticate as the
+// registry options do; the default uses the default keychain.
+func WithBlobs(b *registry.Blobs) Option { return func(o *options) { o.blobs = b } }
 
 // WithClock sets the clock that dates referrers; the default is time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -115,6 +120,9 @@ func newOptions(opts []Option) options {
 	o := options{now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.blobs == nil {
+		o.blobs = defaultBlobs()
 	}
 	return o
 }

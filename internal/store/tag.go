@@ -102,7 +102,7 @@ func (t *Tag) Write(ctx context.Context, subject registry.Subject, k payload.Kin
 		if err != nil {
 			return "", err
 		}
-		return tag.String(), AppendLayer(ctx, tag, c.Data, SimpleSigningMediaType, ann, t.o.remote...)
+		return tag.String(), appendLayer(ctx, t.o.blobs, tag, c.Data, SimpleSigningMediaType, ann, t.o.remote...)
 	}
 	env, err := envelopeJSON(b)
 	if err != nil {
@@ -113,7 +113,7 @@ func (t *Tag) Write(ctx context.Context, subject registry.Subject, k payload.Kin
 		return "", err
 	}
 	ann[AnnotationPredicate] = k.PredicateType()
-	return tag.String(), AppendLayer(ctx, tag, env, DSSEMediaType, ann, t.o.remote...)
+	return tag.String(), appendLayer(ctx, t.o.blobs, tag, env, DSSEMediaType, ann, t.o.remote...)
 }
 
 // envelopeJSON returns the JSON of b's DSSE envelope as sigstore-go sent
