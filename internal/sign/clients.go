@@ -45,6 +45,9 @@ func (o options) clients(svc trust.Services) (*clients, error) {
 		ro.Client = c.Entries
 	}
 	c := &clients{log: &namedLog{name: "Rekor " + svc.Rekor, version: svc.RekorVersion, log: sgsign.NewRekor(ro)}}
+	if svc.RekorVersion == 2 {
+		c.log = newBurst(c.log)
+	}
 	for _, u := range svc.TSAs {
 		c.ts = append(c.ts, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
 			URL: u, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
