@@ -11,10 +11,11 @@ import (
 
 // Defaults of a run's first burst of Rekor v2 writes, in one place.
 const (
-	// burstGap ends the burst: this long without another write. Writes of
-	// a concurrent run arrive a few milliseconds apart; a run of one image
-	// pays the gap once.
-	burstGap = 40 * time.Millisecond
+	// burstGap ends the burst: this long without another write, unless
+	// every write the run expects has arrived. Writes of a concurrent run
+	// arrive a few milliseconds apart, and up to tens of milliseconds on
+	// a loaded machine.
+	burstGap = 100 * time.Millisecond
 	// burstMax bounds how long the first write is held: a large run's
 	// first writes are sent together, and the rest as they come.
 	burstMax = 400 * time.Millisecond
@@ -33,6 +34,8 @@ type burst struct {
 	gap, max time.Duration
 
 	mu      sync.Mutex
+	expect  int // writes the run expects; 0: unknown
+	arrived int
 	done    bool          // the burst was sent: pass straight through
 	release chan struct{} // closed when the burst is sent
 	timer   *time.Timer
@@ -43,6 +46,15 @@ var _ sgsign.Transparency = (*burst)(nil)
 
 func newBurst(log sgsign.Transparency) *burst {
 	return &burst{log: log, gap: burstGap, max: burstMax}
+}
+
+// Expect tells the burst how many writes the run will make at most: the
+// burst is sent as soon as that many have arrived (a run of one image is
+// not held at all), and otherwise burstGap after the last.
+func (t *burst) Expect(n int) {
+	t.mu.Lock()
+	t.expect = n
+	t.mu.Unlock()
 }
 
 // GetTransparencyLogEntry writes b's entry, once the burst it is part of
@@ -63,6 +75,7 @@ func (t *burst) wait(ctx context.Context) error {
 		return nil
 	}
 	now := time.Now()
+	t.arrived++
 	if t.release == nil {
 		t.release, t.first = make(chan struct{}), now
 		t.timer = time.AfterFunc(min(t.gap, t.max), t.send)
@@ -70,6 +83,9 @@ func (t *burst) wait(ctx context.Context) error {
 		t.timer.Reset(min(t.gap, left))
 	}
 	release := t.release
+	if t.expect > 0 && t.arrived >= t.expect {
+		t.sendLocked()
+	}
 	t.mu.Unlock()
 	select {
 	case <-release:
@@ -82,8 +98,13 @@ func (t *burst) wait(ctx context.Context) error {
 func (t *burst) send() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sendLocked()
+}
+
+func (t *burst) sendLocked() {
 	if !t.done {
 		t.done = true
+		t.timer.Stop()
 		close(t.release)
 	}
 }

@@ -94,3 +94,29 @@ func TestBurstWaitEndsWithItsContext(t *testing.T) {
 		t.Errorf("the log received %d writes, want none", len(log.seen))
 	}
 }
+
+func TestBurstSentWhenEveryExpectedWriteArrived(t *testing.T) {
+	for _, n := range []int{1, 5} {
+		log := &arrivals{}
+		// Neither the gap nor max would ever end this burst.
+		b := &burst{log: log, gap: time.Hour, max: time.Hour}
+		b.Expect(n)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+				if err := log.write(ctx, b); err != nil {
+					t.Errorf("%d expected writes: %v", n, err)
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		for i, seen := range log.seen {
+			if seen != int32(n) {
+				t.Errorf("%d expected writes: write %d reached the log when %d had arrived", n, i, seen)
+			}
+		}
+	}
+}

@@ -244,6 +244,17 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.K
 	return sig, nil
 }
 
+// ExpectWrites tells the signer that the run will sign at most n
+// payloads in each format: the run's first Rekor v2 writes are sent
+// together as soon as all of them are ready (burst).
+func (s *Signer) ExpectWrites(n int) {
+	for _, c := range s.clients {
+		if b, ok := c.log.(*burst); ok {
+			b.Expect(n)
+		}
+	}
+}
+
 // transportRetries is sigstore-go's own retry count for Fulcio and the
 // TSA: none when the transport retries, so that retries do not multiply.
 func (o options) transportRetries() uint {
