@@ -34,11 +34,11 @@ type Blobs struct {
 }
 
 // repoTransport is one repository's authenticated transport, made once:
-// one ping and one token exchange per repository and run.
+// one ping and one token exchange per repository and run. A failure to
+// make it is not kept: the next upload tries again.
 type repoTransport struct {
-	once sync.Once
-	rt   http.RoundTripper
-	err  error
+	mu sync.Mutex
+	rt http.RoundTripper
 }
 
 // NewBlobs returns the uploader of a run that authenticates with kc and
@@ -92,15 +92,21 @@ func (b *Blobs) transport(ctx context.Context, repo name.Repository) (http.Round
 		b.repos[repo.String()] = t
 	}
 	b.mu.Unlock()
-	t.once.Do(func() {
-		auth, err := b.keychain.Resolve(repo)
-		if err != nil {
-			t.err = fmt.Errorf("resolving credentials for %s: %w", repo, err)
-			return
-		}
-		t.rt, t.err = transport.NewWithContext(ctx, repo.Registry, auth, b.rt, []string{repo.Scope(transport.PushScope)})
-	})
-	return t.rt, t.err
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rt != nil {
+		return t.rt, nil
+	}
+	auth, err := b.keychain.Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("resolving credentials for %s: %w", repo, err)
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, b.rt, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		return nil, err
+	}
+	t.rt = rt
+	return rt, nil
 }
 
 // blobUpload is one blob's upload to one repository.

@@ -27,6 +27,7 @@ import (
 type blobRegistry struct {
 	mu    sync.Mutex
 	log   []string
+	down  int                                                               // pings to refuse with 503 before answering
 	onPut func(w http.ResponseWriter, r *http.Request, forward func()) bool // true: answered
 	repo  name.Repository
 }
@@ -45,8 +46,15 @@ func newBlobRegistry(t *testing.T) *blobRegistry {
 		}
 		b.mu.Lock()
 		b.log = append(b.log, r.Method+" "+kind)
-		onPut := b.onPut
+		onPut, down := b.onPut, kind == "ping" && b.down > 0
+		if down {
+			b.down--
+		}
 		b.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		if r.Method == http.MethodPut && kind == "upload" && onPut != nil &&
 			onPut(w, r, func() { reg.ServeHTTP(httptest.NewRecorder(), r) }) {
 			return
@@ -178,5 +186,22 @@ func TestBlobsUploadFaults(t *testing.T) {
 				t.Error("the blob is not in the registry")
 			}
 		})
+	}
+}
+
+// TestBlobsSetupFailureIsNotKept checks that a repository whose setup
+// (ping, token) failed is set up again by the next upload.
+func TestBlobsSetupFailureIsNotKept(t *testing.T) {
+	reg := newBlobRegistry(t)
+	reg.down = 1
+	blobs := registry.NewBlobs(authn.DefaultKeychain, nil)
+	if _, err := blobs.Upload(context.Background(), reg.repo, []byte("a"), true); err == nil {
+		t.Fatal("Upload() with the registry down succeeded")
+	}
+	if _, err := blobs.Upload(context.Background(), reg.repo, []byte("a"), true); err != nil {
+		t.Fatalf("Upload() once the registry is back: %v", err)
+	}
+	if !reg.has(t, []byte("a")) {
+		t.Error("the blob is not in the registry")
 	}
 }
