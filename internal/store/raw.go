@@ -51,7 +51,9 @@ const (
 // predicateType: blobs first, then the manifest, so a failure never leaves a
 // manifest pointing at a missing blob. Registries without the referrers API
 // get the tag-schema fallback index (updated by ggcr). It returns
-// repository@digest of the referrer manifest.
+// repository@digest of the referrer manifest. Its blobs go up with the
+// default keychain and transport; a run writes through a Store, whose
+// uploader shares the run's (WithBlobs).
 func WriteReferrer(ctx context.Context, subject registry.Subject, bundleJSON []byte, predicateType string, now time.Time, opts ...remote.Option) (name.Digest, error) {
 	return writeReferrer(ctx, defaultBlobs(), subject, bundleJSON, predicateType, now, opts...)
 }
@@ -60,7 +62,7 @@ func writeReferrer(ctx context.Context, blobs *registry.Blobs, subject registry.
 	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
 	repo := subject.Digest.Context()
 	layer := static.NewLayer(bundleJSON, BundleMediaType)
-	config := static.NewLayer([]byte("{}"), emptyMediaType)
+	config := static.NewLayer(emptyConfig, emptyMediaType)
 	if err := upload(ctx, blobs, repo, blob{emptyConfig, false}, blob{bundleJSON, true}); err != nil {
 		return name.Digest{}, err
 	}
@@ -177,6 +179,7 @@ func TagOf(d name.Digest, suffix string) name.Tag {
 // AppendLayer appends one layer of media type mt to the image at tag,
 // keeping the layers already there. The layer blob is uploaded before the
 // manifest, so a failure never leaves the tag pointing at a missing blob.
+// Blobs go up as WriteReferrer's do.
 func AppendLayer(ctx context.Context, tag name.Tag, data []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
 	return appendLayer(ctx, defaultBlobs(), tag, data, mt, annotations, opts...)
 }
