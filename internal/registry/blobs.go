@@ -127,7 +127,7 @@ func (u blobUpload) run(fresh bool) error {
 			return err
 		}
 	}
-	for attempt := 1; ; attempt++ {
+	return retry.Do(u.ctx, func() error {
 		err := u.put()
 		if err == nil {
 			return nil
@@ -135,13 +135,8 @@ func (u blobUpload) run(fresh bool) error {
 		if ok, herr := u.exists(); herr == nil && ok {
 			return nil
 		}
-		if attempt == uploadAttempts || !redo(err) {
-			return err
-		}
-		if err := sleep(u.ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		return err
+	}, redo, retry.WithAttempts(uploadAttempts), retry.WithBackoff(100*time.Millisecond, time.Second))
 }
 
 // redo reports whether an upload that failed with err is worth starting
@@ -157,17 +152,6 @@ func redo(err error) bool {
 		return retry.TemporaryStatus(te.StatusCode)
 	}
 	return retry.Redo(err)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (u blobUpload) url(path string) *url.URL {
