@@ -38,13 +38,21 @@ func (c CPU) Since(earlier CPU) CPU {
 	return out
 }
 
+// Total is the CPU time of all the services.
+func (c CPU) Total() time.Duration {
+	var total time.Duration
+	for _, d := range c {
+		total += d
+	}
+	return total
+}
+
 // String lists the services, the busiest first, and the total.
 func (c CPU) String() string {
 	names := make([]string, 0, len(c))
-	var total time.Duration
-	for n, d := range c {
+	total := c.Total()
+	for n := range c {
 		names = append(names, n)
-		total += d
 	}
 	slices.SortFunc(names, func(a, b string) int { return int(c[b] - c[a]) })
 	var b strings.Builder
