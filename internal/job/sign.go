@@ -99,7 +99,9 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	// A signature counts, for reuse and for the read-back, only when it
 	// carries exactly the annotations this run was asked to sign.
 	verifier = verifier.Exact()
-	signer.ExpectWrites(len(subjects) * len(kinds))
+	// The first writes the run can make at once: one per kind of each
+	// subject in flight.
+	signer.ExpectWrites(min(len(subjects), c.Concurrency) * len(kinds))
 	run.Subjects = signAll(ctx, c, signer, verifier, kinds, subjects)
 	run.Unverified = !c.Verify
 	run.Verified = c.Verify && run.ok(true)
