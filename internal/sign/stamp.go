@@ -34,19 +34,41 @@ func (s *Signer) stamp(ctx context.Context, f Format, c store.Content, b *protob
 	if err != nil {
 		return err
 	}
+	stamps, err := timestamps(ctx, tas, s.services[f].TSAs, data)
+	if err != nil {
+		return err
+	}
+	addTimestamps(b, stamps)
+	return nil
+}
+
+// timestamps asks every authority in tas, at once, to stamp data; names
+// are their URLs, for errors.
+func timestamps(ctx context.Context, tas []*sgsign.TimestampAuthority, names []string, data []byte) ([][]byte, error) {
+	stamps := make([][]byte, len(tas))
+	errs := make([]error, len(tas))
+	var wg sync.WaitGroup
+	for i, ta := range tas {
+		wg.Go(func() {
+			if stamps[i], errs[i] = ta.GetTimestamp(ctx, data); errs[i] != nil {
+				errs[i] = fmt.Errorf("getting a timestamp from %s: %w", names[i], errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return stamps, errors.Join(errs...)
+}
+
+// addTimestamps records stamps in b as sigstore-go would.
+func addTimestamps(b *protobundle.Bundle, stamps [][]byte) {
 	vm := b.GetVerificationMaterial()
 	if vm.TimestampVerificationData == nil {
 		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
 	}
-	for i, ta := range tas {
-		ts, err := ta.GetTimestamp(ctx, data)
-		if err != nil {
-			return fmt.Errorf("getting a timestamp from %s: %w", s.services[f].TSAs[i], err)
-		}
+	for _, ts := range stamps {
 		vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
 			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
 	}
-	return nil
 }
 
 // alongside is a transparency log that also has the signature timestamped,
@@ -70,32 +92,22 @@ func (a *alongside) GetTransparencyLogEntry(ctx context.Context, keyOrCertPEM []
 	if err != nil {
 		return err
 	}
-	stamps := make([][]byte, len(a.tsas))
-	errs := make([]error, len(a.tsas))
-	var wg sync.WaitGroup
-	for i, ta := range a.tsas {
-		wg.Go(func() {
-			if stamps[i], errs[i] = ta.GetTimestamp(ctx, sig); errs[i] != nil {
-				errs[i] = fmt.Errorf("getting a timestamp from %s: %w", a.names[i], errs[i])
-			}
-		})
-	}
+	var stamps [][]byte
+	var stampErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stamps, stampErr = timestamps(ctx, a.tsas, a.names, sig)
+	}()
 	logErr := a.log.GetTransparencyLogEntry(ctx, keyOrCertPEM, b)
-	wg.Wait()
+	<-done
 	if logErr != nil {
 		return logErr
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if stampErr != nil {
+		return stampErr
 	}
-	vm := b.GetVerificationMaterial()
-	if vm.TimestampVerificationData == nil {
-		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-	}
-	for _, ts := range stamps {
-		vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
-			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
-	}
+	addTimestamps(b, stamps)
 	return nil
 }
 
