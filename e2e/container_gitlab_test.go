@@ -98,7 +98,7 @@ func TestContainerGitLabComponent(t *testing.T) {
 	}
 	dotenv := read("keyless.env")
 	for _, want := range []string{
-		"KEYLESS_DIGESTS=" + img + "\n", "KEYLESS_CERTIFICATE_IDENTITY=" + gitlabIdentity + "\n",
+		"KEYLESS_DIGESTS=" + img + "\n", "KEYLESS_SIGNED_IDENTITY=" + gitlabIdentity + "\n",
 		"KEYLESS_VERIFIED=true\n",
 	} {
 		if !strings.Contains(dotenv, want) {

@@ -33,7 +33,9 @@ type gitlabJob struct {
 	Script    []string          `json:"script"`
 }
 
-// instantiateJob instantiates a component template's one job.
+// instantiateJob instantiates a component template's one job as GitLab
+// does: each given input checked against its regex, the header's defaults
+// for the rest, the $[[ inputs.x ]] blocks interpolated in the parsed body.
 func instantiateJob(t *testing.T, file string, inputs map[string]string) gitlabJob {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(manifests.RepoRoot(), file))
@@ -47,32 +49,41 @@ func instantiateJob(t *testing.T, file string, inputs map[string]string) gitlabJ
 	var header struct {
 		Spec struct {
 			Inputs map[string]struct {
-				Default any `json:"default"`
+				Default any    `json:"default"`
+				Regex   string `json:"regex"`
 			} `json:"inputs"`
 		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal(docs[0], &header); err != nil {
 		t.Fatal(err)
 	}
-	values := map[string]string{}
+	values := map[string]any{}
 	for k, v := range header.Spec.Inputs {
 		if v.Default != nil {
-			b, _ := json.Marshal(v.Default)
-			values[k] = strings.Trim(string(b), `"`)
+			values[k] = v.Default
 		}
 	}
 	for k, v := range inputs {
+		spec, ok := header.Spec.Inputs[k]
+		if !ok {
+			t.Fatalf("%s declares no input %q", file, k)
+		}
+		if spec.Regex != "" && !regexp.MustCompile(spec.Regex).MatchString(v) {
+			t.Fatalf("GitLab refuses input %s=%q: it does not match %s", k, v, spec.Regex)
+		}
 		values[k] = v
 	}
-	ref := regexp.MustCompile(`\$\[\[\s*inputs\.([a-z0-9-]+)\s*\]\]`)
-	body := ref.ReplaceAllStringFunc(string(docs[1]), func(m string) string {
-		v := values[ref.FindStringSubmatch(m)[1]]
-		b, _ := json.Marshal(v)
-		return strings.Trim(string(b), `"`)
-	})
+	body, err := manifests.Interpolate(docs[1], values)
+	if err != nil {
+		t.Fatalf("instantiating %s: %v", file, err)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var jobs map[string]gitlabJob
-	if err := yaml.Unmarshal([]byte(body), &jobs); err != nil {
-		t.Fatalf("instantiated %s: %v\n%s", file, err, body)
+	if err := json.Unmarshal(b, &jobs); err != nil {
+		t.Fatalf("instantiated %s: %v\n%s", file, err, b)
 	}
 	if len(jobs) != 1 {
 		t.Fatalf("%s has %d jobs, want 1", file, len(jobs))
@@ -107,14 +118,19 @@ func gitlabEnv(vars map[string]string, token string) map[string]string {
 	return env
 }
 
-// runScript runs the job's script line (e.g. "/keyless sign") with the
-// built binary in place of /keyless.
+// runScript runs the job's script as the runner's shell does, with the
+// built binary in place of /keyless: each line in sh, stopping at the
+// first failure.
 func runScript(t *testing.T, env map[string]string, script []string) result {
 	t.Helper()
-	if len(script) != 1 || !strings.HasPrefix(script[0], "/keyless ") {
-		t.Fatalf("script = %q, want one /keyless line", script)
+	var lines []string
+	for _, l := range script {
+		if !strings.HasPrefix(l, "/keyless ") {
+			t.Fatalf("script line %q does not run /keyless", l)
+		}
+		lines = append(lines, shellQuote(keylessBin(t))+strings.TrimPrefix(l, "/keyless"))
 	}
-	return runKeyless(t, env, strings.Fields(script[0])[1:]...)
+	return runCommand(t, env, "/bin/sh", "-ec", strings.Join(lines, "\n"))
 }
 
 // TestGitLabSign runs the sign component's job with a GitLab-shaped token
@@ -133,8 +149,8 @@ func TestGitLabSign(t *testing.T) {
 	dotenv := boundedDotenv(t, r)
 	for _, want := range []string{
 		"KEYLESS_DIGESTS=" + img + "\n",
-		"KEYLESS_CERTIFICATE_IDENTITY=" + gitlabIdentity + "\n",
-		"KEYLESS_CERTIFICATE_OIDC_ISSUER=" + stk.Issuer("gitlab") + "\n",
+		"KEYLESS_SIGNED_IDENTITY=" + gitlabIdentity + "\n",
+		"KEYLESS_SIGNED_OIDC_ISSUER=" + stk.Issuer("gitlab") + "\n",
 		"KEYLESS_VERIFIED=true\n",
 	} {
 		if !strings.Contains(dotenv, want) {

@@ -55,10 +55,16 @@ type result struct {
 // fresh working directory and collects what it wrote.
 func runKeyless(t testing.TB, env map[string]string, args ...string) result {
 	t.Helper()
+	return runCommand(t, env, keylessBin(t), args...)
+}
+
+// runCommand runs a program as runKeyless runs keyless.
+func runCommand(t testing.TB, env map[string]string, program string, args ...string) result {
+	t.Helper()
 	work := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, keylessBin(t), args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = work
 	cmd.Env = []string{"HOME=" + work, "PATH=/usr/bin:/bin"}
 	for k, v := range env {

@@ -60,7 +60,10 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if name := foreignInput(cmd, p); name != "" {
 		return c, o, &job.InputError{Input: name, Err: fmt.Errorf("applies to keyless %s only: remove it from this %s step", otherCommand(cmd), cmd)}
 	}
-	c.Images = append(registry.SplitRefs(s.str("images")), args...)
+	c.Images = registry.SplitRefs(s.str("images"))
+	for _, a := range args {
+		c.Images = append(c.Images, registry.SplitRefs(a)...)
+	}
 	if u := getenv("KEYLESS_IMAGE_URL"); u != "" {
 		c.Images = append(c.Images, imageFromBuild(u, getenv("KEYLESS_IMAGE_DIGEST")))
 	}

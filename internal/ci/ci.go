@@ -40,6 +40,9 @@ type Inputs interface {
 	// Input returns the value of a named input (e.g. "signature-format"),
 	// trimmed.
 	Input(name string) string
+	// Source names where Input reads an input from, such as
+	// KEYLESS_CERTIFICATE_IDENTITY, for messages.
+	Source(name string) string
 }
 
 // Log is the job log, as the platform shows it.
@@ -139,8 +142,12 @@ type adapter struct {
 // which every environment is, comes last.
 var adapters = []adapter{githubAdapter, gitlabAdapter, tektonAdapter, cliAdapter}
 
-// Detect returns the platform for an environment: KEYLESS_PLATFORM if set,
-// else the first adapter that recognises the environment.
+// Detect returns the platform for an environment: the first adapter that
+// recognises the environment, or KEYLESS_PLATFORM where none but the CLI
+// does. KEYLESS_PLATFORM may not contradict a CI system's own markers: an
+// earlier step's variables (GitHub's GITHUB_ENV, a GitLab dotenv report)
+// could otherwise switch keyless to another platform's inputs, read from
+// variables the step never set.
 func Detect(e Env) (Platform, error) {
 	if e.Stdout == nil {
 		e.Stdout = io.Discard
@@ -150,14 +157,26 @@ func Detect(e Env) (Platform, error) {
 	}
 	name := e.Getenv("KEYLESS_PLATFORM")
 	var names []string
-	for _, a := range adapters {
-		if name == a.name || name == "" && a.detect(e.Getenv) {
-			return a.make(e), nil
+	var found, named *adapter
+	for i, a := range adapters {
+		if found == nil && a.detect(e.Getenv) {
+			found = &adapters[i]
+		}
+		if name == a.name {
+			named = &adapters[i]
 		}
 		names = append(names, a.name)
 	}
-	last := len(names) - 1
-	return nil, fmt.Errorf("KEYLESS_PLATFORM=%q: use %s or %s", name, strings.Join(names[:last], ", "), names[last])
+	switch {
+	case name == "":
+		return found.make(e), nil
+	case named == nil:
+		last := len(names) - 1
+		return nil, fmt.Errorf("KEYLESS_PLATFORM=%q: use %s or %s", name, strings.Join(names[:last], ", "), names[last])
+	case found != named && found != &adapters[len(adapters)-1]:
+		return nil, &InputError{Input: "KEYLESS_PLATFORM", Err: fmt.Errorf("%q contradicts this environment, which is a %s job: remove KEYLESS_PLATFORM (it would read the inputs from variables the step did not set)", name, found.name)}
+	}
+	return named.make(e), nil
 }
 
 // InputError is a platform setting that cannot be used: exit status 2.
@@ -165,7 +184,12 @@ type InputError = input.Error
 
 // envInput reads input name from KEYLESS_<NAME> (upper case, - → _).
 func envInput(getenv func(string) string, name string) string {
-	return strings.TrimSpace(getenv("KEYLESS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))))
+	return strings.TrimSpace(getenv(envName(name)))
+}
+
+// envName is the KEYLESS_<NAME> variable of input name.
+func envName(name string) string {
+	return "KEYLESS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 // envSecrets returns the non-empty values of the named variables.

@@ -67,7 +67,11 @@ func TestDetect(t *testing.T) {
 		{name: "tekton by KEYLESS_RESULTS_DIR", env: map[string]string{"KEYLESS_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
 		{name: "tekton by TEKTON_RESULTS_DIR", env: map[string]string{"TEKTON_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
 		{name: "github before gitlab", env: map[string]string{"GITHUB_ACTIONS": "true", "GITLAB_CI": "true"}, want: "github"},
-		{name: "override beats detection", env: map[string]string{"KEYLESS_PLATFORM": "cli", "GITHUB_ACTIONS": "true"}, want: "cli"},
+		// A step's variables (GITHUB_ENV, a dotenv report) may not switch
+		// keyless to another platform's inputs.
+		{name: "override contradicts github", env: map[string]string{"KEYLESS_PLATFORM": "cli", "GITHUB_ACTIONS": "true"}, wantErr: "a github job"},
+		{name: "override contradicts gitlab", env: map[string]string{"KEYLESS_PLATFORM": "tekton", "GITLAB_CI": "true"}, wantErr: "a gitlab job"},
+		{name: "override agrees with detection", env: map[string]string{"KEYLESS_PLATFORM": "tekton", "KEYLESS_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
 		{name: "override gitlab", env: map[string]string{"KEYLESS_PLATFORM": "gitlab"}, want: "gitlab"},
 		{name: "override tekton", env: map[string]string{"KEYLESS_PLATFORM": "tekton"}, want: "tekton"},
 		{name: "override github", env: map[string]string{"KEYLESS_PLATFORM": "github"}, want: "github"},

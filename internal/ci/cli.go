@@ -33,6 +33,9 @@ func NewCLI(e Env) *CLI {
 // Input reads KEYLESS_<NAME>.
 func (c *CLI) Input(name string) string { return envInput(c.getenv, name) }
 
+// Source is KEYLESS_<NAME>.
+func (c *CLI) Source(name string) string { return envName(name) }
+
 // Writer is standard error: standard output holds the JSON report alone.
 func (c *CLI) Writer() io.Writer { return c.log }
 

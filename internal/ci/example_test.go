@@ -14,7 +14,7 @@ func ExampleDotenv() {
 	}))
 	// Output:
 	// KEYLESS_DIGESTS=registry.gitlab.com/g/app@sha256:aa,registry.gitlab.com/g/app@sha256:bb
-	// KEYLESS_CERTIFICATE_OIDC_ISSUER=https://gitlab.com
+	// KEYLESS_SIGNED_OIDC_ISSUER=https://gitlab.com
 	// KEYLESS_VERIFIED=true
 }
 

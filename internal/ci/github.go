@@ -41,8 +41,11 @@ func NewGitHub(e Env) *GitHub {
 
 // Input reads INPUT_<NAME>, with hyphens kept as the runner sets them.
 func (g *GitHub) Input(name string) string {
-	return strings.TrimSpace(g.getenv("INPUT_" + strings.ToUpper(name)))
+	return strings.TrimSpace(g.getenv(g.Source(name)))
 }
+
+// Source is INPUT_<NAME>, as the runner sets it from the step's with:.
+func (g *GitHub) Source(name string) string { return "INPUT_" + strings.ToUpper(name) }
 
 // Writer is standard output: the runner logs it and reads its workflow
 // commands.

@@ -37,6 +37,9 @@ func NewGitLab(e Env) *GitLab {
 // Input reads KEYLESS_<NAME>, as the component's job variables set them.
 func (g *GitLab) Input(name string) string { return envInput(g.getenv, name) }
 
+// Source is KEYLESS_<NAME>.
+func (g *GitLab) Source(name string) string { return envName(name) }
+
 // Writer is standard output, the job log.
 func (g *GitLab) Writer() io.Writer { return g.out }
 
@@ -130,12 +133,27 @@ func (g *GitLab) Publish(a Artifacts) error {
 	return err
 }
 
-// Dotenv renders outputs as KEYLESS_NAME=value lines. Multi-line values are
-// joined with commas: dotenv reports hold one line per variable.
+// dotenvNames rename the outputs whose KEYLESS_<NAME> would also be an
+// input's variable. GitLab lets a dotenv report override every variable
+// of the jobs after it, so a later keyless job would otherwise take an
+// earlier one's outputs (the identity it signed as) for its inputs (the
+// identity it must check).
+var dotenvNames = map[string]string{
+	"certificate-identity":    "signed-identity",
+	"certificate-oidc-issuer": "signed-oidc-issuer",
+}
+
+// Dotenv renders outputs as KEYLESS_NAME=value lines, with the names of
+// dotenvNames. Multi-line values are joined with commas: dotenv reports
+// hold one line per variable.
 func Dotenv(outputs [][2]string) string {
 	var b strings.Builder
 	for _, o := range outputs {
-		k := "KEYLESS_" + strings.ToUpper(strings.ReplaceAll(o[0], "-", "_"))
+		name := o[0]
+		if n, ok := dotenvNames[name]; ok {
+			name = n
+		}
+		k := envName(name)
 		v := strings.ReplaceAll(strings.TrimSpace(o[1]), "\n", ",")
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}

@@ -20,9 +20,11 @@ func TestDotenv(t *testing.T) {
 	}{
 		{"none", nil, ""},
 		{"names upper-cased, hyphens to underscores", [][2]string{{"certificate-oidc-issuer", "https://gitlab.com"}, {"verified", "true"}},
-			"KEYLESS_CERTIFICATE_OIDC_ISSUER=https://gitlab.com\nKEYLESS_VERIFIED=true\n"},
+			"KEYLESS_SIGNED_OIDC_ISSUER=https://gitlab.com\nKEYLESS_VERIFIED=true\n"},
 		{"multi-line values joined by commas", [][2]string{{"digests", "r/a@sha256:1\nr/b@sha256:2\n"}}, "KEYLESS_DIGESTS=r/a@sha256:1,r/b@sha256:2\n"},
 		{"empty value", [][2]string{{"signatures", ""}}, "KEYLESS_SIGNATURES=\n"},
+		{"the identity under a name no input has", [][2]string{{"certificate-identity", "https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main"}},
+			"KEYLESS_SIGNED_IDENTITY=https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,6 +39,9 @@ func NewTekton(e Env) *Tekton {
 // Input reads KEYLESS_<NAME>, as the Task's env sets it from params.
 func (t *Tekton) Input(name string) string { return envInput(t.getenv, name) }
 
+// Source is KEYLESS_<NAME>.
+func (t *Tekton) Source(name string) string { return envName(name) }
+
 // Writer is standard output, the step's log.
 func (t *Tekton) Writer() io.Writer { return t.out }
 
