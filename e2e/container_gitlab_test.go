@@ -77,15 +77,7 @@ func TestContainerGitLabComponent(t *testing.T) {
 		"signing-config": dir + "/" + filepath.Base(stk.SigningConfigAll),
 	})
 	env := gitlabEnv(job.Variables, mint(t, "gitlab"))
-	env["CI_PROJECT_DIR"], env["CI_BUILDS_DIR"] = dir, "/builds"
-	args := []string{"-i", "-v", project + ":" + dir}
-	if slices.Equal(job.Image.Entrypoint, []string{""}) {
-		args = append(args, "--entrypoint=")
-	} else if len(job.Image.Entrypoint) > 0 {
-		t.Fatalf("entrypoint %q: the simulation handles only [\"\"]", job.Image.Entrypoint)
-	}
-	args = append(args, job.Image.Name, "sh", "-c", detectShell)
-	code, stdout, stderr := timedRun(t, "gitlab/templates/sign.yml", nil, jobScript(env, dir, job.Script), args...)
+	code, stdout, stderr := runGitLabJob(t, "gitlab/templates/sign.yml", job, env, project, dir)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -120,4 +112,44 @@ func TestContainerGitLabComponent(t *testing.T) {
 	for _, c := range []cosignCheck{{stk.CosignV3, nil}, {stk.CosignV2, []string{"--use-signed-timestamps"}}} {
 		c.accepts(t, img, gitlabIdentity, stk.Issuer("gitlab"))
 	}
+
+	// The verify component in the next stage, with the sign job's dotenv
+	// report (and then a hostile one) over its variables, as GitLab
+	// applies them: another identity fails, the hostile report is refused.
+	for _, tc := range []struct {
+		name, identity, dotenv string
+		code                   int
+	}{
+		{"the signer", gitlabIdentity, dotenv, 0},
+		{"another identity", otherGitLabIdentity, dotenv, 1},
+		{"a hostile dotenv", otherGitLabIdentity, dotenv + hostileDotenv(img), 2},
+	} {
+		t.Run("verify as "+tc.name, func(t *testing.T) {
+			vjob := instantiateJob(t, "gitlab/templates/verify.yml", map[string]string{
+				"image": byDigest(debug), "images": img, "signature-format": "both",
+				"certificate-identity": tc.identity, "certificate-oidc-issuer": stk.Issuer("gitlab"),
+				"trusted-root": dir + "/" + filepath.Base(stk.TrustedRoot), "output-dir": "verify-" + strings.ReplaceAll(tc.name, " ", "-"),
+			})
+			code, stdout, stderr := runGitLabJob(t, "gitlab/templates/verify.yml", vjob, withDotenv(gitlabEnv(vjob.Variables, ""), tc.dotenv), project, dir)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
+			}
+		})
+	}
+}
+
+// runGitLabJob runs an instantiated component job as the Docker executor
+// does, in a project directory mounted at dir.
+func runGitLabJob(t *testing.T, what string, job gitlabJob, env map[string]string, project, dir string) (int, string, string) {
+	t.Helper()
+	env = merge(env)
+	env["CI_PROJECT_DIR"], env["CI_BUILDS_DIR"] = dir, "/builds"
+	args := []string{"-i", "-v", project + ":" + dir}
+	if slices.Equal(job.Image.Entrypoint, []string{""}) {
+		args = append(args, "--entrypoint=")
+	} else if len(job.Image.Entrypoint) > 0 {
+		t.Fatalf("entrypoint %q: the simulation handles only [\"\"]", job.Image.Entrypoint)
+	}
+	args = append(args, job.Image.Name, "sh", "-c", detectShell)
+	return timedRun(t, what, nil, jobScript(env, dir, job.Script), args...)
 }

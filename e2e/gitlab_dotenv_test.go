@@ -154,3 +154,35 @@ func projectInputs(t *testing.T, component string) map[string]string {
 	t.Fatalf("gitlab/.gitlab-ci.yml does not include the %s component", component)
 	return nil
 }
+
+// TestGitHubEnvCannotRewriteGate runs the verify action's step with
+// variables that an earlier step of the job wrote to GITHUB_ENV. The
+// action reads its inputs from INPUT_<NAME> alone, which the runner sets
+// from with:, and KEYLESS_PLATFORM may not switch it to KEYLESS_* inputs.
+func TestGitHubEnvCannotRewriteGate(t *testing.T) {
+	img := pushImage(t)
+	signV3(t, img, "github")
+	inputs := map[string]string{
+		"images": img, "trusted-root": stk.TrustedRoot,
+		"certificate-identity":    "https://github.com/evil/other/.github/workflows/x.yml@refs/heads/main",
+		"certificate-oidc-issuer": stk.Issuer("github"),
+	}
+	injected := map[string]string{"KEYLESS_CERTIFICATE_IDENTITY": githubIdentity, "KEYLESS_CERTIFICATE_OIDC_ISSUER": stk.Issuer("github"),
+		"KEYLESS_IMAGES": img, "KEYLESS_TRUSTED_ROOT": stk.TrustedRoot}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"KEYLESS_* variables are no inputs", injected, 1, "NOT verified"},
+		{"KEYLESS_PLATFORM may not switch to them", merge(injected, map[string]string{"KEYLESS_PLATFORM": "cli"}), 2, "KEYLESS_PLATFORM"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runKeyless(t, merge(githubEnv(inputs), tc.env), "verify")
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Fatalf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -52,6 +52,12 @@ type configSource interface {
 	ci.Builder
 }
 
+// builtImage is a platform that hands over the image a build step of the
+// same pipeline pushed (Tekton's IMAGE_URL and IMAGE_DIGEST results).
+type builtImage interface {
+	BuiltImage() string
+}
+
 // buildConfig turns the inputs into a job.Config, checking each input.
 func buildConfig(cmd string, s settings, args []string, p configSource, getenv func(string) string, client *http.Client) (job.Config, options, error) {
 	var c job.Config
@@ -64,8 +70,10 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	for _, a := range args {
 		c.Images = append(c.Images, registry.SplitRefs(a)...)
 	}
-	if u := getenv("KEYLESS_IMAGE_URL"); u != "" {
-		c.Images = append(c.Images, imageFromBuild(u, getenv("KEYLESS_IMAGE_DIGEST")))
+	if b, ok := p.(builtImage); ok {
+		if img := b.BuiltImage(); img != "" {
+			c.Images = append(c.Images, img)
+		}
 	}
 	if len(c.Images) == 0 {
 		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…)")}
@@ -202,19 +210,6 @@ func otherCommand(cmd string) string {
 		return "verify"
 	}
 	return "sign"
-}
-
-// imageFromBuild joins a build Task's IMAGE_URL and IMAGE_DIGEST results.
-func imageFromBuild(url, digest string) string {
-	if digest == "" {
-		return url
-	}
-	if i := strings.LastIndex(url, "@"); i >= 0 {
-		url = url[:i]
-	} else if r, err := name.ParseReference(url); err == nil {
-		url = r.Context().Name()
-	}
-	return url + "@" + digest
 }
 
 func annotations(s string) (map[string]string, error) {

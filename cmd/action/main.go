@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secrets.Add(p.Secrets()...)
 	out := output{Platform: p, secrets: secrets, stderr: secrets.Writer(stderr)}
 	transport := secrets.Transport(nil)
-	if err := injected(cmd, flagValue, rest, p, getenv); err != nil {
+	if err := injected(cmd, flagValue, rest, p); err != nil {
 		return out.fail(err)
 	}
 	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second, Transport: transport})

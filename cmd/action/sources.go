@@ -23,23 +23,14 @@ import (
 // report, a project variable, an inherited environment), and it would
 // otherwise be silently overruled — or, had the argument been left out,
 // obeyed. Positional arguments are the images argument.
-func injected(cmd string, flagValue func(string) (string, bool), positional []string, p ci.Inputs, getenv func(string) string) error {
+func injected(cmd string, flagValue func(string) (string, bool), positional []string, p ci.Inputs) error {
 	for _, in := range inputs {
 		if !in.policy || (in.only != "" && in.only != cmd) {
 			continue
 		}
 		arg, given := flagValue(in.name)
-		if in.name == "images" {
-			if len(positional) > 0 {
-				arg, given = strings.Join(append([]string{arg}, positional...), "\n"), true
-			}
-			if given {
-				for _, v := range []string{"KEYLESS_IMAGE_URL", "KEYLESS_IMAGE_DIGEST"} {
-					if getenv(v) != "" {
-						return conflict(in.name, v)
-					}
-				}
-			}
+		if in.name == "images" && len(positional) > 0 {
+			arg, given = strings.Join(append([]string{arg}, positional...), "\n"), true
 		}
 		if !given {
 			continue

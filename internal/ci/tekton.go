@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 
+	ggcrname "github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
 )
@@ -41,6 +43,24 @@ func (t *Tekton) Input(name string) string { return envInput(t.getenv, name) }
 
 // Source is KEYLESS_<NAME>.
 func (t *Tekton) Source(name string) string { return envName(name) }
+
+// BuiltImage is the image a build Task of the same Pipeline pushed, from
+// its IMAGE_URL and IMAGE_DIGEST results, which the Task's params hand to
+// KEYLESS_IMAGE_URL and KEYLESS_IMAGE_DIGEST: IMAGE_URL@IMAGE_DIGEST, or
+// "" when there is none. Only Tekton reads these variables: elsewhere an
+// earlier step could set them.
+func (t *Tekton) BuiltImage() string {
+	repo, digest := t.getenv("KEYLESS_IMAGE_URL"), t.getenv("KEYLESS_IMAGE_DIGEST")
+	if repo == "" || digest == "" {
+		return repo
+	}
+	if i := strings.LastIndex(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	} else if r, err := ggcrname.ParseReference(repo); err == nil {
+		repo = r.Context().Name()
+	}
+	return repo + "@" + digest
+}
 
 // Writer is standard output, the step's log.
 func (t *Tekton) Writer() io.Writer { return t.out }

@@ -154,3 +154,43 @@ func TestCLISectionSilent(t *testing.T) {
 		t.Errorf("CLI Section wrote %q", out.String())
 	}
 }
+
+func TestBuiltImage(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		name, url, digest, want string
+	}{
+		{"none", "", "", ""},
+		{"repository and digest", "ghcr.io/o/app", digest, "ghcr.io/o/app@" + digest},
+		{"a tag dropped for the digest", "ghcr.io/o/app:v1", digest, "ghcr.io/o/app@" + digest},
+		{"a digest replaced by the result's", "ghcr.io/o/app@sha256:00", digest, "ghcr.io/o/app@" + digest},
+		{"a url alone", "ghcr.io/o/app:v1", "", "ghcr.io/o/app:v1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewTekton(Env{Getenv: env(map[string]string{"KEYLESS_IMAGE_URL": tc.url, "KEYLESS_IMAGE_DIGEST": tc.digest})})
+			if diff := cmp.Diff(tc.want, p.BuiltImage()); diff != "" {
+				t.Errorf("BuiltImage() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestBuiltImageTektonOnly: only Tekton reads KEYLESS_IMAGE_URL, which its
+// Task sets from params. Elsewhere an earlier step (GITHUB_ENV, a GitLab
+// dotenv report) could set it and add an image to what is signed.
+func TestBuiltImageTektonOnly(t *testing.T) {
+	vars := map[string]string{"KEYLESS_IMAGE_URL": "evil.example.com/x", "KEYLESS_IMAGE_DIGEST": "sha256:00"}
+	for _, platform := range []string{"GITHUB_ACTIONS", "GITLAB_CI", ""} {
+		e := map[string]string{platform: "true"}
+		for k, v := range vars {
+			e[k] = v
+		}
+		p, err := Detect(Env{Getenv: env(e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := p.(interface{ BuiltImage() string }); ok {
+			t.Errorf("%T reads the build's image from the environment", p)
+		}
+	}
+}
