@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -22,8 +23,10 @@ import (
 // come from the step that gave the argument (an earlier job's dotenv
 // report, a project variable, an inherited environment), and it would
 // otherwise be silently overruled — or, had the argument been left out,
-// obeyed. Positional arguments are the images argument.
+// obeyed. It names every contradicted input, so one run shows the whole
+// injection. Positional arguments are the images argument.
 func injected(cmd string, flagValue func(string) (string, bool), positional []string, p ci.Inputs) error {
+	var errs []error
 	for _, in := range inputs {
 		if !in.policy || (in.only != "" && in.only != cmd) {
 			continue
@@ -36,10 +39,10 @@ func injected(cmd string, flagValue func(string) (string, bool), positional []st
 			continue
 		}
 		if env := p.Input(in.name); env != "" && !same(in.name, arg, env) {
-			return conflict(in.name, p.Source(in.name))
+			errs = append(errs, conflict(in.name, p.Source(in.name)))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // conflict is the input error of an argument that a variable contradicts.

@@ -73,6 +73,29 @@ func TestInjectedPolicyInput(t *testing.T) {
 	}
 }
 
+// TestInjectedNamesEveryInput shows that one run names every input a
+// hostile dotenv contradicts, not only the first one checked.
+func TestInjectedNamesEveryInput(t *testing.T) {
+	const img = "registry.example.com/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	args := []string{"verify", "--certificate-identity", "https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main",
+		"--certificate-identity-regexp", "", "--certificate-oidc-issuer", "https://gitlab.com", "--signature-format", "both", "--", img}
+	env := map[string]string{
+		"GITLAB_CI":                           "true",
+		"KEYLESS_CERTIFICATE_IDENTITY_REGEXP": ".*",
+		"KEYLESS_CERTIFICATE_OIDC_ISSUER":     "https://evil.example.com",
+		"KEYLESS_SIGNATURE_FORMAT":            "any",
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr); code != exitInput {
+		t.Fatalf("exit %d, want %d\nstderr: %s", code, exitInput, stderr.String())
+	}
+	for _, want := range []string{"--certificate-identity-regexp", "KEYLESS_CERTIFICATE_IDENTITY_REGEXP", "--certificate-oidc-issuer", "KEYLESS_CERTIFICATE_OIDC_ISSUER", "--signature-format", "KEYLESS_SIGNATURE_FORMAT"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q: %s", want, stderr.String())
+		}
+	}
+}
+
 // TestInjectedAgrees shows what injected lets through: a variable that
 // says what the argument says, a policy input given one way only, and an
 // input that is no policy.
