@@ -32,7 +32,8 @@ type Result struct {
 	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps.
 	SignedTimestamps bool
 	// Attestations are the predicate types of the attestations a sign run
-	// makes for every subject (a dry run: would make), in order.
+	// makes for every subject (a dry run: would make), or that a verify
+	// run requires of every subject, in order.
 	Attestations []string
 	// Trust says where the trusted root came from.
 	Trust string

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
@@ -17,7 +18,7 @@ import (
 // c.Formats. A subject passes when each format has a valid signature.
 func Verify(ctx context.Context, c Config) (*Result, error) {
 	c.defaults()
-	run := &Result{Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy}
+	run := &Result{Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy, Attestations: slices.Clone(c.AttestationTypes)}
 	if err := c.Policy.Check(); err != nil {
 		return nil, err
 	}

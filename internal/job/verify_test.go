@@ -244,6 +244,11 @@ func TestVerifyAttestationTypeFailsClosed(t *testing.T) {
 	if run.Verified {
 		t.Errorf("Verify() Verified = true for an image with no attestation")
 	}
+	// The gate's policies are written from the run: they must require
+	// what the gate required.
+	if diff := cmp.Diff([]string{payload.ProvenanceType, payload.SPDXType}, run.Attestations); diff != "" {
+		t.Errorf("Attestations: the types the gate required (-want +got):\n%s", diff)
+	}
 	type check struct {
 		Format        sign.Format
 		PredicateType string

@@ -27,7 +27,8 @@ type Run struct {
 	// Formats are the storage formats written or checked.
 	Formats []sign.Format
 	// Attestations are the predicate types a sign run attests for every
-	// subject (a dry run: would attest).
+	// subject (a dry run: would attest), or a verify run requires of every
+	// subject; the policies require them all.
 	Attestations []string
 	// SignedTimestamps is true when the bundles carry RFC 3161 timestamps,
 	// which cosign v2 must be told to check (--use-signed-timestamps).
