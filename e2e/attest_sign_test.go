@@ -163,20 +163,19 @@ func TestGitHubSignAttestationsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		inputs map[string]string
-		drop   string // a runner variable the job lacks
+		set    map[string]string // runner variables a step's env: sets
 		want   string
 	}{
-		{"unknown SBOM format", map[string]string{"sbom": xml}, "", "sbom"},
-		{"SBOM over 16 MB", map[string]string{"sbom": big}, "", "sbom"},
-		{"unreadable predicate", map[string]string{"predicate-type": "https://example.com/test/v1", "predicate": filepath.Join(dir, "missing.json")}, "", "predicate"},
-		{"predicate-type without predicate", map[string]string{"predicate-type": "https://example.com/test/v1"}, "", "predicate"},
-		{"provenance without the run's facts", nil, "GITHUB_RUN_ID", "provenance: GITHUB_RUN_ID"},
+		{"unknown SBOM format", map[string]string{"sbom": xml}, nil, "sbom"},
+		{"SBOM over 16 MB", map[string]string{"sbom": big}, nil, "sbom"},
+		{"unreadable predicate", map[string]string{"predicate-type": "https://example.com/test/v1", "predicate": filepath.Join(dir, "missing.json")}, nil, "predicate"},
+		{"predicate-type without predicate", map[string]string{"predicate-type": "https://example.com/test/v1"}, nil, "predicate"},
+		{"provenance of a run the token contradicts", nil, map[string]string{"GITHUB_RUN_ID": "1"}, `provenance: GITHUB_RUN_ID="1" but the token's run_id claim is`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := githubJobEnv(t, merge(trustInputs(stk.SigningConfigAll), map[string]string{
+			env := merge(githubJobEnv(t, merge(trustInputs(stk.SigningConfigAll), map[string]string{
 				"images": img, "signature-format": "both", "provenance": "true",
-			}, tc.inputs))
-			delete(env, tc.drop)
+			}, tc.inputs)), tc.set)
 			r := runKeyless(t, env)
 			if r.code != 2 {
 				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/ci"
+	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/store"
 )
@@ -25,6 +27,27 @@ func signProvenance(t *testing.T, ref string, env ...map[string]string) {
 	if r.code != 0 {
 		t.Fatalf("keyless sign with provenance: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// otherCommitProvenance writes the provenance keyless states for the
+// job's token, but naming another commit, as a predicate file: a sign run
+// refuses to state it with provenance, and signs it as a predicate given.
+func otherCommitProvenance(t *testing.T) string {
+	t.Helper()
+	tok, err := oidc.Parse(mint(t, "github"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ci.NewGitHub(ci.Env{Getenv: func(string) string { return "" }}).Provenance(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.BuildDefinition.ResolvedDependencies[0].Digest["gitCommit"] = strings.Repeat("0", 40)
+	path := filepath.Join(t.TempDir(), "provenance.json")
+	if err := os.WriteFile(path, mustMarshal(t, p), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // bundlesByType reads ref's bundles: the image signature and the
@@ -136,7 +159,7 @@ func TestVerifyAttestationType(t *testing.T) {
 		{"source ref of another branch", func(*testing.T) string { return attested }, gate(githubIdentity, "--source-ref", "refs/heads/other"), "SourceRepositoryRef"},
 		{"provenance of a commit other than the certificate one", func(t *testing.T) string {
 			ref := pushImage(t)
-			signProvenance(t, ref, map[string]string{"GITHUB_SHA": strings.Repeat("0", 40)})
+			signProvenance(t, ref, map[string]string{"INPUT_PROVENANCE": "false", "INPUT_PREDICATE-TYPE": slsaType, "INPUT_PREDICATE": otherCommitProvenance(t)})
 			return ref
 		}, gate(githubIdentity), "the certificate's SourceRepositoryDigest"},
 		{"DSSE payload rewritten in the stored attestation", func(t *testing.T) string {

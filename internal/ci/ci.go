@@ -83,10 +83,11 @@ type Publisher interface {
 
 // Builder is the build the platform runs, as provenance states it.
 type Builder interface {
-	// Provenance returns the SLSA v1 provenance of the running job, from
-	// the platform's own facts, for statements signed as signer. Missing
-	// facts are an input error naming the variable.
-	Provenance(signer oidc.Identity) (payload.Provenance, error)
+	// Provenance returns the SLSA v1 provenance of the running job, for
+	// statements signed with tok. What the certificate certifies comes
+	// from tok's claims; a platform variable that contradicts its claim,
+	// and a missing fact, are input errors naming the variable.
+	Provenance(tok *oidc.Token) (payload.Provenance, error)
 }
 
 // Login is a registry login for some registries (host[:port]).
@@ -225,15 +226,6 @@ func facts(getenv func(string) string, fix string, names ...string) (map[string]
 		m[n] = v
 	}
 	return m, nil
-}
-
-// provenanceSigner refuses a signer whose kind is not the platform's: its
-// certificate would not assert the facts the provenance states.
-func provenanceSigner(signer oidc.Identity, want oidc.Kind, fix string) error {
-	if signer.Kind == want && signer.SAN != "" {
-		return nil
-	}
-	return &InputError{Input: "provenance", Err: fmt.Errorf("the identity token is of kind %q, not the platform's %q, so its certificate cannot assert the build: %s", signer.Kind, want, fix)}
 }
 
 // writeFiles writes every file into dir, prefixing each name, in name

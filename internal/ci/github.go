@@ -240,51 +240,64 @@ func appendFile(path, s string) error {
 	return f.Close()
 }
 
-// githubFacts are the runner's variables that GitHub's provenance states.
-var githubFacts = []string{
-	"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW_REF", "GITHUB_REF", "GITHUB_SHA",
-	"GITHUB_EVENT_NAME", "GITHUB_REPOSITORY_ID", "GITHUB_REPOSITORY_OWNER_ID", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT",
+// githubClaimed are the runner's variables that hold what the token's
+// claims state, and what each must hold: the same values, except
+// GITHUB_SERVER_URL, which no claim holds (Fulcio's github-workflow issuer
+// type certifies every repository under oidc.GitHubServer).
+func githubClaimed(tok *oidc.Token) []claimed {
+	return []claimed{
+		{"GITHUB_SERVER_URL", oidc.GitHubServer, fmt.Sprintf("Fulcio certifies GitHub repositories under %q", oidc.GitHubServer)},
+		claim("GITHUB_REPOSITORY", tok, "repository"),
+		claim("GITHUB_WORKFLOW_REF", tok, "workflow_ref"),
+		claim("GITHUB_REF", tok, "ref"),
+		claim("GITHUB_SHA", tok, "sha"),
+		claim("GITHUB_EVENT_NAME", tok, "event_name"),
+		claim("GITHUB_REPOSITORY_ID", tok, "repository_id"),
+		claim("GITHUB_REPOSITORY_OWNER_ID", tok, "repository_owner_id"),
+		claim("GITHUB_RUN_ID", tok, "run_id"),
+		claim("GITHUB_RUN_ATTEMPT", tok, "run_attempt"),
+		claim("RUNNER_ENVIRONMENT", tok, "runner_environment"),
+	}
 }
 
 // Provenance states the workflow run as actions/attest does
-// (payload.GitHubBuildType), from the runner's GITHUB_* variables, which
-// hold the same values as the ID token's claims: the workflow's path and
-// ref from GITHUB_WORKFLOW_REF, the source at GITHUB_REF and GITHUB_SHA,
-// the event and the numeric repository and owner ids, the runner
-// environment (RUNNER_ENVIRONMENT, when the runner sets it), and the run
-// and attempt. builder.id is the signer's identity, which for a GitHub
-// token is actions/attest's server URL + job_workflow_ref (the called
-// workflow, for reusable workflows).
-func (g *GitHub) Provenance(signer oidc.Identity) (payload.Provenance, error) {
-	const fix = "GitHub Actions sets it in every job step; run keyless as a step of a workflow job"
-	if err := provenanceSigner(signer, oidc.GitHub, "sign with the job's token (permissions: id-token: write) and no identity-token input"); err != nil {
-		return payload.Provenance{}, err
-	}
-	v, err := facts(g.getenv, fix, githubFacts...)
+// (payload.GitHubBuildType), from the token's claims, which the
+// certificate certifies: the workflow's path and ref from workflow_ref,
+// the source at ref and sha, the event, the numeric repository and owner
+// ids, the runner environment and the run and attempt. builder.id is the
+// signer's identity: actions/attest's server URL + job_workflow_ref (the
+// called workflow, for reusable workflows). The runner's GITHUB_*
+// variables hold the same facts; one that a step's env: changed
+// (githubClaimed) is refused.
+func (g *GitHub) Provenance(tok *oidc.Token) (payload.Provenance, error) {
+	signer, cert, err := certified(tok, oidc.GitHub, "sign with the job's token (permissions: id-token: write) and no identity-token input")
 	if err != nil {
 		return payload.Provenance{}, err
 	}
-	server := strings.TrimSuffix(v["GITHUB_SERVER_URL"], "/")
-	repo := v["GITHUB_REPOSITORY"]
-	path, ref, ok := strings.Cut(strings.TrimPrefix(v["GITHUB_WORKFLOW_REF"], repo+"/"), "@")
+	if err := overridden(g.getenv, githubClaimed(tok)); err != nil {
+		return payload.Provenance{}, err
+	}
+	repo, _ := tok.Claim("repository")
+	workflow, _ := tok.Claim("workflow_ref")
+	path, ref, ok := strings.Cut(strings.TrimPrefix(workflow, repo+"/"), "@")
 	if !ok || path == "" || ref == "" {
-		return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("GITHUB_WORKFLOW_REF %q is not %s/<path>@<ref>: %s", v["GITHUB_WORKFLOW_REF"], repo, fix)}
+		return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("the token's workflow_ref claim %q is not %s/<path>@<ref>: sign with the job's token", workflow, repo)}
 	}
 	return payload.Provenance{
 		BuildDefinition: payload.BuildDefinition{
 			BuildType:          payload.GitHubBuildType,
-			ExternalParameters: payload.GitHubParameters{Workflow: payload.GitHubWorkflow{Ref: ref, Repository: server + "/" + repo, Path: path}},
+			ExternalParameters: payload.GitHubParameters{Workflow: payload.GitHubWorkflow{Ref: ref, Repository: cert.SourceRepositoryURI, Path: path}},
 			InternalParameters: payload.GitHubInternal{GitHub: payload.GitHubRun{
-				EventName:         v["GITHUB_EVENT_NAME"],
-				RepositoryID:      v["GITHUB_REPOSITORY_ID"],
-				RepositoryOwnerID: v["GITHUB_REPOSITORY_OWNER_ID"],
-				RunnerEnvironment: g.getenv("RUNNER_ENVIRONMENT"),
+				EventName:         cert.BuildTrigger,
+				RepositoryID:      cert.SourceRepositoryIdentifier,
+				RepositoryOwnerID: cert.SourceRepositoryOwnerIdentifier,
+				RunnerEnvironment: cert.RunnerEnvironment,
 			}},
-			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(server+"/"+repo, v["GITHUB_REF"], v["GITHUB_SHA"])},
+			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(cert.SourceRepositoryURI, cert.SourceRepositoryRef, cert.SourceRepositoryDigest)},
 		},
 		RunDetails: payload.RunDetails{
 			Builder:  payload.Builder{ID: signer.SAN},
-			Metadata: &payload.BuildMetadata{InvocationID: fmt.Sprintf("%s/%s/actions/runs/%s/attempts/%s", server, repo, v["GITHUB_RUN_ID"], v["GITHUB_RUN_ATTEMPT"])},
+			Metadata: &payload.BuildMetadata{InvocationID: cert.RunInvocationURI},
 		},
 	}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
 )
@@ -169,34 +171,64 @@ func linksJSON(links []Link) []map[string]any {
 }
 
 // gitlabFacts are the job's predefined variables that GitLab's provenance
-// states.
-var gitlabFacts = []string{
-	"CI_PROJECT_URL", "CI_COMMIT_REF_NAME", "CI_COMMIT_SHA", "CI_CONFIG_PATH", "CI_JOB_NAME", "CI_JOB_URL",
-	"CI_PIPELINE_SOURCE", "CI_PROJECT_ID", "CI_PROJECT_NAMESPACE_ID", "CI_PIPELINE_ID", "CI_JOB_ID",
+// states and no claim holds: the job's name, which the certificate does
+// not certify (GitLab's id_tokens carry no job name).
+var gitlabFacts = []string{"CI_JOB_NAME"}
+
+// gitlabClaimed are the job's predefined variables that hold what the
+// token's claims state, and what each must hold, given what the
+// certificate certifies (cert).
+func gitlabClaimed(tok *oidc.Token, cert certificate.Summary, configPath string) []claimed {
+	tag := claim("CI_COMMIT_TAG", tok, "ref")
+	if refType, _ := tok.Claim("ref_type"); refType != "tag" {
+		tag = claimed{"CI_COMMIT_TAG", "", fmt.Sprintf("the token's ref_type claim is %q: the pipeline is not a tag's", refType)}
+	}
+	return []claimed{
+		derived("CI_PROJECT_URL", tok, "project_path", cert.SourceRepositoryURI),
+		claim("CI_COMMIT_REF_NAME", tok, "ref"),
+		tag,
+		claim("CI_COMMIT_SHA", tok, "sha"),
+		derived("CI_CONFIG_PATH", tok, "ci_config_ref_uri", configPath),
+		derived("CI_JOB_URL", tok, "job_id", cert.RunInvocationURI),
+		claim("CI_PIPELINE_SOURCE", tok, "pipeline_source"),
+		claim("CI_PROJECT_ID", tok, "project_id"),
+		claim("CI_PROJECT_NAMESPACE_ID", tok, "namespace_id"),
+		claim("CI_PIPELINE_ID", tok, "pipeline_id"),
+		claim("CI_JOB_ID", tok, "job_id"),
+	}
 }
 
-// Provenance states the job (payload.GitLabBuildType) from its predefined
-// CI_* variables: the project at its ref (refs/tags/<CI_COMMIT_TAG> in a
-// tag pipeline, else refs/heads/<CI_COMMIT_REF_NAME>, as Fulcio writes
-// it) and CI_COMMIT_SHA, the CI configuration's path, the job's name,
-// the pipeline's source, the project, namespace, pipeline and job ids,
-// the job's URL as invocationId and CI_JOB_STARTED_AT as startedOn.
-// builder.id is the signer's identity, the certificate's build signer
-// (ci_config_ref_uri).
-func (g *GitLab) Provenance(signer oidc.Identity) (payload.Provenance, error) {
+// Provenance states the job (payload.GitLabBuildType) from the token's
+// claims, which the certificate certifies: the project at its ref
+// (refs/heads/ or refs/tags/, by ref_type, as Fulcio writes it) and sha,
+// the CI configuration's path (from ci_config_ref_uri), the pipeline's
+// source, the project, namespace, pipeline and job ids, and the job's URL
+// as invocationId. The job's name (CI_JOB_NAME, entryPoint) and
+// CI_JOB_STARTED_AT (startedOn) come from the job's variables: no claim
+// holds them and the certificate does not certify them. builder.id is
+// the signer's identity, the certificate's build signer
+// (ci_config_ref_uri). A predefined CI_* variable that a pipeline
+// variable changed (gitlabClaimed) is refused.
+func (g *GitLab) Provenance(tok *oidc.Token) (payload.Provenance, error) {
 	const fix = "GitLab sets it in every job; run keyless as a job of a GitLab pipeline"
-	if err := provenanceSigner(signer, oidc.GitLab, "sign with the job's id_tokens token (SIGSTORE_ID_TOKEN, aud: sigstore)"); err != nil {
+	signer, cert, err := certified(tok, oidc.GitLab, "sign with the job's id_tokens token (SIGSTORE_ID_TOKEN, aud: sigstore)")
+	if err != nil {
+		return payload.Provenance{}, err
+	}
+	uri, _ := tok.Claim("ci_config_ref_uri")
+	project, rest, _ := strings.Cut(strings.TrimPrefix(uri, "https://"), "//")
+	configPath, ok := strings.CutSuffix(rest, "@"+cert.SourceRepositoryRef)
+	if !ok || configPath == "" || "https://"+project != cert.SourceRepositoryURI {
+		return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("the token's ci_config_ref_uri claim %q names a CI configuration outside %s at %s: keyless states the provenance of a pipeline whose CI configuration is its own project's, at the pipeline's ref", uri, cert.SourceRepositoryURI, cert.SourceRepositoryRef)}
+	}
+	if err := overridden(g.getenv, gitlabClaimed(tok, cert, configPath)); err != nil {
 		return payload.Provenance{}, err
 	}
 	v, err := facts(g.getenv, fix, gitlabFacts...)
 	if err != nil {
 		return payload.Provenance{}, err
 	}
-	ref := "refs/heads/" + v["CI_COMMIT_REF_NAME"]
-	if tag := g.getenv("CI_COMMIT_TAG"); tag != "" {
-		ref = "refs/tags/" + tag
-	}
-	meta := &payload.BuildMetadata{InvocationID: v["CI_JOB_URL"]}
+	meta := &payload.BuildMetadata{InvocationID: cert.RunInvocationURI}
 	if s := g.getenv("CI_JOB_STARTED_AT"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -205,21 +237,22 @@ func (g *GitLab) Provenance(signer oidc.Identity) (payload.Provenance, error) {
 		t = t.UTC()
 		meta.StartedOn = &t
 	}
-	project := strings.TrimSuffix(v["CI_PROJECT_URL"], "/")
+	pipeline, _ := tok.Claim("pipeline_id")
+	job, _ := tok.Claim("job_id")
 	return payload.Provenance{
 		BuildDefinition: payload.BuildDefinition{
 			BuildType: payload.GitLabBuildType,
 			ExternalParameters: payload.GitLabParameters{
-				Source: project, Ref: ref, ConfigPath: v["CI_CONFIG_PATH"], EntryPoint: v["CI_JOB_NAME"],
+				Source: cert.SourceRepositoryURI, Ref: cert.SourceRepositoryRef, ConfigPath: configPath, EntryPoint: v["CI_JOB_NAME"],
 			},
 			InternalParameters: payload.GitLabInternal{GitLab: payload.GitLabRun{
-				PipelineSource: v["CI_PIPELINE_SOURCE"],
-				ProjectID:      v["CI_PROJECT_ID"],
-				NamespaceID:    v["CI_PROJECT_NAMESPACE_ID"],
-				PipelineID:     v["CI_PIPELINE_ID"],
-				JobID:          v["CI_JOB_ID"],
+				PipelineSource: cert.BuildTrigger,
+				ProjectID:      cert.SourceRepositoryIdentifier,
+				NamespaceID:    cert.SourceRepositoryOwnerIdentifier,
+				PipelineID:     pipeline,
+				JobID:          job,
 			}},
-			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(project, ref, v["CI_COMMIT_SHA"])},
+			ResolvedDependencies: []payload.ResourceDescriptor{payload.GitDependency(cert.SourceRepositoryURI, cert.SourceRepositoryRef, cert.SourceRepositoryDigest)},
 		},
 		RunDetails: payload.RunDetails{Builder: payload.Builder{ID: signer.SAN}, Metadata: meta},
 	}, nil

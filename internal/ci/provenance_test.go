@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -14,6 +15,47 @@ import (
 	"github.com/keyless-dev/keyless/internal/input"
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
+)
+
+// token is an unsigned identity token with claims: nothing here checks
+// its signature.
+func token(t *testing.T, claims map[string]any) *oidc.Token {
+	t.Helper()
+	b, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	tok, err := oidc.Parse(enc([]byte(`{"alg":"none"}`)) + "." + enc(b) + "." + enc([]byte("sig")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// The tokens of the fixtures' runs: the claims hold the same facts as the
+// platform's variables.
+var (
+	githubClaims = map[string]any{
+		"iss": "https://token.actions.githubusercontent.com", "aud": "sigstore", "sub": "repo:octo/app:ref:refs/tags/v1.2.0",
+		"job_workflow_ref": "octo/shared/.github/workflows/build.yml@refs/tags/v3", "job_workflow_sha": "fedcba9876543210fedcba9876543210fedcba98",
+		"repository": "octo/app", "repository_owner": "octo", "repository_id": "123", "repository_owner_id": "456",
+		"workflow_ref": "octo/app/.github/workflows/release.yml@refs/tags/v1.2.0", "workflow_sha": "0123456789abcdef0123456789abcdef01234567",
+		"ref": "refs/tags/v1.2.0", "sha": "0123456789abcdef0123456789abcdef01234567", "event_name": "push",
+		"run_id": "789", "run_attempt": "2", "runner_environment": "github-hosted", "repository_visibility": "public", "workflow": "release",
+	}
+	gitlabClaims = map[string]any{
+		"iss": "https://gitlab.com", "aud": "sigstore", "sub": "project_path:grp/app:ref_type:tag:ref:v1.0",
+		"project_path": "grp/app", "namespace_path": "grp", "project_id": "11", "namespace_id": "22",
+		"ref": "v1.0", "ref_type": "tag", "sha": "89abcdef0123456789abcdef0123456789abcdef",
+		"ci_config_ref_uri": "gitlab.com/grp/app//.gitlab-ci.yml@refs/tags/v1.0", "ci_config_sha": "89abcdef0123456789abcdef0123456789abcdef",
+		"pipeline_source": "push", "pipeline_id": "33", "job_id": "44", "runner_environment": "gitlab-hosted", "runner_id": 7,
+		"project_visibility": "public",
+	}
+	tektonClaims = map[string]any{
+		"iss": "https://kubernetes.default.svc", "aud": "sigstore", "sub": "system:serviceaccount:ci:signer",
+		"kubernetes.io": map[string]any{"namespace": "ci", "serviceaccount": map[string]any{"name": "signer", "uid": "sa-uid"}},
+	}
 )
 
 // githubEnv is a runner's environment for a tag push whose job calls a
@@ -105,20 +147,33 @@ const tektonPredicate = `{
 
 var tektonCert = certificate.Summary{SubjectAlternativeName: tektonSigner.SAN}
 
-// fixtures are each platform's environment, signer, provenance and
-// certificate, for one run.
+// fixtures are each platform's environment, token claims, provenance and
+// certificate, for one run, and the variables that no claim holds.
 var fixtures = []struct {
 	name      string
 	make      func(Env) Builder
 	env       map[string]string
-	signer    oidc.Identity
+	claims    map[string]any
 	predicate string
 	cert      certificate.Summary
 	required  []string
 }{
-	{"github", func(e Env) Builder { return NewGitHub(e) }, githubEnv, githubSigner, githubPredicate, githubCert, githubFacts},
-	{"gitlab", func(e Env) Builder { return NewGitLab(e) }, gitlabEnv, gitlabSigner, gitlabPredicate, gitlabCert, gitlabFacts},
-	{"tekton", func(e Env) Builder { return NewTekton(e) }, tektonEnv, tektonSigner, tektonPredicate, tektonCert, tektonFacts},
+	{"github", func(e Env) Builder { return NewGitHub(e) }, githubEnv, githubClaims, githubPredicate, githubCert, nil},
+	{"gitlab", func(e Env) Builder { return NewGitLab(e) }, gitlabEnv, gitlabClaims, gitlabPredicate, gitlabCert, gitlabFacts},
+	{"tekton", func(e Env) Builder { return NewTekton(e) }, tektonEnv, tektonClaims, tektonPredicate, tektonCert, tektonFacts},
+}
+
+// with returns base with the claims in kv set, or removed where nil.
+func with(base map[string]any, kv map[string]any) map[string]any {
+	out := maps.Clone(base)
+	for k, v := range kv {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // statement states p about a digest and returns its predicate type and
@@ -155,11 +210,13 @@ func jsonValue(t *testing.T, b []byte) any {
 // TestProvenance: each platform states exactly the fixture's provenance
 // (for GitHub, field for field what actions/attest writes), which passes
 // the verify gate's check against the certificate Fulcio issues for the
-// same run, and holds none of the job's secrets.
+// same run, and against what the token's claims make of it, and holds
+// none of the job's secrets.
 func TestProvenance(t *testing.T) {
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
-			p, err := f.make(Env{Getenv: env(f.env)}).Provenance(f.signer)
+			tok := token(t, f.claims)
+			p, err := f.make(Env{Getenv: env(f.env)}).Provenance(tok)
 			if err != nil {
 				t.Fatalf("Provenance: %v", err)
 			}
@@ -170,6 +227,13 @@ func TestProvenance(t *testing.T) {
 			if err := payload.CheckPredicate(payload.ProvenanceType, typ, pred, f.cert); err != nil {
 				t.Errorf("the verify gate refuses the platform's own provenance: %v", err)
 			}
+			cert, err := tok.Certified()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := payload.CheckPredicate(payload.ProvenanceType, typ, pred, cert); err != nil {
+				t.Errorf("the provenance disagrees with what the token's claims certify: %v", err)
+			}
 			if strings.Contains(string(pred), "secret-token") {
 				t.Error("provenance holds a secret")
 			}
@@ -177,15 +241,15 @@ func TestProvenance(t *testing.T) {
 	}
 }
 
-// TestProvenanceMissing: every fact the platform sets is required, and its
-// absence is an input error naming the variable.
+// TestProvenanceMissing: every fact the platform sets and no claim holds
+// is required, and its absence is an input error naming the variable.
 func TestProvenanceMissing(t *testing.T) {
 	for _, f := range fixtures {
 		for _, v := range f.required {
 			t.Run(f.name+"/"+v, func(t *testing.T) {
 				e := maps.Clone(f.env)
 				delete(e, v)
-				_, err := f.make(Env{Getenv: env(e)}).Provenance(f.signer)
+				_, err := f.make(Env{Getenv: env(e)}).Provenance(token(t, f.claims))
 				if err == nil || !input.Is(err) || !strings.Contains(err.Error(), v+" is not set") {
 					t.Errorf("Provenance = %v, want an input error naming %s", err, v)
 				}
@@ -197,7 +261,7 @@ func TestProvenanceMissing(t *testing.T) {
 // TestProvenanceOtherSigner: a token of another kind than the platform's
 // cannot assert its build, and is refused before anything is signed.
 func TestProvenanceOtherSigner(t *testing.T) {
-	other := oidc.Identity{Kind: oidc.Generic, Issuer: "https://accounts.example.com", SAN: "someone@example.com"}
+	other := token(t, map[string]any{"iss": "https://accounts.example.com", "aud": "sigstore", "email": "someone@example.com"})
 	for _, f := range fixtures {
 		_, err := f.make(Env{Getenv: env(f.env)}).Provenance(other)
 		if err == nil || !input.Is(err) || !strings.Contains(err.Error(), `kind "generic"`) {
@@ -207,7 +271,7 @@ func TestProvenanceOtherSigner(t *testing.T) {
 }
 
 func TestProvenanceCLIRefused(t *testing.T) {
-	_, err := NewCLI(Env{Getenv: env(githubEnv)}).Provenance(githubSigner)
+	_, err := NewCLI(Env{Getenv: env(githubEnv)}).Provenance(token(t, githubClaims))
 	var ie *input.Error
 	if !errors.As(err, &ie) || ie.Input != "provenance" || !strings.Contains(err.Error(), "--predicate-type https://slsa.dev/provenance/v1 --predicate <file>") {
 		t.Errorf("CLI Provenance = %v, want an input error pointing at a custom predicate", err)
@@ -217,7 +281,7 @@ func TestProvenanceCLIRefused(t *testing.T) {
 // TestProvenanceVariants covers the facts that change the statement's
 // shape: branches, tags with @, no PipelineRun, no source, bad params.
 func TestProvenanceVariants(t *testing.T) {
-	with := func(base map[string]string, kv ...string) map[string]string {
+	setenv := func(base map[string]string, kv ...string) map[string]string {
 		e := maps.Clone(base)
 		for i := 0; i < len(kv); i += 2 {
 			if kv[i+1] == "" {
@@ -228,50 +292,57 @@ func TestProvenanceVariants(t *testing.T) {
 		}
 		return e
 	}
+	gitlabBranch := map[string]any{"ref": "main", "ref_type": "branch", "ci_config_ref_uri": "gitlab.com/grp/app//.gitlab-ci.yml@refs/heads/main"}
 	for _, tc := range []struct {
 		name   string
 		make   func(Env) Builder
 		env    map[string]string
-		signer oidc.Identity
+		claims map[string]any
 		path   []string // into the predicate
 		want   any
 		err    string
 	}{
 		{"github tag with @", func(e Env) Builder { return NewGitHub(e) },
-			with(githubEnv, "GITHUB_WORKFLOW_REF", "octo/app/.github/workflows/release.yml@refs/tags/pkg@1.0"), githubSigner,
+			setenv(githubEnv, "GITHUB_WORKFLOW_REF", "", "GITHUB_REF", ""),
+			with(githubClaims, map[string]any{"workflow_ref": "octo/app/.github/workflows/release.yml@refs/tags/pkg@1.0", "ref": "refs/tags/pkg@1.0"}),
 			[]string{"buildDefinition", "externalParameters", "workflow", "ref"}, "refs/tags/pkg@1.0", ""},
-		{"github server URL with slash", func(e Env) Builder { return NewGitHub(e) },
-			with(githubEnv, "GITHUB_SERVER_URL", "https://ghe.example.com/"), githubSigner,
-			[]string{"buildDefinition", "externalParameters", "workflow", "repository"}, "https://ghe.example.com/octo/app", ""},
-		{"github without runner environment", func(e Env) Builder { return NewGitHub(e) },
-			with(githubEnv, "RUNNER_ENVIRONMENT", ""), githubSigner,
-			[]string{"buildDefinition", "internalParameters", "github"}, map[string]any{"event_name": "push", "repository_id": "123", "repository_owner_id": "456"}, ""},
+		{"github self-hosted runner", func(e Env) Builder { return NewGitHub(e) },
+			setenv(githubEnv, "RUNNER_ENVIRONMENT", ""), with(githubClaims, map[string]any{"runner_environment": "self-hosted"}),
+			[]string{"buildDefinition", "internalParameters", "github"}, map[string]any{"event_name": "push", "repository_id": "123", "repository_owner_id": "456", "runner_environment": "self-hosted"}, ""},
 		{"github workflow ref of another repository", func(e Env) Builder { return NewGitHub(e) },
-			with(githubEnv, "GITHUB_WORKFLOW_REF", "octo/app/release.yml"), githubSigner, nil, nil, "GITHUB_WORKFLOW_REF"},
+			setenv(githubEnv, "GITHUB_WORKFLOW_REF", ""), with(githubClaims, map[string]any{"workflow_ref": "octo/app/release.yml"}), nil, nil, "workflow_ref claim"},
+		{"github token without a sha claim", func(e Env) Builder { return NewGitHub(e) },
+			githubEnv, with(githubClaims, map[string]any{"sha": nil}), nil, nil, "GitHub token has no sha claim"},
 		{"gitlab branch", func(e Env) Builder { return NewGitLab(e) },
-			with(gitlabEnv, "CI_COMMIT_TAG", "", "CI_COMMIT_REF_NAME", "main"), gitlabSigner,
+			setenv(gitlabEnv, "CI_COMMIT_TAG", "", "CI_COMMIT_REF_NAME", "main"), with(gitlabClaims, gitlabBranch),
 			[]string{"buildDefinition", "resolvedDependencies"}, []any{map[string]any{"uri": "git+https://gitlab.com/grp/app@refs/heads/main", "digest": map[string]any{"gitCommit": "89abcdef0123456789abcdef0123456789abcdef"}}}, ""},
+		{"gitlab tag variable in a branch pipeline", func(e Env) Builder { return NewGitLab(e) },
+			setenv(gitlabEnv, "CI_COMMIT_REF_NAME", "main"), with(gitlabClaims, gitlabBranch), nil, nil,
+			`CI_COMMIT_TAG="v1.0" but the token's ref_type claim is "branch"`},
+		{"gitlab configuration of another project", func(e Env) Builder { return NewGitLab(e) },
+			setenv(gitlabEnv, "CI_CONFIG_PATH", ""), with(gitlabClaims, map[string]any{"ci_config_ref_uri": "gitlab.com/grp/ci//sign.yml@refs/tags/v1.0"}), nil, nil,
+			`ci_config_ref_uri claim "gitlab.com/grp/ci//sign.yml@refs/tags/v1.0" names a CI configuration outside https://gitlab.com/grp/app`},
 		{"gitlab without start time", func(e Env) Builder { return NewGitLab(e) },
-			with(gitlabEnv, "CI_JOB_STARTED_AT", ""), gitlabSigner,
+			setenv(gitlabEnv, "CI_JOB_STARTED_AT", ""), gitlabClaims,
 			[]string{"runDetails", "metadata"}, map[string]any{"invocationId": "https://gitlab.com/grp/app/-/jobs/44"}, ""},
 		{"gitlab bad start time", func(e Env) Builder { return NewGitLab(e) },
-			with(gitlabEnv, "CI_JOB_STARTED_AT", "yesterday"), gitlabSigner, nil, nil, "CI_JOB_STARTED_AT"},
+			setenv(gitlabEnv, "CI_JOB_STARTED_AT", "yesterday"), gitlabClaims, nil, nil, "CI_JOB_STARTED_AT"},
 		{"tekton TaskRun alone, no source", func(e Env) Builder { return NewTekton(e) },
-			with(tektonEnv, "KEYLESS_PIPELINERUN_NAME", "", "KEYLESS_PIPELINERUN_UID", "", "KEYLESS_SOURCE_URL", "", "KEYLESS_SOURCE_COMMIT", ""), tektonSigner,
+			setenv(tektonEnv, "KEYLESS_PIPELINERUN_NAME", "", "KEYLESS_PIPELINERUN_UID", "", "KEYLESS_SOURCE_URL", "", "KEYLESS_SOURCE_COMMIT", ""), tektonClaims,
 			[]string{"buildDefinition"}, map[string]any{
 				"buildType":          payload.TektonBuildType,
 				"externalParameters": map[string]any{"namespace": "ci", "taskRun": "build-x7k-sign"},
 				"internalParameters": map[string]any{"tekton": map[string]any{"taskrun_uid": "0b5d…-uid-1"}},
 			}, ""},
 		{"tekton source without commit", func(e Env) Builder { return NewTekton(e) },
-			with(tektonEnv, "KEYLESS_SOURCE_COMMIT", ""), tektonSigner, nil, nil, "source-url and source-commit go together"},
+			setenv(tektonEnv, "KEYLESS_SOURCE_COMMIT", ""), tektonClaims, nil, nil, "source-url and source-commit go together"},
 		{"tekton relative source", func(e Env) Builder { return NewTekton(e) },
-			with(tektonEnv, "KEYLESS_SOURCE_URL", "octo/app"), tektonSigner, nil, nil, `source-url: "octo/app" is not an absolute URL`},
+			setenv(tektonEnv, "KEYLESS_SOURCE_URL", "octo/app"), tektonClaims, nil, nil, `source-url: "octo/app" is not an absolute URL`},
 		{"tekton short commit", func(e Env) Builder { return NewTekton(e) },
-			with(tektonEnv, "KEYLESS_SOURCE_COMMIT", "0123abc"), tektonSigner, nil, nil, `source-commit: "0123abc" is not a git commit id`},
+			setenv(tektonEnv, "KEYLESS_SOURCE_COMMIT", "0123abc"), tektonClaims, nil, nil, `source-commit: "0123abc" is not a git commit id`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := tc.make(Env{Getenv: env(tc.env)}).Provenance(tc.signer)
+			p, err := tc.make(Env{Getenv: env(tc.env)}).Provenance(token(t, tc.claims))
 			if tc.err != "" {
 				if err == nil || !input.Is(err) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("Provenance = %v, want an input error with %q", err, tc.err)
@@ -298,11 +369,10 @@ func TestProvenanceVariants(t *testing.T) {
 // and the check agrees with a certificate that holds the same.
 func TestProvenanceHostile(t *testing.T) {
 	ref := "refs/heads/x\n::set-output name=verified::true\n\"}, {\"uri\": \"evil"
+	claims := with(githubClaims, map[string]any{"ref": ref, "workflow_ref": "octo/app/.github/workflows/release.yml@" + ref, "event_name": "push\r\n"})
 	e := maps.Clone(githubEnv)
-	e["GITHUB_REF"] = ref
-	e["GITHUB_WORKFLOW_REF"] = "octo/app/.github/workflows/release.yml@" + ref
-	e["GITHUB_EVENT_NAME"] = "push\r\n"
-	p, err := NewGitHub(Env{Getenv: env(e)}).Provenance(githubSigner)
+	e["GITHUB_REF"], e["GITHUB_WORKFLOW_REF"], e["GITHUB_EVENT_NAME"] = claims["ref"].(string), claims["workflow_ref"].(string), "push\r\n"
+	p, err := NewGitHub(Env{Getenv: env(e)}).Provenance(token(t, claims))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,21 +167,35 @@ func (t *Tekton) Publish(a Artifacts) error {
 //	KEYLESS_TASKRUN_UID        $(context.taskRun.uid)
 //	KEYLESS_PIPELINERUN_NAME   $(context.pipelineRun.name)  (in a Pipeline)
 //	KEYLESS_PIPELINERUN_UID    $(context.pipelineRun.uid)   (in a Pipeline)
-var tektonFacts = []string{"KEYLESS_TASKRUN_NAME", "KEYLESS_TASKRUN_NAMESPACE", "KEYLESS_TASKRUN_UID"}
+//
+// Only the namespace is also a claim of the step's token (kubernetes.io
+// namespace), and certified, in the service account the certificate
+// names. A projected service account token names the pod and the service
+// account, never the TaskRun or the PipelineRun, so their names and UIDs
+// can come only from these variables, which the certificate does not
+// certify (payload.CheckPredicate checks no more of a Tekton provenance).
+var tektonFacts = []string{"KEYLESS_TASKRUN_NAME", "KEYLESS_TASKRUN_UID"}
 
 // gitCommit is a SHA-1 or SHA-256 git commit id.
 var gitCommit = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 
 // Provenance states the TaskRun (payload.TektonBuildType): its namespace,
-// name and UID (the invocationId, as Chains writes it) and its
-// PipelineRun's, from the variables the Task sets from Tekton's context,
-// and the source that the source-url and source-commit params name, if
-// the Task is given them (as Chains reads its CHAINS-GIT_URL and
-// CHAINS-GIT_COMMIT type hints). builder.id is the signer's identity, the
-// step's service account.
-func (t *Tekton) Provenance(signer oidc.Identity) (payload.Provenance, error) {
+// from the token's kubernetes.io claim, its name and UID (the
+// invocationId, as Chains writes it) and its PipelineRun's, from the
+// variables the Task sets from Tekton's context, and the source that the
+// source-url and source-commit params name, if the Task is given them (as
+// Chains reads its CHAINS-GIT_URL and CHAINS-GIT_COMMIT type hints).
+// builder.id is the signer's identity, the step's service account. A
+// KEYLESS_TASKRUN_NAMESPACE other than the token's namespace is refused.
+func (t *Tekton) Provenance(tok *oidc.Token) (payload.Provenance, error) {
 	const fix = "the keyless-sign Task sets it from $(context.taskRun.…): use the Task as published, or set it the same way"
-	if err := provenanceSigner(signer, oidc.Kubernetes, "sign with the step's projected service account token (audience sigstore)"); err != nil {
+	signer, _, err := certified(tok, oidc.Kubernetes, "sign with the step's projected service account token (audience sigstore)")
+	if err != nil {
+		return payload.Provenance{}, err
+	}
+	namespace, _ := tok.ServiceAccount()
+	ns := claimed{"KEYLESS_TASKRUN_NAMESPACE", namespace, fmt.Sprintf("the token's kubernetes.io namespace claim is %q", namespace)}
+	if err := overridden(t.getenv, []claimed{ns}); err != nil {
 		return payload.Provenance{}, err
 	}
 	v, err := facts(t.getenv, fix, tektonFacts...)
@@ -192,7 +206,7 @@ func (t *Tekton) Provenance(signer oidc.Identity) (payload.Provenance, error) {
 		BuildDefinition: payload.BuildDefinition{
 			BuildType: payload.TektonBuildType,
 			ExternalParameters: payload.TektonParameters{
-				Namespace: v["KEYLESS_TASKRUN_NAMESPACE"], TaskRun: v["KEYLESS_TASKRUN_NAME"], PipelineRun: t.getenv("KEYLESS_PIPELINERUN_NAME"),
+				Namespace: namespace, TaskRun: v["KEYLESS_TASKRUN_NAME"], PipelineRun: t.getenv("KEYLESS_PIPELINERUN_NAME"),
 			},
 			InternalParameters: payload.TektonInternal{Tekton: payload.TektonRun{
 				TaskRunUID: v["KEYLESS_TASKRUN_UID"], PipelineRunUID: t.getenv("KEYLESS_PIPELINERUN_UID"),

@@ -88,9 +88,9 @@ type TokenSource interface {
 }
 
 // ProvenanceSource states the running build as SLSA provenance, signed
-// as signer (the platform adapters of package ci satisfy it).
+// with tok (the platform adapters of package ci satisfy it).
 type ProvenanceSource interface {
-	Provenance(signer oidc.Identity) (payload.Provenance, error)
+	Provenance(tok *oidc.Token) (payload.Provenance, error)
 }
 
 func (c *Config) defaults() {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,7 +50,7 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 		}
 	}
 	id, _ := tok.Identity()
-	kinds, err := c.kinds(id)
+	kinds, err := c.kinds(tok)
 	if err != nil {
 		return nil, err
 	}
@@ -110,17 +111,41 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 }
 
 // kinds are what each subject gets signed: its image signature, the
-// build's provenance as signed by id, then the attestations of the inputs.
-func (c *Config) kinds(id oidc.Identity) ([]payload.Kind, error) {
+// build's provenance as signed with tok, then the attestations of the
+// inputs.
+func (c *Config) kinds(tok *oidc.Token) ([]payload.Kind, error) {
 	kinds := []payload.Kind{payload.Signature{Annotations: c.Annotations}}
 	if c.Provenance != nil {
-		p, err := c.Provenance.Provenance(id)
+		p, err := c.Provenance.Provenance(tok)
 		if err != nil {
+			return nil, err
+		}
+		if err := certifies(tok, p); err != nil {
 			return nil, err
 		}
 		kinds = append(kinds, p)
 	}
 	return append(kinds, c.Attestations...), nil
+}
+
+// certifies checks p with the verify gate's own check
+// (payload.CheckPredicate) against what the certificate issued for tok
+// will certify, as Fulcio maps tok's claims (oidc.Token.Certified): a
+// provenance that its certificate would contradict is refused before
+// anything is signed.
+func certifies(tok *oidc.Token, p payload.Provenance) error {
+	cert, err := tok.Certified()
+	if err != nil {
+		return err
+	}
+	pred, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encoding provenance: %w", err)
+	}
+	if err := payload.CheckPredicate(payload.ProvenanceType, p.PredicateType(), pred, cert); err != nil {
+		return &InputError{Input: "provenance", Err: fmt.Errorf("the certificate for this identity token would contradict the provenance, and verification would refuse it: %w", err)}
+	}
+	return nil
 }
 
 // certify gets the run's certificate and records what it certifies: the

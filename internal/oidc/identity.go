@@ -28,10 +28,6 @@ type Identity struct {
 	SAN string `json:"san"`
 }
 
-// githubURL is the server URL Fulcio's github-workflow issuer type prefixes
-// job_workflow_ref with.
-const githubURL = "https://github.com/"
-
 // Kind returns the kind of token t is, from the claims it carries.
 func (t *Token) Kind() Kind {
 	switch {
@@ -65,7 +61,7 @@ func (t *Token) Identity() (Identity, error) {
 				Fix:    "request the token from the Actions runner (permissions: id-token: write), not from a personal access token",
 			}
 		}
-		id.SAN = githubURL + ref
+		id.SAN = GitHubServer + "/" + ref
 	case GitLab:
 		uri, ok := t.Claim("ci_config_ref_uri")
 		if !ok {
@@ -76,10 +72,7 @@ func (t *Token) Identity() (Identity, error) {
 		}
 		id.SAN = "https://" + strings.TrimPrefix(uri, "https://")
 	case Kubernetes:
-		k8s, _ := t.Claims["kubernetes.io"].(map[string]any)
-		ns, _ := k8s["namespace"].(string)
-		sa, _ := k8s["serviceaccount"].(map[string]any)
-		name, _ := sa["name"].(string)
+		ns, name := t.ServiceAccount()
 		if ns == "" || name == "" {
 			return id, &PreflightError{
 				Reason: "Kubernetes token has no namespace or service account in its kubernetes.io claim",
@@ -97,4 +90,14 @@ func (t *Token) Identity() (Identity, error) {
 		}
 	}
 	return id, nil
+}
+
+// ServiceAccount returns the namespace and the name of the service account
+// that a Kubernetes token's kubernetes.io claim names, or empty strings.
+func (t *Token) ServiceAccount() (namespace, name string) {
+	k8s, _ := t.Claims["kubernetes.io"].(map[string]any)
+	namespace, _ = k8s["namespace"].(string)
+	sa, _ := k8s["serviceaccount"].(map[string]any)
+	name, _ = sa["name"].(string)
+	return namespace, name
 }
