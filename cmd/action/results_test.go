@@ -10,7 +10,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/sign"
 )
 
-// TestTektonResultsWorstCase checks the worst cases tekton/README.md
+// TestTektonResultsWorstCase checks the worst cases docs/tekton.md
 // documents — with a 64-character repository and the longest identity, 6
 // images in both formats or 9 in one — fit the results budget of the 4 KiB
 // termination message, and that one more image does not.

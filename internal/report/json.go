@@ -7,7 +7,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/sign"
 )
 
-// record is the JSON report: the shape the README documents and the e2e
+// record is the JSON report: the shape docs/cli.md documents and the e2e
 // tests read. The identity is written twice, as the certificate's fields
 // and as the verification policy.
 type record struct {
