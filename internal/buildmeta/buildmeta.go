@@ -133,6 +133,8 @@ func (s *set) entry(e string) error {
 	}
 	fi, err := os.Stat(path)
 	switch {
+	case err != nil && nameArg != "" && exists(e):
+		return fileError(e, "", errors.New("an entry with = is read as NAME=FILE, and this one is a file: rename it without ="))
 	case err != nil:
 		return fileError(path, "", fmt.Errorf("%w: give the file the build tool wrote", unwrapPath(err)))
 	case fi.IsDir():
@@ -164,6 +166,11 @@ func checkPath(entry, path string) error {
 		return &input.Error{Input: Input, Err: fmt.Errorf("%s holds control characters: give a plain path", strconv.Quote(entry))}
 	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // unwrapPath drops the path that an *os.PathError repeats.

@@ -73,6 +73,7 @@ func TestLoadBad(t *testing.T) {
 	}
 	digest := write("digest", dC)
 	big := write("big.json", `{"image.name": "r.example/a:1", "containerimage.digest": "`+dA+`", "x": "`+strings.Repeat("x", buildmeta.MaxFile)+`"}`)
+	equals := write("x=y.txt", "r.example/app@"+dA+"\n")
 	tagged := write("a.txt", "r.example/app:v1@"+dA+"\n")
 	retagged := write("b.txt", "# another build\nr.example/app:v1@"+dB+"\n")
 	write("results-url/IMAGE_URL", "r.example/app:v1")
@@ -89,6 +90,7 @@ func TestLoadBad(t *testing.T) {
 		{"an option", []string{"--certificate-identity-regexp=.*"}, []string{"starts with -", "never an option"}},
 		{"control characters in the entry", []string{"meta\x1b[2J.json"}, []string{`"meta\x1b[2J.json"`, "control characters"}},
 		{"no NAME before =", []string{"=" + digest}, []string{"no NAME before ="}},
+		{"a file whose name has =", []string{equals}, []string{`x=y.txt"`, "an entry with = is read as NAME=FILE", "rename it"}},
 		{"NAME= and no file", []string{"r.example/app="}, []string{"no file"}},
 		{"not a regular file", []string{"/dev/null"}, []string{`"/dev/null"`, "not a regular file"}},
 		{"too large", []string{big}, []string{"big.json", "larger than 4194304 bytes", "BUILDX_METADATA_PROVENANCE=disabled"}},

@@ -33,12 +33,12 @@ func parseJSON(data []byte) (string, []image, error) {
 	case top[keyDigest] != nil || top[keyName] != nil:
 		imgs, err := buildx(top, "")
 		return formatBuildx, imgs, err
-	case top["status"] != nil:
-		imgs, err := tektonRun(top["status"])
-		return formatTekton, imgs, err
 	case isBake(top):
 		imgs, err := bake(top)
 		return formatBake, imgs, err
+	case top["status"] != nil:
+		imgs, err := tektonRun(top["status"])
+		return formatTekton, imgs, err
 	}
 	return formatJSON, nil, errors.New("neither buildx metadata (containerimage.digest and image.name), buildx bake metadata (targets that hold them) nor Tekton results (an array of name and value, or a run's status): give the file the build tool wrote")
 }

@@ -29,6 +29,7 @@ func TestRead(t *testing.T) {
 		{"Tekton results, a prefixed pair", `[{"name": "APP_IMAGE_URL", "value": "r.example/app:v1"}, {"name": "APP_IMAGE_DIGEST", "value": " ` + dA + `\n"}, {"name": "other", "value": ["x"]}]`, []string{"r.example/app@" + dA}},
 		{"Tekton results, pairs by prefix then IMAGES", `[{"name": "IMAGES", "value": "r.example/c@` + dC + `\nr.example/d@` + dD + `"}, {"name": "B_IMAGE_URL", "value": "r.example/b"}, {"name": "B_IMAGE_DIGEST", "value": "` + dB + `"}, {"name": "IMAGE_URL", "value": "r.example/a@` + dA + `"}, {"name": "IMAGE_DIGEST", "value": "` + dA + `"}]`, []string{"r.example/a@" + dA, "r.example/b@" + dB, "r.example/c@" + dC, "r.example/d@" + dD}},
 		{"Tekton results, empty ones skipped as Chains skips them", `[{"name": "IMAGE_URL", "value": ""}, {"name": "IMAGE_DIGEST", "value": ""}, {"name": "IMAGES", "value": "r.example/c@` + dC + `"}]`, []string{"r.example/c@" + dC}},
+		{"bake, a target called status", `{"status": {"containerimage.digest": "` + dA + `", "image.name": "r.example/status:1"}}`, []string{"r.example/status@" + dA}},
 		{"a v1beta1 TaskRun", `{"kind": "TaskRun", "status": {"taskResults": [{"name": "IMAGE_URL", "value": "r.example/app"}, {"name": "IMAGE_DIGEST", "value": "` + dA + `"}]}}`, []string{"r.example/app@" + dA}},
 		{"a v1beta1 PipelineRun", `{"kind": "PipelineRun", "status": {"pipelineResults": [{"name": "IMAGES", "value": "r.example/app@` + dA + `"}]}}`, []string{"r.example/app@" + dA}},
 	} {
