@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,11 +29,11 @@ func TestImagesFrom(t *testing.T) {
 		file buildFile
 	}{
 		{"ko build --image-refs", koImageRefs},
-		{"crane digest, as buildah, podman and kaniko write a bare digest", craneDigest},
+		{"crane digest as a bare digest", craneDigest},
 		{"docker buildx --metadata-file", buildxMetadata},
 		{"docker buildx bake --metadata-file", bakeMetadata},
 		{"kaniko --image-name-with-digest-file", kanikoDigests},
-		{"a TaskRun's status.results", taskRunResults},
+		{"TaskRun results", taskRunResults},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			entry, want := tc.file(t, t.TempDir())
@@ -47,6 +48,33 @@ func TestImagesFrom(t *testing.T) {
 				cosignCheck{stk.CosignV3, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
 			}
 		})
+	}
+}
+
+// TestImagesFromCLI signs what ko and crane wrote with the CLI, the
+// --images-from flag given once per file.
+func TestImagesFromCLI(t *testing.T) {
+	ko, koWant := koImageRefs(t, t.TempDir())
+	bare, bareWant := craneDigest(t, t.TempDir())
+	r := runKeyless(t, map[string]string{"SIGSTORE_ID_TOKEN": mint(t, "github")}, "sign",
+		"--trusted-root", stk.TrustedRoot, "--signing-config", stk.SigningConfig, "--images-from", ko, "--images-from", bare)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var rep struct{ Subjects []struct{ Digest string } }
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, r.stdout)
+	}
+	var got []string
+	for _, s := range rep.Subjects {
+		got = append(got, s.Digest)
+	}
+	want := append(koWant, bareWant...)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("signed (-want +got):\n%s", diff)
+	}
+	for _, img := range want {
+		cosignCheck{stk.CosignV3, nil}.accepts(t, img, githubIdentity, stk.Issuer("github"))
 	}
 }
 
