@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/keyless-dev/keyless/internal/buildmeta"
 	"github.com/keyless-dev/keyless/internal/ci"
 	"github.com/keyless-dev/keyless/internal/job"
 	"github.com/keyless-dev/keyless/internal/oidc"
@@ -75,8 +76,13 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 			c.Images = append(c.Images, img)
 		}
 	}
+	built, err := buildmeta.Load(registry.SplitRefs(s.str("images-from")))
+	if err != nil {
+		return c, o, err
+	}
+	c.Images = append(c.Images, built...)
 	if len(c.Images) == 0 {
-		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…)")}
+		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…), or give images-from, the file the build tool wrote them to")}
 	}
 	if _, err := registry.Parse(c.Images); err != nil {
 		return c, o, &job.InputError{Input: "images", Err: err}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/job"
 )
@@ -19,12 +20,16 @@ type input struct {
 	// verification accepts: given as an argument, it may not also arrive,
 	// with another value, as the platform's input variable.
 	policy bool
+	// repeat marks a flag that may be given more than once: its values
+	// are joined, one a line.
+	repeat bool
 }
 
 // inputs is the one list of inputs; action.yml, verify/action.yml, the
 // Tekton Tasks and the GitLab components mirror it (a test checks).
 var inputs = []input{
 	{name: "images", usage: "image references, newline- or comma-separated (also positional arguments); tags are resolved to digests once", policy: true},
+	{name: "images-from", usage: "a `FILE` a build tool wrote the pushed images' digests to (repeat the flag, or separate files by newlines or commas): docker buildx --metadata-file or build-push-action's metadata, ko --image-refs, kaniko --image-name-with-digest-file, a Tekton results directory or TaskRun JSON, one repository@digest a line; NAME=FILE for a file holding a bare digest (kaniko --digest-file, buildah or podman --digestfile). The file's digest is signed; its tags are only names", policy: true, repeat: true},
 	{name: "recursive", def: "false", usage: "for an image index, also sign/verify every platform manifest", policy: true},
 	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both", only: "sign", policy: true},
 	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both", only: "verify", policy: true},
@@ -64,7 +69,7 @@ var inputs = []input{
 // flags registers the inputs of cmd as string flags and returns a lookup
 // that yields a flag's value only when it was set on the command line.
 func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
-	vals := map[string]*string{}
+	vals := map[string]func() string{}
 	for _, in := range inputs {
 		if in.only != "" && in.only != cmd {
 			continue
@@ -73,7 +78,14 @@ func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
 		if in.def != "" {
 			usage += fmt.Sprintf(" (default %s)", in.def)
 		}
-		vals[in.name] = fs.String(in.name, "", usage)
+		if in.repeat {
+			l := new(lines)
+			fs.Var(l, in.name, usage)
+			vals[in.name] = l.String
+			continue
+		}
+		v := fs.String(in.name, "", usage)
+		vals[in.name] = func() string { return *v }
 	}
 	return func(name string) (string, bool) {
 		set := false
@@ -81,9 +93,15 @@ func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
 		if !set {
 			return "", false
 		}
-		return *vals[name], true
+		return vals[name](), true
 	}
 }
+
+// lines is a repeatable flag: its values, one a line.
+type lines []string
+
+func (l *lines) String() string     { return strings.Join(*l, "\n") }
+func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
 
 func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 	return func() {

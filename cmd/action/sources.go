@@ -50,12 +50,12 @@ func conflict(name, variable string) error {
 	return &job.InputError{Input: name, Err: fmt.Errorf("given as the argument --%s and, with another value, as the variable %s, which the step did not set (an earlier job's dotenv report, a project or pipeline variable, or the environment keyless inherited): remove %s, or give the input one way only", name, variable, variable)}
 }
 
-// same reports whether an argument and a variable say the same: images as
-// the same set of references, booleans as the same truth, else the same
+// same reports whether an argument and a variable say the same: images
+// (and images-from) as the same set of references (of files), booleans as the same truth, else the same
 // text.
 func same(name, arg, env string) bool {
 	arg, env = strings.TrimSpace(arg), strings.TrimSpace(env)
-	if name == "images" {
+	if name == "images" || name == "images-from" {
 		a, e := registry.SplitRefs(arg), registry.SplitRefs(env)
 		slices.Sort(a)
 		slices.Sort(e)

@@ -43,6 +43,7 @@ func TestInjectedPolicyInput(t *testing.T) {
 		{"other images", verify, map[string]string{"KEYLESS_IMAGES": other}, "--images", "KEYLESS_IMAGES"},
 		{"a weaker format", verify, map[string]string{"KEYLESS_SIGNATURE_FORMAT": "legacy"}, "--signature-format", "KEYLESS_SIGNATURE_FORMAT"},
 		{"sign other images", []string{"sign", "--", img}, map[string]string{"KEYLESS_IMAGES": other}, "--images", "KEYLESS_IMAGES"},
+		{"sign the images of another file", []string{"sign", "--images-from", "build/metadata.json", "--", ""}, map[string]string{"KEYLESS_IMAGES_FROM": "/tmp/forged-refs.txt"}, "--images-from", "KEYLESS_IMAGES_FROM"},
 		{"sign with another Fulcio", []string{"sign", "--fulcio-url", "", "--", img}, map[string]string{"KEYLESS_FULCIO_URL": "https://fulcio.evil.example.com"}, "--fulcio-url", "KEYLESS_FULCIO_URL"},
 		{"sign a predicate", []string{"sign", "--predicate", "", "--", img}, map[string]string{"KEYLESS_PREDICATE": "/tmp/forged.json"}, "--predicate", "KEYLESS_PREDICATE"},
 	} {
@@ -108,6 +109,7 @@ func TestInjectedAgrees(t *testing.T) {
 	}{
 		{"the same identity", []string{"--certificate-identity", "id"}, nil, map[string]string{"KEYLESS_CERTIFICATE_IDENTITY": " id "}},
 		{"the same images in another order", nil, []string{"r/a:1,r/b:2"}, map[string]string{"KEYLESS_IMAGES": "r/b:2\nr/a:1"}},
+		{"the same files in another order", []string{"--images-from", "a.json", "--images-from", "b.txt"}, nil, map[string]string{"KEYLESS_IMAGES_FROM": "b.txt,a.json"}},
 		{"the same truth", []string{"--recursive", "false"}, nil, map[string]string{"KEYLESS_RECURSIVE": "FALSE"}},
 		{"a variable alone", nil, nil, map[string]string{"KEYLESS_CERTIFICATE_IDENTITY": "id", "KEYLESS_IMAGES": "r/a:1"}},
 		{"an argument alone", []string{"--certificate-identity", "id"}, []string{"r/a:1"}, nil},

@@ -34,8 +34,9 @@ const debugImage = "ghcr.io/keyless-dev/keyless:v0.1.0-debug"
 // templates maps each component template to its subcommand.
 var templates = map[string]string{"sign.yml": "sign", "verify.yml": "verify"}
 
-// requiredInputs are the inputs that deliberately have no default.
-var requiredInputs = map[string]bool{"images": true}
+// requiredInputs are the inputs that deliberately have no default: none,
+// since images may be left out when images-from names the images.
+var requiredInputs = map[string]bool{}
 
 // sampleValues fill inputs that have no default when instantiating a template.
 var sampleValues = map[string]any{"images": "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"}
