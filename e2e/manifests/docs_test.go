@@ -346,9 +346,6 @@ func TestDocsCheckersBite(t *testing.T) {
 		{"a stage the file lacks", func() string {
 			return strings.Join(includeProblems(t, gitlab("stages: [build]\ninclude:\n  - remote: https://gitlab.com/keyless-dev/keyless/-/raw/v0.1.0/templates/verify.yml\n    inputs: {images: x, certificate-identity: y}\n")), "\n")
 		}, `runs in stage "test"`},
-		{"a required component input missing", func() string {
-			return strings.Join(includeProblems(t, gitlab("include:\n  - component: $CI_SERVER_FQDN/keyless-dev/keyless/verify@v0.1.0\n")), "\n")
-		}, `required input "images" is missing`},
 		{"an undeclared action input", func() string {
 			return strings.Join(actionStepProblems(t, gitlab("jobs:\n  a:\n    steps:\n      - uses: keyless-dev/keyless/verify@v0\n        with: {images: x, signature-format: both, provenance: true}\n")), "\n")
 		}, `input "provenance" is not declared by verify/action.yml`},
