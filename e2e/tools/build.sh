@@ -10,10 +10,15 @@
 # seconds (default 30) the tools still building. A warm run prints one line.
 #
 # Usage: e2e/tools/build.sh [DIR]   (prints DIR, default $KEYLESS_TOOLS)
+#        KEYLESS_BUILD_FOR=demo e2e/tools/build.sh   (only what scripts/demo runs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${KEYLESS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/keyless/tools}}
 mkdir -p "$out/bin" "$out/cache"
+# One build at a time per cache: a second run (scripts/deps, then the
+# stack's own check) waits for the first and finds its tools built.
+exec 9>"$out/cache/.lock"
+flock 9
 jobs=${KEYLESS_BUILD_JOBS:-3}
 every=${KEYLESS_BUILD_PROGRESS:-30}
 start=$(date +%s)
@@ -27,9 +32,13 @@ moduledir() {
 since() { echo $(( $(date +%s) - $1 )); }
 
 # The plan: link every tool already in the cache, list the others to build.
+# KEYLESS_BUILD_FOR=demo plans only the tools tools.txt marks "demo".
+only=${KEYLESS_BUILD_FOR:-}
+case "$only" in ''|demo) ;; *) echo "build.sh: KEYLESS_BUILD_FOR=$only: use demo, or leave it unset for every tool" >&2; exit 2 ;; esac
 plan=()
-while read -r dir bin pkg ver; do
+while read -r dir bin pkg ver use; do
   case "$dir" in ''|'#'*) continue ;; esac
+  if [ -n "$only" ] && [ "${use:-}" != "$only" ]; then continue; fi
   case "$dir" in
     module:*)
       src=$(moduledir "${dir#module:}" "$ver")
@@ -93,7 +102,7 @@ progress() {
 }
 
 if [ "$n" -gt 0 ]; then
-  echo "build.sh: building $n of the tools in tools.txt, $jobs at a time, into $out (minutes each on 2 cores; later runs reuse them)" >&2
+  echo "build.sh: building $n of the tools in tools.txt${only:+ that $only runs}, $jobs at a time, into $out (minutes each on 2 cores; later runs reuse them)" >&2
   progress >/dev/null &
   heartbeat=$!
   pids=() i=0 running=0
