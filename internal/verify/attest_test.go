@@ -119,6 +119,7 @@ func TestVerifyAttestation(t *testing.T) {
 				{name: "wrong subject: a statement about another image", signed: buildKind, digest: otherDigest, wantErr: "does not match any digest in statement"},
 				{name: "wrong predicate type", signed: customKind{"https://example.com/other/v1", `{}`}, wantErr: `predicate type is "https://example.com/other/v1", not "` + testPredicateType + `"`},
 				{name: "an image signature is no attestation", signed: customKind{payload.SignPredicateType, `{}`}, wantErr: "predicate type is"},
+				{name: "keys that differ only in case", signed: customKind{testPredicateType, `{"builder":{"id":"https://example.com/evil"},"Builder":{"id":"https://example.com/ci"},"n":1}`}, wantErr: `in-toto statement refused: key predicate.Builder differs only in case from "builder"`},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					subj := f.subject(t)

@@ -14,6 +14,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sign"
 )
 
@@ -87,6 +88,9 @@ func (v *Verifier) blob(b *bundle.Bundle, artifact sgverify.ArtifactPolicyOption
 		// sigstore-go checks the subjects but not the statement type.
 		if vr.Statement == nil {
 			return nil, errors.New("bundle's DSSE envelope holds no in-toto statement")
+		}
+		if err := payload.CheckKeys(b.GetDsseEnvelope().GetPayload(), ""); err != nil {
+			return nil, fmt.Errorf("in-toto statement refused: %w", err)
 		}
 		switch t := vr.Statement.GetType(); t {
 		case sign.InTotoStatementV1, sign.InTotoStatementV01:
