@@ -106,7 +106,7 @@ func TestVerifyAttestation(t *testing.T) {
 					change: func(t *testing.T, s *signed) {
 						s.tsr, s.keepStamp = f.timestamp(t, []byte("other bytes")), true
 					},
-					wantErr:   "1 of its 1 RFC 3161 timestamps do not verify",
+					wantErr:   "RFC 3161 timestamp 1 of 1 does not verify",
 					legacyErr: "the layer's RFC 3161 timestamp does not verify",
 				},
 				{
