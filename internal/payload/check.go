@@ -114,10 +114,10 @@ func checkProvenance(predicate json.RawMessage, cert certificate.Summary) error 
 }
 
 // decodeParameters decodes a build type's external parameters into ext,
-// with exact keys, refusing fields it does not define (GitHub's build type asks consumers to
-// reject unknown external parameters, and keyless's own do the same), and,
-// when in is not nil, its internal parameters into in, which may hold more
-// than keyless checks.
+// with exact keys, refusing fields it does not define (GitHub's build type
+// asks consumers to reject unknown external parameters, and keyless's own
+// do the same), and, when in is not nil, its internal parameters into in,
+// which may hold more than keyless checks.
 func decodeParameters(p verified, ext, in any) error {
 	raw := p.BuildDefinition.ExternalParameters
 	if len(raw) == 0 {
