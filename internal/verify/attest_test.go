@@ -96,7 +96,7 @@ func TestVerifyAttestation(t *testing.T) {
 			for _, tc := range []struct {
 				name    string
 				signed  payload.Kind // the kind of the stored statement
-				digest  string     // the statement's subject; the image's when empty
+				digest  string       // the statement's subject; the image's when empty
 				change  func(t *testing.T, s *signed)
 				wantErr string // in the reasons; verified when empty
 				// legacyErr is wantErr in the legacy store, when it differs.
