@@ -225,7 +225,13 @@ func annotations(s string) (map[string]string, error) {
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, &job.InputError{Input: "annotations", Err: fmt.Errorf("%q is not key=value", kv)}
 		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		k = strings.TrimSpace(k)
+		for other := range out {
+			if other != k && strings.EqualFold(other, k) {
+				return nil, &job.InputError{Input: "annotations", Err: fmt.Errorf("keys %q and %q differ only in case, and verifiers refuse a statement that holds both: spell each key one way", other, k)}
+			}
+		}
+		out[k] = strings.TrimSpace(v)
 	}
 	if len(out) == 0 {
 		return nil, nil

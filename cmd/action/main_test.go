@@ -104,6 +104,7 @@ func TestBadInput(t *testing.T) {
 		{"bad timeout", []string{"sign", "--timeout", "soon", good}, nil, "timeout"},
 		{"negative timeout", []string{"sign", "--timeout", "-1m", good}, nil, "timeout"},
 		{"bad annotation", []string{"sign", "--annotations", "=x", good}, nil, "annotations"},
+		{"annotation keys differing in case", []string{"sign", "--annotations", "env=prod,ENV=staging", good}, nil, `annotations: keys "env" and "ENV" differ only in case`},
 		{"missing trusted root file", []string{"sign", "--trusted-root", dir + "/missing.json", good}, nil, "trusted-root"},
 		{"malformed trusted root", []string{"sign", "--identity-token", secretToken, "--trusted-root", writeTemp(t, dir, "bad.json", "{"), good}, nil, "trusted-root"},
 		{"invalid fulcio URL", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--fulcio-url", "fulcio:5555", good}, nil, "fulcio-url"},

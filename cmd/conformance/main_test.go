@@ -332,6 +332,7 @@ func TestGenerateFixtures(t *testing.T) {
 	must(t, os.WriteFile("testdata/a.txt", []byte("hello conformance\n"), 0o644))
 	writeStatement(t, "testdata/statement.json", "testdata/a.txt")
 	tok := mint(t, s)
+	generateMultipleTimestampsCase(t, s, tok)
 	for _, args := range [][]string{
 		{"sign-bundle", "--identity-token", tok, "--bundle", "testdata/a.txt.sigstore.json", "--trusted-root", s.TrustedRoot, "--signing-config", s.SigningConfig, "testdata/a.txt"},
 		{"sign-bundle", "--in-toto", "--identity-token", tok, "--bundle", "testdata/statement.sigstore.json", "--trusted-root", s.TrustedRoot, "--signing-config", s.SigningConfig, "testdata/statement.json"},

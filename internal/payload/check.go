@@ -1,7 +1,6 @@
 package payload
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +52,9 @@ func CheckPredicate(want, predicateType string, predicate json.RawMessage, cert 
 	if err := json.Unmarshal(predicate, &obj); err != nil || obj == nil {
 		return fmt.Errorf("predicate of type %q is not a JSON object: %v", predicateType, err)
 	}
+	if err := CheckKeys(predicate, "predicate"); err != nil {
+		return fmt.Errorf("in-toto statement refused: %w", err)
+	}
 	if predicateType != ProvenanceType {
 		return nil
 	}
@@ -81,7 +83,7 @@ type field struct {
 
 func checkProvenance(predicate json.RawMessage, cert certificate.Summary) error {
 	var p verified
-	if err := json.Unmarshal(predicate, &p); err != nil {
+	if err := decodeExact(predicate, &p, "predicate", false); err != nil {
 		return fmt.Errorf("provenance does not parse: %w", err)
 	}
 	var fields []field
@@ -112,22 +114,21 @@ func checkProvenance(predicate json.RawMessage, cert certificate.Summary) error 
 }
 
 // decodeParameters decodes a build type's external parameters into ext,
-// refusing fields it does not define (GitHub's build type asks consumers to
-// reject unknown external parameters, and keyless's own do the same), and,
-// when in is not nil, its internal parameters into in, which may hold more
-// than keyless checks.
+// with exact keys, refusing fields it does not define (GitHub's build type
+// asks consumers to reject unknown external parameters, and keyless's own
+// do the same), and, when in is not nil, its internal parameters into in,
+// which may hold more than keyless checks.
 func decodeParameters(p verified, ext, in any) error {
 	raw := p.BuildDefinition.ExternalParameters
 	if len(raw) == 0 {
 		return errors.New("provenance has no externalParameters")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(ext); err != nil {
+	const ep, ip = "predicate.buildDefinition.externalParameters", "predicate.buildDefinition.internalParameters"
+	if err := decodeExact(raw, ext, ep, true); err != nil {
 		return fmt.Errorf("provenance externalParameters: %w", err)
 	}
 	if raw := p.BuildDefinition.InternalParameters; in != nil && len(raw) != 0 {
-		if err := json.Unmarshal(raw, in); err != nil {
+		if err := decodeExact(raw, in, ip, false); err != nil {
 			return fmt.Errorf("provenance internalParameters: %w", err)
 		}
 	}

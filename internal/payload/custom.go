@@ -20,8 +20,10 @@ type Custom struct {
 var _ Kind = Custom{}
 
 // CustomFile reads the predicate at path. A predicate type that is not an
-// absolute URI, and a file that cannot be read, is too large or is not a
-// JSON object, are input errors naming predicate-type or predicate.
+// absolute URI, and a file that cannot be read, is too large, is not a
+// JSON object or holds a key twice in one object (or two keys equal except
+// for case, which verifiers refuse: CheckKeys), are input errors naming
+// predicate-type or predicate.
 func CustomFile(predicateType, path string) (Custom, error) {
 	if err := checkTypeURI("predicate-type", predicateType); err != nil {
 		return Custom{}, err
@@ -53,6 +55,9 @@ func newCustom(predicateType, path string, b []byte) (Custom, error) {
 			what = err.Error()
 		}
 		return Custom{}, &input.Error{Input: "predicate", Err: fmt.Errorf("%s is not a JSON object (%s): a predicate is one JSON object, {…}", path, what)}
+	}
+	if err := CheckKeys(b, "predicate"); err != nil {
+		return Custom{}, &input.Error{Input: "predicate", Err: fmt.Errorf("%s is refused, as its statement would be: %w; write each key once, spelled one way", path, err)}
 	}
 	return Custom{typ: predicateType, predicate: b}, nil
 }

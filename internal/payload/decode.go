@@ -3,6 +3,7 @@ package payload
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -19,10 +20,19 @@ type Decoded struct {
 }
 
 // Decode parses a signed in-toto statement that must name exactly one
-// subject: keyless signs one statement per image, and so does cosign.
+// subject: keyless signs one statement per image, and so does cosign. Keys
+// are read exactly, and a statement with a key twice in one object, or two
+// keys equal except for case, at any depth, is refused (CheckKeys).
 func Decode(b []byte) (*Decoded, error) {
+	if err := CheckKeys(b, ""); err != nil {
+		var ke *KeyError
+		if errors.As(err, &ke) {
+			return nil, fmt.Errorf("in-toto statement refused: %w", err)
+		}
+		return nil, fmt.Errorf("parsing in-toto statement: %w", err)
+	}
 	var st statement
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := decodeExact(b, &st, "", false); err != nil {
 		return nil, fmt.Errorf("parsing in-toto statement: %w", err)
 	}
 	if len(st.Subject) != 1 {

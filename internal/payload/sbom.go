@@ -33,8 +33,9 @@ var _ Kind = SBOM{}
 const sbomFix = "give an SPDX 2.x JSON or CycloneDX JSON SBOM (e.g. syft <image> -o spdx-json, or -o cyclonedx-json)"
 
 // SBOMFile reads the SBOM at path and detects its format. A file that
-// cannot be read, is over MaxDocument, or is not SPDX 2.x or CycloneDX
-// JSON, is an input error naming sbom, which says what it found.
+// cannot be read, is over MaxDocument, is not SPDX 2.x or CycloneDX JSON,
+// or holds a key twice in one object (or two keys equal except for case:
+// CheckKeys), is an input error naming sbom, which says what it found.
 func SBOMFile(path string) (SBOM, error) {
 	b, err := readDocument("sbom", path)
 	if err != nil {
@@ -60,6 +61,9 @@ func detectSBOM(path string, b []byte) (SBOM, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(b, &doc); err != nil || doc == nil {
 		return SBOM{}, refuse(notJSON(b, err))
+	}
+	if err := CheckKeys(b, "predicate"); err != nil {
+		return SBOM{}, &input.Error{Input: "sbom", Err: fmt.Errorf("%s is refused, as its statement would be: %w; write each key once, spelled one way", path, err)}
 	}
 	spdx, isSPDX := stringField(doc, "spdxVersion")
 	format, isCDX := stringField(doc, "bomFormat")

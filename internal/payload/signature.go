@@ -64,10 +64,14 @@ const SimpleSigningType = "cosign container image signature"
 
 // ParseSimpleSigning parses a signed simple-signing payload and checks
 // that it is a cosign image signature for d; it returns the payload's
-// annotations.
+// annotations. Keys are read exactly, and a payload with a key twice in
+// one object, or two keys equal except for case, is refused (CheckKeys).
 func ParseSimpleSigning(b []byte, d name.Digest) (map[string]string, error) {
+	if err := CheckKeys(b, ""); err != nil {
+		return nil, fmt.Errorf("simple-signing payload refused: %w", err)
+	}
 	var p SimpleSigning
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := decodeExact(b, &p, "", false); err != nil {
 		return nil, fmt.Errorf("parsing simple-signing payload: %w", err)
 	}
 	if p.Critical.Type != SimpleSigningType {

@@ -52,7 +52,9 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) (*protobun
 }
 
 // CheckStatement reports whether b is an in-toto statement that can be
-// signed: JSON, a known _type, and subjects that each have a digest.
+// signed: JSON that reads one way (no key twice in one object, no two keys
+// equal except for case: payload.CheckKeys), a known _type, and subjects
+// that each have a digest.
 func CheckStatement(b []byte) error {
 	var st struct {
 		Type    string `json:"_type"`
@@ -60,6 +62,13 @@ func CheckStatement(b []byte) error {
 			Digest map[string]string `json:"digest"`
 		} `json:"subject"`
 		PredicateType string `json:"predicateType"`
+	}
+	if err := payload.CheckKeys(b, ""); err != nil {
+		var ke *payload.KeyError
+		if errors.As(err, &ke) {
+			return fmt.Errorf("in-toto statement refused: %w; write each key once, spelled one way", err)
+		}
+		return fmt.Errorf("parsing in-toto statement: %w", err)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("parsing in-toto statement: %w", err)

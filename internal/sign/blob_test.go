@@ -19,6 +19,8 @@ func TestCheckStatement(t *testing.T) {
 		{"no subject", `{"_type":"https://in-toto.io/Statement/v1","predicateType":"p"}`, "no subject"},
 		{"subject without digest", `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a"}],"predicateType":"p"}`, "subject 0 has no digest"},
 		{"no predicate type", `{"_type":"https://in-toto.io/Statement/v1",` + subj + `}`, "no predicateType"},
+		{"key twice", `{"_type":"https://in-toto.io/Statement/v1",` + subj + `,"predicateType":"p","predicateType":"q"}`, "in-toto statement refused: key predicateType appears twice"},
+		{"keys differing in case", `{"_type":"https://in-toto.io/Statement/v1",` + subj + `,"predicateType":"p","predicate":{"builder":{},"Builder":{}}}`, "in-toto statement refused: key predicate.Builder differs only in case"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckStatement([]byte(tc.in))

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -33,6 +34,15 @@ func (k customKind) Statement(d name.Digest) ([]byte, error) {
 		"subject":   []any{map[string]any{"digest": map[string]string{alg: hx}}},
 		"predicate": json.RawMessage(k.predicate),
 	})
+}
+
+// protoNameKind writes its predicate type under the protobuf field name,
+// predicate_type, which sigstore-go reads and JSON readers do not.
+type protoNameKind struct{ customKind }
+
+func (k protoNameKind) Statement(d name.Digest) ([]byte, error) {
+	b, err := k.customKind.Statement(d)
+	return bytes.Replace(b, []byte(`"predicateType"`), []byte(`"predicate_type"`), 1), err
 }
 
 const testPredicateType = "https://example.com/build/v1"
@@ -85,8 +95,8 @@ func TestVerifyAttestation(t *testing.T) {
 		t.Run(string(format), func(t *testing.T) {
 			for _, tc := range []struct {
 				name    string
-				signed  customKind // the kind of the stored statement
-				digest  string     // the statement's subject; the image's when empty
+				signed  payload.Kind // the kind of the stored statement
+				digest  string       // the statement's subject; the image's when empty
 				change  func(t *testing.T, s *signed)
 				wantErr string // in the reasons; verified when empty
 				// legacyErr is wantErr in the legacy store, when it differs.
@@ -106,7 +116,7 @@ func TestVerifyAttestation(t *testing.T) {
 					change: func(t *testing.T, s *signed) {
 						s.tsr, s.keepStamp = f.timestamp(t, []byte("other bytes")), true
 					},
-					wantErr:   "1 of its 1 RFC 3161 timestamps do not verify",
+					wantErr:   "RFC 3161 timestamp 1 of 1 does not verify",
 					legacyErr: "the layer's RFC 3161 timestamp does not verify",
 				},
 				{
@@ -119,6 +129,8 @@ func TestVerifyAttestation(t *testing.T) {
 				{name: "wrong subject: a statement about another image", signed: buildKind, digest: otherDigest, wantErr: "does not match any digest in statement"},
 				{name: "wrong predicate type", signed: customKind{"https://example.com/other/v1", `{}`}, wantErr: `predicate type is "https://example.com/other/v1", not "` + testPredicateType + `"`},
 				{name: "an image signature is no attestation", signed: customKind{payload.SignPredicateType, `{}`}, wantErr: "predicate type is"},
+				{name: "predicate type under its protobuf name", signed: protoNameKind{buildKind}, wantErr: `in-toto statement refused: its predicateType reads as "" and as "` + testPredicateType + `"`},
+				{name: "keys that differ only in case", signed: customKind{testPredicateType, `{"builder":{"id":"https://example.com/evil"},"Builder":{"id":"https://example.com/ci"},"n":1}`}, wantErr: `in-toto statement refused: key predicate.Builder differs only in case from "builder"`},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					subj := f.subject(t)

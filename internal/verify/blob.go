@@ -14,6 +14,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/sign"
 )
 
@@ -35,7 +36,7 @@ func NewKey(tr root.TrustedMaterial, pub crypto.PublicKey) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building verifier: %w", err)
 	}
-	return &Verifier{v: v}, nil
+	return &Verifier{v: v, tsas: tr.TimestampingAuthorities()}, nil
 }
 
 // ParsePublicKey parses a PEM-encoded PKIX public key (ECDSA, RSA or
@@ -60,7 +61,9 @@ func (v *Verifier) keyed() bool {
 // VerifyBlob verifies bundle b over the artifact read from artifact: a
 // message signature over its digest, or a DSSE in-toto statement that
 // names its digest as a subject. The signer must match the Verifier's
-// identity policy (or, for NewKey, its key).
+// identity policy (or, for NewKey, its key), and every RFC 3161 timestamp
+// the bundle carries must verify and fall inside the certificate's
+// validity.
 func (v *Verifier) VerifyBlob(b *bundle.Bundle, artifact io.Reader) (*sgverify.VerificationResult, error) {
 	return v.blob(b, sgverify.WithArtifact(artifact))
 }
@@ -83,10 +86,16 @@ func (v *Verifier) blob(b *bundle.Bundle, artifact sgverify.ArtifactPolicyOption
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCarried(v.tsas, b); err != nil {
+		return nil, err
+	}
 	if b.GetDsseEnvelope() != nil {
 		// sigstore-go checks the subjects but not the statement type.
 		if vr.Statement == nil {
 			return nil, errors.New("bundle's DSSE envelope holds no in-toto statement")
+		}
+		if err := payload.CheckKeys(b.GetDsseEnvelope().GetPayload(), ""); err != nil {
+			return nil, fmt.Errorf("in-toto statement refused: %w", err)
 		}
 		switch t := vr.Statement.GetType(); t {
 		case sign.InTotoStatementV1, sign.InTotoStatementV01:

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -16,59 +17,105 @@ import (
 const timestampAuthority = "TimestampAuthority"
 
 // checkStamps fails closed on RFC 3161 timestamps, as cosign does: every
-// timestamp an item carries must verify, where sigstore-go skips one that
-// does not when the log's time alone suffices. A timestamp kept beside the
+// timestamp an item carries must verify and fall inside the signing
+// certificate's validity (checkCarried). A timestamp kept beside the
 // bundle (cosign's .att layer) is verified over the bytes it covers, at a
 // time the certificate was valid, and added to vr.
 func checkStamps(tsas []root.TimestampingAuthority, it store.Item, vr *sgverify.VerificationResult) error {
-	carried := len(it.Bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps())
-	verified := 0
-	for _, t := range vr.VerifiedTimestamps {
-		if t.Type == timestampAuthority {
-			verified++
-		}
+	b, err := bundle.NewBundle(it.Bundle)
+	if err != nil {
+		return err
 	}
-	if verified < carried {
-		return fmt.Errorf("%d of its %d RFC 3161 timestamps do not verify against the trusted root's timestamp authorities", carried-verified, carried)
+	if err := checkCarried(tsas, b); err != nil {
+		return err
 	}
 	if it.Stamp == nil {
 		return nil
 	}
-	if len(tsas) == 0 {
-		return errors.New("the layer has an RFC 3161 timestamp and the trusted root no timestamp authority to verify it")
-	}
-	cert, err := leaf(it)
+	cert, err := leaf(b)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, ta := range tsas {
-		ts, err := ta.Verify(it.Stamp, it.Stamped)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ts.Time.Before(cert.NotBefore) || ts.Time.After(cert.NotAfter) {
-			return fmt.Errorf("the RFC 3161 timestamp (%s) is outside the certificate's validity (%s to %s)", ts.Time, cert.NotBefore, cert.NotAfter)
-		}
-		vr.VerifiedTimestamps = append(vr.VerifiedTimestamps, sgverify.TimestampVerificationResult{Type: timestampAuthority, URI: ts.URI, Timestamp: ts.Time})
-		return nil
+	if cert == nil {
+		return errors.New("a timestamped layer without a certificate")
 	}
-	return fmt.Errorf("the layer's RFC 3161 timestamp does not verify against the trusted root's timestamp authorities: %w", errors.Join(errs...))
+	ts, err := verifyStamp(tsas, it.Stamp, it.Stamped)
+	if err != nil {
+		return fmt.Errorf("the layer's RFC 3161 timestamp does not verify against the trusted root's timestamp authorities: %w", err)
+	}
+	if err := within(ts.Time, cert); err != nil {
+		return fmt.Errorf("the RFC 3161 timestamp %w", err)
+	}
+	vr.VerifiedTimestamps = append(vr.VerifiedTimestamps, sgverify.TimestampVerificationResult{Type: timestampAuthority, URI: ts.URI, Timestamp: ts.Time})
+	return nil
 }
 
-// leaf is the item's signing certificate, as sigstore-go reads it.
-func leaf(it store.Item) (*x509.Certificate, error) {
-	b, err := bundle.NewBundle(it.Bundle)
-	if err != nil {
-		return nil, err
+// checkCarried checks every RFC 3161 timestamp that bundle b carries:
+// each must verify over b's signature against a timestamp authority of
+// the trusted root and, when b is signed with a certificate, fall inside
+// the certificate's validity. sigstore-go skips a timestamp that does not
+// verify, and one from an authority that already stamped the signature,
+// whenever the others (or the log's time) suffice.
+func checkCarried(tsas []root.TimestampingAuthority, b *bundle.Bundle) error {
+	stamps := b.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()
+	if len(stamps) == 0 {
+		return nil
 	}
+	sc, err := b.SignatureContent()
+	if err != nil {
+		return err
+	}
+	cert, err := leaf(b)
+	if err != nil {
+		return err
+	}
+	for i, s := range stamps {
+		ts, err := verifyStamp(tsas, s.GetSignedTimestamp(), sc.Signature())
+		if err != nil {
+			return fmt.Errorf("RFC 3161 timestamp %d of %d does not verify against the trusted root's timestamp authorities: %w", i+1, len(stamps), err)
+		}
+		if cert == nil {
+			continue
+		}
+		if err := within(ts.Time, cert); err != nil {
+			return fmt.Errorf("RFC 3161 timestamp %d of %d %w", i+1, len(stamps), err)
+		}
+	}
+	return nil
+}
+
+// verifyStamp verifies an RFC 3161 timestamp over data against the first
+// of tsas that verifies it.
+func verifyStamp(tsas []root.TimestampingAuthority, stamp, data []byte) (*root.Timestamp, error) {
+	if len(tsas) == 0 {
+		return nil, errors.New("the trusted root has no timestamp authority")
+	}
+	var errs []error
+	for _, ta := range tsas {
+		ts, err := ta.Verify(stamp, data)
+		if err == nil {
+			return ts, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// within reports a time outside the certificate's validity.
+func within(at time.Time, cert *x509.Certificate) error {
+	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+		f := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+		return fmt.Errorf("(%s) is outside the certificate's validity (%s to %s)", f(at), f(cert.NotBefore), f(cert.NotAfter))
+	}
+	return nil
+}
+
+// leaf is b's signing certificate, as sigstore-go reads it; nil for a
+// bundle signed with a key.
+func leaf(b *bundle.Bundle) (*x509.Certificate, error) {
 	vc, err := b.VerificationContent()
 	if err != nil {
 		return nil, err
 	}
-	if c := vc.Certificate(); c != nil {
-		return c, nil
-	}
-	return nil, errors.New("a timestamped layer without a certificate")
+	return vc.Certificate(), nil
 }

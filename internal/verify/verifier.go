@@ -231,6 +231,9 @@ func (v *Verifier) one(subject registry.Subject, k payload.Kind, it store.Item) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.PredicateType != vr.Statement.GetPredicateType() {
+		return nil, nil, fmt.Errorf("in-toto statement refused: its predicateType reads as %q and as %q", d.PredicateType, vr.Statement.GetPredicateType())
+	}
 	if d.Digest[alg] != hexDigest {
 		return nil, nil, fmt.Errorf("in-toto statement is about %s:%s, not %s", alg, d.Digest[alg], subject.Digest.DigestStr())
 	}

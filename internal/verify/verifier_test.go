@@ -358,6 +358,12 @@ func (f *fake) logHashedRekord(t *testing.T, cert *x509.Certificate, msg, sig []
 // timestamp is an RFC 3161 timestamp of sig by the TSA, now.
 func (a tsa) timestamp(t *testing.T, sig []byte) []byte {
 	t.Helper()
+	return a.timestampAt(t, sig, time.Now())
+}
+
+// timestampAt is an RFC 3161 timestamp of sig by the TSA, dated at.
+func (a tsa) timestampAt(t *testing.T, sig []byte, at time.Time) []byte {
+	t.Helper()
 	req, err := timestamp.CreateRequest(bytes.NewReader(sig), &timestamp.RequestOptions{Hash: crypto.SHA256})
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +373,7 @@ func (a tsa) timestamp(t *testing.T, sig []byte) []byte {
 		t.Fatal(err)
 	}
 	resp, err := (&timestamp.Timestamp{
-		HashAlgorithm: parsed.HashAlgorithm, HashedMessage: parsed.HashedMessage, Time: time.Now(),
+		HashAlgorithm: parsed.HashAlgorithm, HashedMessage: parsed.HashedMessage, Time: at,
 		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2},
 	}).CreateResponseWithOpts(a.ca.Leaf, a.key, crypto.SHA256)
 	if err != nil {
