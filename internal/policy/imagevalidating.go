@@ -1,0 +1,351 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/keyless-dev/keyless/internal/payload"
+)
+
+// Kyverno policies.kyverno.io/v1 ImageValidatingPolicy, as much of it as
+// keyless writes (Kyverno's api/policies.kyverno.io/v1alpha1 types, which
+// v1 aliases).
+type ivPolicy struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       ivSpec     `json:"spec"`
+}
+
+type ivSpec struct {
+	WebhookConfiguration     ivWebhook       `json:"webhookConfiguration"`
+	FailurePolicy            string          `json:"failurePolicy"`
+	ValidationActions        []string        `json:"validationActions"`
+	MatchConstraints         ivMatch         `json:"matchConstraints"`
+	MatchImageReferences     []ivImageRef    `json:"matchImageReferences"`
+	ValidationConfigurations ivConfig        `json:"validationConfigurations"`
+	Attestors                []ivAttestor    `json:"attestors"`
+	Attestations             []ivAttestation `json:"attestations,omitempty"`
+	Validations              []ivValidation  `json:"validations"`
+}
+
+type ivWebhook struct {
+	TimeoutSeconds int `json:"timeoutSeconds"`
+}
+
+type ivMatch struct {
+	ResourceRules []ivResourceRule `json:"resourceRules"`
+}
+
+type ivResourceRule struct {
+	APIGroups   []string `json:"apiGroups"`
+	APIVersions []string `json:"apiVersions"`
+	Operations  []string `json:"operations"`
+	Resources   []string `json:"resources"`
+}
+
+type ivImageRef struct {
+	Glob string `json:"glob"`
+}
+
+type ivConfig struct {
+	MutateDigest bool `json:"mutateDigest"`
+	VerifyDigest bool `json:"verifyDigest"`
+	Required     bool `json:"required"`
+}
+
+type ivAttestor struct {
+	Name   string   `json:"name"`
+	Cosign ivCosign `json:"cosign"`
+}
+
+type ivCosign struct {
+	Keyless     ivKeyless `json:"keyless"`
+	CTLog       ivCTLog   `json:"ctlog"`
+	TUF         *ivTUF    `json:"tuf,omitempty"`
+	TrustedRoot *ivValue  `json:"trustedRoot,omitempty"`
+}
+
+type ivKeyless struct {
+	Identities           []ivIdentity      `json:"identities"`
+	Roots                string            `json:"roots,omitempty"`
+	AdditionalExtensions map[string]string `json:"additionalExtensions,omitempty"`
+}
+
+type ivIdentity struct {
+	Issuer        string `json:"issuer,omitempty"`
+	Subject       string `json:"subject,omitempty"`
+	IssuerRegExp  string `json:"issuerRegExp,omitempty"`
+	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+}
+
+type ivCTLog struct {
+	URL          string `json:"url"`
+	RekorPubKey  string `json:"rekorPubKey,omitempty"`
+	CTLogPubKey  string `json:"ctLogPubKey,omitempty"`
+	TSACertChain string `json:"tsaCertChain,omitempty"`
+}
+
+type ivTUF struct {
+	Mirror string    `json:"mirror"`
+	Root   ivTUFRoot `json:"root"`
+}
+
+type ivTUFRoot struct {
+	Data string `json:"data"`
+}
+
+type ivValue struct {
+	Value string `json:"value"`
+}
+
+type ivAttestation struct {
+	Name   string   `json:"name"`
+	InToto ivInToto `json:"intoto"`
+}
+
+type ivInToto struct {
+	Type string `json:"type"`
+}
+
+type ivValidation struct {
+	Expression string `json:"expression"`
+	Message    string `json:"message"`
+}
+
+// maxTrustedRoot is the largest inline trustedRoot Kyverno 1.19 parses.
+const maxTrustedRoot = 1 << 20
+
+// ivImages is the CEL list of every image of the workload that the
+// policy's matchImageReferences select.
+const ivImages = "(images.containers + images.initContainers + images.ephemeralContainers)"
+
+// ivAttestationName is the CEL identifier an attestation is known by.
+func ivAttestationName(pt string, i int) string {
+	if n, ok := attestationNames[pt]; ok {
+		return n
+	}
+	return fmt.Sprintf("attestation%d", i+1)
+}
+
+// ImageValidatingPolicy returns a Kyverno policies.kyverno.io/v1
+// ImageValidatingPolicy (Kyverno 1.17 or later; tested with 1.19.1) that
+// admits Pods, and through Kyverno's autogen their controllers, whose
+// images from the repositories of in carry a keyless signature by its
+// identity and issuer, and each attestation the run signed or required,
+// its predicate checked by CEL. Kyverno's cosign attestor reads the
+// Sigstore bundle referrer when there is one, else the .sig tag.
+func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
+	t, err := newTerms(in, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.check(true); err != nil {
+		return nil, err
+	}
+	timeout := o.WebhookTimeoutSeconds
+	if timeout == 0 {
+		timeout = 30
+	}
+	if timeout < 1 || timeout > 30 {
+		return nil, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
+	}
+	cosign := ivCosign{
+		Keyless: ivKeyless{Identities: []ivIdentity{{
+			Issuer: t.issuer, IssuerRegExp: t.issuerRE, Subject: t.subject, SubjectRegExp: t.subjectRE,
+		}}},
+		CTLog: ivCTLog{URL: t.rekorURL},
+	}
+	if len(t.githubExtensions) > 0 {
+		cosign.Keyless.AdditionalExtensions = maps.Clone(t.githubExtensions)
+	}
+	if err := ivTrust(&cosign, t, o); err != nil {
+		return nil, err
+	}
+	atts, err := predicateTypes(in.Attestations)
+	if err != nil {
+		return nil, err
+	}
+	validations := []ivValidation{{
+		Expression: ivImages + ".all(image, verifyImageSignatures(image, [attestors.keyless]) > 0)",
+		Message:    "an image is not signed by the identity this policy names",
+	}}
+	var ivAtts []ivAttestation
+	for i, pt := range atts {
+		name := ivAttestationName(pt, i)
+		ivAtts = append(ivAtts, ivAttestation{Name: name, InToto: ivInToto{Type: pt}})
+		check, err := statementCheck(pt, t)
+		if err != nil {
+			return nil, fmt.Errorf("attestation %s: %w", pt, err)
+		}
+		validations = append(validations,
+			ivValidation{
+				Expression: ivImages + ".all(image, verifyAttestationSignatures(image, attestations." + name + ", [attestors.keyless]) > 0)",
+				Message:    "an image has no " + pt + " attestation by the identity this policy names",
+			},
+			ivValidation{
+				Expression: ivImages + ".all(image, [extractPayload(image, attestations." + name + ")].all(s, " + check + "))",
+				Message:    "the " + pt + " attestation of an image does not say what this policy requires of it",
+			})
+	}
+	action := "Deny"
+	if o.Mode == Audit {
+		action = "Audit"
+	}
+	p := ivPolicy{
+		APIVersion: "policies.kyverno.io/v1",
+		Kind:       "ImageValidatingPolicy",
+		Metadata: objectMeta{
+			Name: o.name(),
+			Annotations: map[string]string{
+				"policies.kyverno.io/title":       "Keyless-signed images",
+				"policies.kyverno.io/description": "Images from " + strings.Join(t.repos, ", ") + " must carry a Sigstore keyless signature by the identity that signed them with keyless.",
+			},
+		},
+		Spec: ivSpec{
+			WebhookConfiguration: ivWebhook{TimeoutSeconds: timeout},
+			FailurePolicy:        "Fail",
+			ValidationActions:    []string{action},
+			MatchConstraints: ivMatch{ResourceRules: []ivResourceRule{{
+				APIGroups: []string{""}, APIVersions: []string{"v1"},
+				Operations: []string{"CREATE", "UPDATE"}, Resources: []string{"pods"},
+			}}},
+			MatchImageReferences:     ivImageReferences(t.repos),
+			ValidationConfigurations: ivConfig{MutateDigest: true, VerifyDigest: true, Required: true},
+			Attestors:                []ivAttestor{{Name: "keyless", Cosign: cosign}},
+			Attestations:             ivAtts,
+			Validations:              validations,
+		},
+	}
+	body, err := yaml.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("rendering ImageValidatingPolicy: %w", err)
+	}
+	return withComments(ivHeader(t, o, atts), body), nil
+}
+
+// ivImageReferences are the globs of the repositories: any tag or digest,
+// Kyverno naming Docker Hub "docker.io".
+func ivImageReferences(repos []string) []ivImageRef {
+	var refs []ivImageRef
+	for _, g := range kyvernoImageReferences(repos) {
+		refs = append(refs, ivImageRef{Glob: g})
+	}
+	return refs
+}
+
+// ivTrust writes a private Sigstore's material into the attestor: the
+// trusted root inline (bundles), the Fulcio roots and the log keys (the
+// .sig tag), the TSA chain when the signatures carry timestamps, and the
+// TUF repository every keyless check of Kyverno 1.19 starts a client for.
+func ivTrust(c *ivCosign, t *terms, o Options) error {
+	if err := o.parse(); err != nil {
+		return err
+	}
+	if o.TUF != nil {
+		if err := o.TUF.Check(); err != nil {
+			return err
+		}
+		c.TUF = &ivTUF{Mirror: o.TUF.Mirror, Root: ivTUFRoot{Data: o.TUF.rootData()}}
+	}
+	tm := t.trust
+	if tm == nil {
+		return nil
+	}
+	// The parsed root, encoded again: the same bytes whether the root came
+	// as a file or parsed, once compacted (protojson varies its spaces).
+	raw, err := json.Marshal(o.TrustedRoot)
+	if err != nil {
+		return fmt.Errorf("encoding trusted root: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return fmt.Errorf("encoding trusted root: %w", err)
+	}
+	raw = compact.Bytes()
+	if len(raw) > maxTrustedRoot {
+		return fmt.Errorf("trusted root is %d bytes: Kyverno takes at most %d inline", len(raw), maxTrustedRoot)
+	}
+	c.TrustedRoot = &ivValue{Value: string(raw)}
+	var roots strings.Builder
+	for _, ca := range tm.cas {
+		roots.WriteString(ca.pem)
+	}
+	c.Keyless.Roots = roots.String()
+	if l, ok := pickLog(tm.tlogs, t.rekorURL); ok {
+		c.CTLog.RekorPubKey = l.pem
+	}
+	if l, ok := pickLog(tm.ctlogs, ""); ok {
+		c.CTLog.CTLogPubKey = l.pem
+	}
+	if t.signedTimestamps && len(tm.tsas) > 0 {
+		c.CTLog.TSACertChain = tm.tsas[0].pem
+	}
+	return nil
+}
+
+// ivHeader says what the policy needs from Kyverno, what it checks and
+// what it cannot.
+func ivHeader(t *terms, o Options, atts []string) []string {
+	head := []string{
+		"Kyverno ImageValidatingPolicy (policies.kyverno.io/v1: Kyverno 1.17+, tested with 1.19.1) generated by keyless.",
+		"It checks Pods, and through Kyverno's autogen their Deployments, StatefulSets, DaemonSets, Jobs and CronJobs:",
+		"every image from " + strings.Join(t.repos, ", ") + " must be named by digest (mutateDigest pins a tag at admission)",
+		"and carry a Sigstore keyless signature by the identity below; Kyverno reads the Sigstore bundle referrer when",
+		"the image has one, else cosign's .sig tag.",
+	}
+	if t.bundleOnly {
+		head = append(head, "The images carry bundle referrers only, which Kyverno 1.19.0 fails to verify in some cases (kyverno/kyverno#17363): use 1.19.1 or later.")
+	}
+	if o.Mode == Audit {
+		head = append(head, "Mode audit (validationActions [Audit]): Kyverno admits what does not verify and records it in its policy reports.")
+	} else {
+		head = append(head, "Mode enforce (validationActions [Deny]): Kyverno refuses what does not verify.")
+	}
+	for _, pt := range atts {
+		line := "Each image also needs a " + pt + " attestation by the same identity"
+		if pt == payload.ProvenanceType {
+			line += ": buildType keyless knows, builder.id the identity, the source a git commit"
+			if t.source.Repository != "" {
+				line += " of " + t.source.Repository
+			}
+			if t.source.Ref != "" {
+				line += " at " + t.source.Ref
+			}
+			line += "; Kyverno's CEL cannot read the certificate, so the commit is checked for its form only"
+		}
+		head = append(head, line+".")
+	}
+	if len(atts) > 0 {
+		head = append(head, "Objects of an attestation's predicate may not hold two keys equal except for case.")
+	}
+	switch {
+	case t.trust != nil && o.TUF != nil:
+		head = append(head,
+			"This private Sigstore's trusted root is inline (trustedRoot), with its Fulcio roots and log keys for the .sig tag;",
+			"Kyverno 1.19 also starts a TUF client for every keyless check, pointed at "+o.TUF.Mirror+" (tuf).")
+	case t.trust != nil:
+		head = append(head,
+			"This private Sigstore's trusted root is inline (trustedRoot), but Kyverno 1.19 starts a TUF client for every",
+			"keyless check and, with no tuf in the policy, goes to the public-good TUF repository: Kyverno cannot check",
+			"this private Sigstore without its TUF repository. Give keyless the inputs tuf-mirror and tuf-root.")
+	}
+	if t.rekorV2Only && !(t.signedTimestamps && t.trust != nil) {
+		head = append(head, "The signatures are logged in Rekor v2 only, whose entries carry no time: Kyverno checks them only against a timestamp authority's chain (ctlog.tsaCertChain), which this policy lacks.")
+	}
+	unenforced := slices.Clone(t.unenforced)
+	if len(unenforced) > 0 {
+		note := "Not enforced by this policy (Kyverno 1.19's cosign attestor matches issuer and subject only"
+		if len(t.githubExtensions) > 0 {
+			note += "; it ignores keyless.additionalExtensions, written for the releases that check them"
+		}
+		head = append(head, note+"): "+strings.Join(unenforced, ", "))
+	}
+	return head
+}
