@@ -29,7 +29,7 @@ func noTwins(m string) string {
 // the identifier name for body, and requires it to be a map without case
 // twins; a missing map is an empty one, for body to refuse.
 func object(expr, name, body string) string {
-	return "[" + expr + ".orValue({})].all(" + name + ", type(" + name + ") == map && " + noTwins(name) + " && " + body + ")"
+	return "[" + expr + ".orValue(dyn({}))].all(" + name + ", type(" + name + ") == map && " + noTwins(name) + " && " + body + ")"
 }
 
 // field is the string at the optional chain expr, or "" when it is missing.
@@ -113,7 +113,7 @@ func sourceCheck(src Source) (string, error) {
 		uri = "d.?uri.orValue('').matches(" + gitURI + ")"
 	}
 	commit := object("d.?digest", "g", field("g.?gitCommit")+".matches('^[0-9a-f]{40}([0-9a-f]{24})?$')")
-	dep := "[b.?resolvedDependencies.orValue([])].all(ds, type(ds) == list && ds.size() > 0 && " +
+	dep := "[b.?resolvedDependencies.orValue(dyn([]))].all(ds, type(ds) == list && ds.size() > 0 && " +
 		object("ds[?0]", "d", uri+" && "+commit) + ")"
 	return "(" + field("b.?buildType") + " == " + tekton + " || " + dep + ")", nil
 }
