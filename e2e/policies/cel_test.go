@@ -52,7 +52,7 @@ func evaluate(t *testing.T, ivp []byte, statement map[string]any) bool {
 	t.Helper()
 	var p struct {
 		Spec struct {
-			Attestations []struct{ Name string } `json:"attestations"`
+			Attestations []struct{ Name string }       `json:"attestations"`
 			Validations  []struct{ Expression string } `json:"validations"`
 		} `json:"spec"`
 	}
