@@ -2,19 +2,18 @@ package e2e
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"sigs.k8s.io/yaml"
 
 	"github.com/keyless-dev/keyless/e2e/stack"
@@ -186,6 +185,9 @@ func TestKyvernoImageValidating(t *testing.T) {
 				t.Fatal(err)
 			}
 			keylessSign(t, format, false, other, stack.WithClaims(map[string]any{"repository": "keyless-dev/other"}))
+			t.Run("kyverno test", func(t *testing.T) {
+				kyvernoTestSuite(t, cli, policy, map[string]string{"signed": signed}, map[string]string{"unsigned": unsigned, "other": other})
+			})
 			for _, row := range []struct {
 				name, manifest string
 				admit          bool
@@ -208,92 +210,39 @@ func TestKyvernoImageValidating(t *testing.T) {
 	}
 }
 
-// TestKyvernoImageValidatingTrust proves that Kyverno checks the policy's
-// trust material: the same policy holding the public-good Sigstore's
-// trusted root, Fulcio roots and log keys refuses the image it admitted.
-// And it pins what Kyverno 1.19.1 does that the policy's header says:
-//   - without tuf, Kyverno goes to the public-good TUF repository for
-//     every keyless check, and where it cannot reach it (here a proxy that
-//     answers nothing) nothing verifies;
-//   - keyless.additionalExtensions is not checked: a policy that demands
-//     another repository's extension still admits the image. A release
-//     that checks it fails this row.
-func TestKyvernoImageValidatingTrust(t *testing.T) {
-	cli := kyverno119(t)
-	public := publicGoodMaterial(t)
-	offline := []string{"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1,localhost"}
-	for _, format := range []string{"legacy", "bundle"} {
-		t.Run(format, func(t *testing.T) {
-			signed, r := signIVP(t, format, nil)
-			policy := r.files["workspace/"+r.outputs["kyverno-policy"]]
-			for _, row := range []struct {
-				name  string
-				edit  func(c map[string]any)
-				env   []string
-				admit bool
-			}{
-				{"as written", nil, nil, true},
-				{"as written, offline", nil, offline, true},
-				{"another trusted root", func(c map[string]any) {
-					c["trustedRoot"] = map[string]any{"value": public.json}
-					c["keyless"].(map[string]any)["roots"] = public.fulcio
-					ctlog := c["ctlog"].(map[string]any)
-					ctlog["rekorPubKey"], ctlog["ctLogPubKey"] = public.rekor, public.ctlog
-				}, nil, false},
-				{"no TUF repository, offline", func(c map[string]any) { delete(c, "tuf") }, offline, false},
-				{"additionalExtensions of another repository", func(c map[string]any) {
-					c["keyless"].(map[string]any)["additionalExtensions"] = map[string]any{"githubWorkflowRepository": "keyless-dev/other"}
-				}, nil, true},
-			} {
-				t.Run(row.name, func(t *testing.T) {
-					p := policy
-					if row.edit != nil {
-						p = editPolicy(t, policy, func(m map[string]any) { row.edit(cosignAttestor(t, m)) })
-					}
-					c, out := kyvernoRun(t, cli, writeFile(t, "policy.yaml", p), podManifest(signed), nil, row.env...)
-					if c.admitted() != row.admit {
-						t.Errorf("admitted=%v (%+v), want %v\npolicy:\n%s\noutput:\n%s", c.admitted(), c, row.admit, p, out)
-					}
-				})
-			}
-		})
-	}
-}
-
-// publicGood is the public-good Sigstore's trust material, as an
-// ImageValidatingPolicy holds it.
-type publicGood struct {
-	json, fulcio, rekor, ctlog string
-}
-
-func publicGoodMaterial(t *testing.T) publicGood {
+// kyvernoTestSuite runs the Kyverno CLI's test command on a suite of the
+// policy and one Pod per image: those of pass must pass, those of fail
+// fail.
+func kyvernoTestSuite(t *testing.T, cli, policy string, pass, fail map[string]string) {
 	t.Helper()
-	b, err := os.ReadFile("testdata/public-good-trusted-root.json")
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	var resources strings.Builder
+	for name, img := range merge(pass, fail) {
+		resources.WriteString(strings.Replace(podManifest(img), "name: app\n  namespace", "name: "+name+"\n  namespace", 1) + "---\n")
 	}
-	tr, err := root.NewTrustedRootFromJSON(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := publicGood{json: string(b)}
-	for _, ca := range tr.FulcioCertificateAuthorities() {
-		f := ca.(*root.FulcioCertificateAuthority)
-		for _, c := range append(f.Intermediates, f.Root) {
-			p.fulcio += string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+	names := func(m map[string]string) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
+	suite := fmt.Sprintf(`apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: keyless
+policies: [policy.yaml]
+resources: [resources.yaml]
+results:
+- {isImageValidatingPolicy: true, kind: Pod, policy: keyless-signed-images, resources: [%s], result: pass}
+- {isImageValidatingPolicy: true, kind: Pod, policy: keyless-signed-images, resources: [%s], result: fail}
+`, names(pass), names(fail))
+	for name, content := range map[string]string{"policy.yaml": policy, "resources.yaml": resources.String(), "kyverno-test.yaml": suite} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	key := func(logs map[string]*root.TransparencyLog) string {
-		for _, l := range logs {
-			der, err := x509.MarshalPKIXPublicKey(l.PublicKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-		}
-		t.Fatal("no log in the public-good trusted root")
-		return ""
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cli, "test", dir, "--registry", "--remove-color", "--require-tests")
+	home := filepath.Join(t.TempDir(), "home")
+	cmd.Env = []string{"HOME=" + home, "DOCKER_CONFIG=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "0 tests failed") {
+		t.Errorf("kubectl-kyverno-1.19 test: %v\n%s\nsuite:\n%s", err, out, suite)
 	}
-	p.rekor, p.ctlog = key(tr.RekorLogs()), key(tr.CTLogs())
-	return p
 }
