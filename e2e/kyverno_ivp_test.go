@@ -198,6 +198,7 @@ func TestKyvernoImageValidating(t *testing.T) {
 				{"Deployment unsigned", deploymentManifest(unsigned), false},
 				{"Pod signed by another identity", podManifest(other), false},
 				{"Pod naming the signed image by tag", podManifest(stk.Registry + "/" + repo + ":latest"), false},
+				{"Pod naming the repository without a tag", podManifest(stk.Registry + "/" + repo), false},
 			} {
 				t.Run(row.name, func(t *testing.T) {
 					c, out := kyvernoRun(t, cli, policyFile, row.manifest, nil)

@@ -230,14 +230,48 @@ func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
 	return withComments(ivHeader(t, o, atts), body), nil
 }
 
-// ivImageReferences are the globs of the repositories: any tag or digest,
-// Kyverno naming Docker Hub "docker.io".
+// ivImageReferences are the globs of the repositories: each spelling of a
+// repository bare (its implicit latest tag), with any tag, or with any
+// digest. Kyverno matches them against the image as the workload names it,
+// unnormalized (a "*" crosses "/"), so Docker Hub repositories get every
+// spelling Docker Hub accepts: an image no glob matches is not checked.
 func ivImageReferences(repos []string) []ivImageRef {
+	var globs []string
+	for _, repo := range repos {
+		for _, name := range dockerHubSpellings(repo) {
+			for _, g := range []string{name, name + ":*", name + "@*"} {
+				if !slices.Contains(globs, g) {
+					globs = append(globs, g)
+				}
+			}
+		}
+	}
+	slices.Sort(globs)
 	var refs []ivImageRef
-	for _, g := range kyvernoImageReferences(repos) {
+	for _, g := range globs {
 		refs = append(refs, ivImageRef{Glob: g})
 	}
 	return refs
+}
+
+// dockerHubSpellings are the names a workload may give repo: repo alone,
+// unless it is on Docker Hub.
+func dockerHubSpellings(repo string) []string {
+	path, ok := strings.CutPrefix(repo, "index.docker.io/")
+	if !ok {
+		if path, ok = strings.CutPrefix(repo, "docker.io/"); !ok {
+			return []string{repo}
+		}
+	}
+	paths := []string{path}
+	if name, ok := strings.CutPrefix(path, "library/"); ok {
+		paths = append(paths, name)
+	}
+	var out []string
+	for _, p := range paths {
+		out = append(out, p, "docker.io/"+p, "index.docker.io/"+p)
+	}
+	return out
 }
 
 // ivTrust writes a private Sigstore's material into the attestor: the

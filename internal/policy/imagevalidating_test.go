@@ -42,8 +42,8 @@ func TestImageValidatingPolicy(t *testing.T) {
 					"operations": []any{"CREATE", "UPDATE"}, "resources": []any{"pods"},
 				}}},
 				"matchImageReferences": []any{
-					map[string]any{"glob": "ghcr.io/octo/tool:*"}, map[string]any{"glob": "ghcr.io/octo/tool@*"},
-					map[string]any{"glob": "registry.example.com/team/app:*"}, map[string]any{"glob": "registry.example.com/team/app@*"},
+					map[string]any{"glob": "ghcr.io/octo/tool"}, map[string]any{"glob": "ghcr.io/octo/tool:*"}, map[string]any{"glob": "ghcr.io/octo/tool@*"},
+					map[string]any{"glob": "registry.example.com/team/app"}, map[string]any{"glob": "registry.example.com/team/app:*"}, map[string]any{"glob": "registry.example.com/team/app@*"},
 				},
 				"validationConfigurations": map[string]any{"mutateDigest": true, "verifyDigest": true, "required": true},
 				"attestors": []any{map[string]any{"name": "keyless", "cosign": map[string]any{
@@ -221,6 +221,28 @@ func TestImageValidatingPolicy(t *testing.T) {
 				tt.check(t, spec, string(got))
 			}
 		})
+	}
+}
+
+// TestImageValidatingDockerHub: Kyverno matches the image as the workload
+// names it, so a Docker Hub repository gets a glob for every spelling.
+func TestImageValidatingDockerHub(t *testing.T) {
+	in := signed(sign.Bundle)
+	in.Images = []string{"index.docker.io/library/nginx@sha256:" + strings.Repeat("a", 64), "index.docker.io/octo/app@sha256:" + strings.Repeat("b", 64)}
+	got, err := policy.ImageValidatingPolicy(in, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var globs []string
+	for _, r := range at(t, docs(t, got)[0], "spec", "matchImageReferences").([]any) {
+		globs = append(globs, r.(map[string]any)["glob"].(string))
+	}
+	var want []string
+	for _, name := range []string{"docker.io/library/nginx", "docker.io/nginx", "docker.io/octo/app", "index.docker.io/library/nginx", "index.docker.io/nginx", "index.docker.io/octo/app", "library/nginx", "nginx", "octo/app"} {
+		want = append(want, name, name+":*", name+"@*")
+	}
+	if diff := cmp.Diff(want, globs); diff != "" {
+		t.Errorf("globs (-want +got):\n%s", diff)
 	}
 }
 
