@@ -202,6 +202,7 @@ func TestKyvernoImageValidating(t *testing.T) {
 			} {
 				t.Run(row.name, func(t *testing.T) {
 					c, out := kyvernoRun(t, cli, policyFile, row.manifest, nil)
+					t.Logf("kubectl-kyverno-1.19 apply:\n%s", out)
 					if c.admitted() != row.admit {
 						t.Errorf("admitted=%v (%+v), want %v\npolicy:\n%s\noutput:\n%s", c.admitted(), c, row.admit, policy, out)
 					}
