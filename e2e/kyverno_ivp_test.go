@@ -77,6 +77,9 @@ spec:
 func kyvernoRun(t *testing.T, cli, policy, manifest string, flags []string, env ...string) (kyvernoCounts, string) {
 	t.Helper()
 	dir := t.TempDir()
+	if strings.Contains(policy+dir, ",") {
+		t.Fatalf("the Kyverno CLI splits paths at commas: %s, %s", policy, dir)
+	}
 	res := filepath.Join(dir, "resource.yaml")
 	if err := os.WriteFile(res, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
@@ -91,7 +94,9 @@ func kyvernoRun(t *testing.T, cli, policy, manifest string, flags []string, env 
 	var c kyvernoCounts
 	m := kyvernoCountsLine.FindStringSubmatch(string(out))
 	if m == nil {
-		return kyvernoCounts{error: -1}, string(out)
+		// No result at all is no refusal: the policy or the resource did
+		// not load.
+		t.Fatalf("%s apply gave no result:\n%s", filepath.Base(cli), out)
 	}
 	for i, p := range []*int{&c.pass, &c.fail, &c.warn, &c.error, &c.skip} {
 		*p, _ = strconv.Atoi(m[i+1])

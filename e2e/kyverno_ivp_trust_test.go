@@ -34,14 +34,14 @@ func TestKyvernoImageValidatingTrust(t *testing.T) {
 				admit bool
 			}{
 				{"as written", nil, nil, true},
-				{"as written, offline", nil, offline, true},
+				{"as written and offline", nil, offline, true},
 				{"another trusted root", func(c map[string]any) {
 					c["trustedRoot"] = map[string]any{"value": public.json}
 					c["keyless"].(map[string]any)["roots"] = public.fulcio
 					ctlog := c["ctlog"].(map[string]any)
 					ctlog["rekorPubKey"], ctlog["ctLogPubKey"] = public.rekor, public.ctlog
 				}, nil, false},
-				{"no TUF repository, offline", func(c map[string]any) { delete(c, "tuf") }, offline, false},
+				{"no TUF repository and offline", func(c map[string]any) { delete(c, "tuf") }, offline, false},
 				{"additionalExtensions of another repository", func(c map[string]any) {
 					c["keyless"].(map[string]any)["additionalExtensions"] = map[string]any{"githubWorkflowRepository": "keyless-dev/other"}
 				}, nil, true},
@@ -52,6 +52,7 @@ func TestKyvernoImageValidatingTrust(t *testing.T) {
 						p = editPolicy(t, policy, func(m map[string]any) { row.edit(cosignAttestor(t, m)) })
 					}
 					c, out := kyvernoRun(t, cli, writeFile(t, "policy.yaml", p), podManifest(signed), nil, row.env...)
+					t.Logf("kubectl-kyverno-1.19 apply:\n%s", out)
 					if c.admitted() != row.admit {
 						t.Errorf("admitted=%v (%+v), want %v\npolicy:\n%s\noutput:\n%s", c.admitted(), c, row.admit, p, out)
 					}
