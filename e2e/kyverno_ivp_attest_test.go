@@ -124,7 +124,7 @@ func TestKyvernoImageValidatingAttestations(t *testing.T) {
 					struct {
 						name, ref string
 						admit     bool
-					}{"provenance by this identity, attested with cosign", attested(false), true},
+					}{"provenance by this identity attested with cosign", attested(false), true},
 					struct {
 						name, ref string
 						admit     bool
@@ -138,6 +138,7 @@ func TestKyvernoImageValidatingAttestations(t *testing.T) {
 			for _, row := range rows {
 				t.Run(row.name, func(t *testing.T) {
 					c, out := kyvernoRun(t, cli, policyFile, podManifest(row.ref), nil)
+					t.Logf("kubectl-kyverno-1.19 apply:\n%s", out)
 					if c.admitted() != row.admit {
 						t.Errorf("admitted=%v (%+v), want %v\npolicy:\n%s\noutput:\n%s", c.admitted(), c, row.admit, policy, out)
 					}
