@@ -3,10 +3,12 @@ package policy_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/sign"
@@ -123,7 +125,8 @@ func TestImageValidatingPolicy(t *testing.T) {
 				// sigstore-go, which writes it again, keeps neither the
 				// operators nor the checkpoint key ids, and reads neither.
 				dropFields(file, "operator", "checkpointKeyId")
-				if diff := cmp.Diff(file, got); diff != "" {
+				byURL := cmpopts.SortSlices(func(a, b any) bool { return fmt.Sprint(a) < fmt.Sprint(b) })
+				if diff := cmp.Diff(file, got, byURL); diff != "" {
 					t.Errorf("trustedRoot.value is not the trusted root (-file +policy):\n%s", diff)
 				}
 				if diff := cmp.Diff(logKeyPEM(t, "http://127.0.0.1:5406"), at(t, c, "ctlog", "rekorPubKey")); diff != "" {
@@ -246,8 +249,27 @@ func TestImageValidatingDockerHub(t *testing.T) {
 	}
 }
 
+// TestImageValidatingStable: the policy of a private Sigstore is the same
+// bytes every time, whether its root came as a file or parsed.
+func TestImageValidatingStable(t *testing.T) {
+	in := signed(sign.Legacy)
+	first, err := policy.ImageValidatingPolicy(in, policy.Options{TrustedRootJSON: trustedRoot(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		again, err := policy.ImageValidatingPolicy(in, policy.Options{TrustedRootJSON: trustedRoot(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(first), string(again)); diff != "" {
+			t.Fatalf("output changed (-first +later):\n%s", diff)
+		}
+	}
+}
+
 // TestPolicyModes: audit mode is written into every kind of policy, and
-// enforce is the default.
+// enforce is the default. Audit mode pins no tags to digests.
 func TestPolicyModes(t *testing.T) {
 	for _, mode := range []policy.Mode{policy.Enforce, policy.Audit} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -261,17 +283,19 @@ func TestPolicyModes(t *testing.T) {
 				d := docs(t, m.YAML)[0]
 				switch m.File {
 				case "kyverno-policy.yaml":
-					got[m.File] = at(t, d, "spec", "validationActions")
+					got[m.File] = []any{at(t, d, "spec", "validationActions"), at(t, d, "spec", "validationConfigurations", "mutateDigest")}
 				case "kyverno-cluster-policy.yaml":
-					got[m.File] = at(t, d, "spec", "rules", 0, "verifyImages", 0, "failureAction")
+					vi := at(t, d, "spec", "rules", 0, "verifyImages", 0)
+					got[m.File] = []any{at(t, vi, "failureAction"), at(t, vi, "mutateDigest")}
 				case "cluster-image-policy.yaml":
 					got[m.File] = at(t, d, "spec")
 					got[m.File] = got[m.File].(map[string]any)["mode"]
 				}
 			}
-			want := map[string]any{"kyverno-policy.yaml": []any{"Deny"}, "kyverno-cluster-policy.yaml": "Enforce", "cluster-image-policy.yaml": nil}
+			want := map[string]any{"kyverno-policy.yaml": []any{[]any{"Deny"}, true}, "kyverno-cluster-policy.yaml": []any{"Enforce", true}, "cluster-image-policy.yaml": nil}
 			if mode == policy.Audit {
-				want = map[string]any{"kyverno-policy.yaml": []any{"Audit"}, "kyverno-cluster-policy.yaml": "Audit", "cluster-image-policy.yaml": "warn"}
+				// Kyverno refuses a ClusterPolicy that audits and mutates.
+				want = map[string]any{"kyverno-policy.yaml": []any{[]any{"Audit"}, false}, "kyverno-cluster-policy.yaml": []any{"Audit", false}, "cluster-image-policy.yaml": "warn"}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("modes (-want +got):\n%s", diff)
