@@ -206,10 +206,9 @@ func Kyverno(in Input, o Options) ([]byte, error) {
 					FailureAction:   action,
 					Required:        true,
 					MutateDigest:    o.Mode != Audit, // Kyverno refuses it with Audit
-
-					VerifyDigest: true,
-					Attestors:    []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}},
-					Attestations: kas,
+					VerifyDigest:    true,
+					Attestors:       []kyvernoAttestor{{Count: 1, Entries: []kyvernoEntry{{Keyless: kl}}}},
+					Attestations:    kas,
 				}},
 			}},
 		},
