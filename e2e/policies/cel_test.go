@@ -19,13 +19,15 @@ import (
 // celEnv is the part of Kyverno's ImageValidatingPolicy environment the
 // generated validations use: the images, attestors and attestations
 // variables, Kyverno's image functions (verification always succeeds here,
-// and extractPayload returns statement), optionals and the strings
-// extension, as in Kubernetes' CEL.
+// and extractPayload returns statement), optionals, the strings extension
+// and homogeneous list literals, as Kyverno's environment has them.
 func celEnv(t *testing.T, statement map[string]any) *cel.Env {
 	t.Helper()
 	env, err := cel.NewEnv(
+		cel.HomogeneousAggregateLiterals(),
+		cel.CrossTypeNumericComparisons(true),
 		cel.OptionalTypes(),
-		ext.Strings(),
+		ext.Strings(ext.StringsVersion(2)),
 		cel.Variable("images", cel.MapType(cel.StringType, cel.ListType(cel.StringType))),
 		cel.Variable("attestors", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("attestations", cel.MapType(cel.StringType, cel.StringType)),
@@ -208,5 +210,58 @@ func TestHostileCEL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMatchImageReferencesCEL evaluates the policy's matchImageReferences
+// expression with cel-go: it selects the repositories' images in any case
+// of the name, bare, by tag or by digest, and no other repository, one
+// sharing a prefix included.
+func TestMatchImageReferencesCEL(t *testing.T) {
+	ivp, err := policy.ImageValidatingPolicy(run(sign.Bundle), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Spec struct {
+			MatchImageReferences []struct{ Expression string } `json:"matchImageReferences"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(ivp, &p); err != nil {
+		t.Fatal(err)
+	}
+	refs := p.Spec.MatchImageReferences
+	expr := refs[len(refs)-1].Expression
+	env, err := cel.NewEnv(cel.HomogeneousAggregateLiterals(), ext.Strings(ext.StringsVersion(2)), cel.Variable("ref", cel.StringType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		t.Fatalf("%v\n%s", iss.Err(), expr)
+	}
+	prg, err := env.Program(ast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := "@sha256:" + strings.Repeat("a", 64)
+	for ref, want := range map[string]bool{
+		"registry.example.com/team/app":                     true,
+		"registry.example.com/team/app:v1":                  true,
+		"registry.example.com/team/app" + digest:            true,
+		"REGISTRY.Example.COM/team/app:v1":                  true,
+		"ghcr.io/octo/tool:v1" + digest:                     true,
+		"registry.example.com/team/app2:v1":                 false,
+		"registry.example.com/team/app/sub:v1":              false,
+		"registry.example.com/team/ap":                      false,
+		"evil.example.com/registry.example.com/team/app:v1": false,
+	} {
+		out, _, err := prg.Eval(map[string]any{"ref": ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out == types.True; got != want {
+			t.Errorf("%s matched = %v, want %v", ref, got, want)
+		}
 	}
 }

@@ -52,7 +52,8 @@ type ivResourceRule struct {
 }
 
 type ivImageRef struct {
-	Glob string `json:"glob"`
+	Glob       string `json:"glob,omitempty"`
+	Expression string `json:"expression,omitempty"`
 }
 
 type ivConfig struct {
@@ -173,6 +174,10 @@ func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	refs, err := ivImageReferences(t.repos)
+	if err != nil {
+		return nil, err
+	}
 	validations := []ivValidation{{
 		Expression: ivImages + ".all(image, verifyImageSignatures(image, [attestors.keyless]) > 0)",
 		Message:    "an image is not signed by the identity this policy names",
@@ -217,7 +222,7 @@ func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
 				APIGroups: []string{""}, APIVersions: []string{"v1"},
 				Operations: []string{"CREATE", "UPDATE"}, Resources: []string{"pods"},
 			}}},
-			MatchImageReferences:     ivImageReferences(t.repos),
+			MatchImageReferences:     refs,
 			ValidationConfigurations: ivConfig{MutateDigest: o.Mode != Audit, VerifyDigest: true, Required: true},
 			Attestors:                []ivAttestor{{Name: "keyless", Cosign: cosign}},
 			Attestations:             ivAtts,
@@ -235,24 +240,36 @@ func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
 // repository bare (its implicit latest tag), with any tag, or with any
 // digest. Kyverno matches them against the image as the workload names it,
 // unnormalized (a "*" crosses "/"), so Docker Hub repositories get every
-// spelling Docker Hub accepts: an image no glob matches is not checked.
-func ivImageReferences(repos []string) []ivImageRef {
-	var globs []string
+// spelling Docker Hub accepts: an image no reference matches is not
+// checked. A last CEL expression matches the same names in any case, as
+// registries take host names.
+func ivImageReferences(repos []string) ([]ivImageRef, error) {
+	var names, globs []string
 	for _, repo := range repos {
 		for _, name := range dockerHubSpellings(repo) {
-			for _, g := range []string{name, name + ":*", name + "@*"} {
-				if !slices.Contains(globs, g) {
-					globs = append(globs, g)
-				}
+			if slices.Contains(names, name) {
+				continue
 			}
+			names = append(names, name)
+			globs = append(globs, name, name+":*", name+"@*")
 		}
 	}
+	slices.Sort(names)
 	slices.Sort(globs)
 	var refs []ivImageRef
 	for _, g := range globs {
 		refs = append(refs, ivImageRef{Glob: g})
 	}
-	return refs
+	var tests []string
+	for _, name := range names {
+		lower, err := celString(strings.ToLower(name))
+		if err != nil {
+			return nil, err
+		}
+		tests = append(tests, "r == "+lower, "r.startsWith("+lower+" + ':')", "r.startsWith("+lower+" + '@')")
+	}
+	refs = append(refs, ivImageRef{Expression: "[ref.lowerAscii()].exists(r, " + strings.Join(tests, " || ") + ")"})
+	return refs, nil
 }
 
 // dockerHubSpellings are the names a workload may give repo: repo alone,
@@ -361,6 +378,9 @@ func ivHeader(t *terms, o Options, atts []string) []string {
 		"and carry a Sigstore keyless signature by the identity below; Kyverno reads the Sigstore bundle referrer when",
 		"the image has one, else cosign's .sig tag.",
 	}
+	head = append(head, "Kyverno matches image names as the workload writes them: these are matched bare, by tag and by digest, in",
+		"any case (Docker Hub's in each of its spellings); a workload naming the registry otherwise (by its IP address,",
+		"another host name or port) is not checked: admit only known registries.")
 	if t.bundleOnly {
 		head = append(head, "The images carry bundle referrers only, which Kyverno 1.19.0 fails to verify in some cases (kyverno/kyverno#17363): use 1.19.1 or later.")
 	}
@@ -395,8 +415,9 @@ func ivHeader(t *terms, o Options, atts []string) []string {
 	case t.trust != nil:
 		head = append(head,
 			"This private Sigstore's trusted root is inline (trustedRoot), but Kyverno 1.19 starts a TUF client for every",
-			"keyless check and, with no tuf in the policy, goes to the public-good TUF repository: Kyverno cannot check",
-			"this private Sigstore without its TUF repository. Give keyless the inputs tuf-mirror and tuf-root.")
+			"keyless check and, with no tuf in the policy, goes to the public-good TUF repository; where it cannot reach it,",
+			"nothing verifies. Kyverno cannot check this private Sigstore without its TUF repository: give keyless the",
+			"inputs tuf-mirror and tuf-root.")
 	}
 	if t.rekorV2Only && !(t.signedTimestamps && t.trust != nil) {
 		head = append(head, "The signatures are logged in Rekor v2 only, whose entries carry no time: Kyverno checks them only against a timestamp authority's chain (ctlog.tsaCertChain), which this policy lacks.")

@@ -46,6 +46,9 @@ func TestImageValidatingPolicy(t *testing.T) {
 				"matchImageReferences": []any{
 					map[string]any{"glob": "ghcr.io/octo/tool"}, map[string]any{"glob": "ghcr.io/octo/tool:*"}, map[string]any{"glob": "ghcr.io/octo/tool@*"},
 					map[string]any{"glob": "registry.example.com/team/app"}, map[string]any{"glob": "registry.example.com/team/app:*"}, map[string]any{"glob": "registry.example.com/team/app@*"},
+					map[string]any{"expression": "[ref.lowerAscii()].exists(r, " +
+						"r == 'ghcr.io/octo/tool' || r.startsWith('ghcr.io/octo/tool' + ':') || r.startsWith('ghcr.io/octo/tool' + '@') || " +
+						"r == 'registry.example.com/team/app' || r.startsWith('registry.example.com/team/app' + ':') || r.startsWith('registry.example.com/team/app' + '@'))"},
 				},
 				"validationConfigurations": map[string]any{"mutateDigest": true, "verifyDigest": true, "required": true},
 				"attestors": []any{map[string]any{"name": "keyless", "cosign": map[string]any{
@@ -153,7 +156,7 @@ func TestImageValidatingPolicy(t *testing.T) {
 				if c := at(t, spec, "attestors", 0, "cosign").(map[string]any); c["tuf"] != nil || c["trustedRoot"] == nil {
 					t.Errorf("cosign = %v, want a trustedRoot and no tuf", c)
 				}
-				if !strings.Contains(raw, "Kyverno cannot check\n# this private Sigstore without its TUF repository. Give keyless the inputs tuf-mirror and tuf-root.") {
+				if !strings.Contains(raw, "Kyverno cannot check this private Sigstore without its TUF repository: give keyless the\n# inputs tuf-mirror and tuf-root.") {
 					t.Errorf("header does not say Kyverno cannot check the private Sigstore:\n%s", raw)
 				}
 			},
@@ -238,7 +241,9 @@ func TestImageValidatingDockerHub(t *testing.T) {
 	}
 	var globs []string
 	for _, r := range at(t, docs(t, got)[0], "spec", "matchImageReferences").([]any) {
-		globs = append(globs, r.(map[string]any)["glob"].(string))
+		if g, ok := r.(map[string]any)["glob"].(string); ok {
+			globs = append(globs, g)
+		}
 	}
 	var want []string
 	for _, name := range []string{"docker.io/library/nginx", "docker.io/nginx", "docker.io/octo/app", "index.docker.io/library/nginx", "index.docker.io/nginx", "index.docker.io/octo/app", "library/nginx", "nginx", "octo/app"} {
