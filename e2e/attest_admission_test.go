@@ -9,12 +9,15 @@ import (
 
 // provenancePair signs image A with provenance in format, as a GitHub job
 // would, and B, in the same repository, by the same identity without
-// provenance: the admission tests admit A and refuse B.
+// provenance: the admission tests admit A and refuse B. The run writes
+// both Kyverno policies: the ImageValidatingPolicy (kyverno-policy), for
+// the test's TUF repository, and the ClusterPolicy
+// (kyverno-cluster-policy).
 func provenancePair(t *testing.T, format, signingConfig string) (r result, a, b string) {
 	t.Helper()
 	a = pushImage(t)
-	r = runKeyless(t, githubJobEnv(t, merge(trustInputs(signingConfig), map[string]string{
-		"images": a, "signature-format": format, "provenance": "true",
+	r = runKeyless(t, githubJobEnv(t, merge(trustInputs(signingConfig), ivpInputs(t), map[string]string{
+		"images": a, "signature-format": format, "provenance": "true", "kyverno-policy": "both",
 	})))
 	if r.code != 0 {
 		t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestKyvernoAttestations applies the ClusterPolicy of a run that signed
+// TestKyvernoAttestations applies the ClusterPolicy (kyverno-cluster-policy) of a run that signed
 // image A with provenance, in every format, with the real Kyverno CLI:
 // its attestations block requires the provenance by the same identity,
 // so A passes and B (provenancePair) fails.
@@ -24,7 +24,7 @@ func TestKyvernoAttestations(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			r, a, b := provenancePair(t, tc.format, tc.signingConfig)
-			policy := r.files["workspace/"+r.outputs["kyverno-policy"]]
+			policy := r.files["workspace/"+r.outputs["kyverno-cluster-policy"]]
 			if !strings.Contains(policy, "attestations:") || !strings.Contains(policy, "type: "+slsaType) {
 				t.Fatalf("kyverno-policy requires no provenance:\n%s", policy)
 			}

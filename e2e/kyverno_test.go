@@ -20,7 +20,8 @@ import (
 	"github.com/keyless-dev/keyless/e2e/stack"
 )
 
-// TestKyvernoAdmits applies the ClusterPolicy keyless generated with the
+// TestKyvernoAdmits applies the ClusterPolicy keyless generated (with
+// kyverno-policy cluster-policy) with the
 // real Kyverno CLI (kubectl-kyverno apply --registry, which fetches the
 // signatures from the live registry) to Pods running the signed image, an
 // unsigned image and one signed by another identity, in the same
@@ -44,7 +45,7 @@ func TestKyvernoAdmits(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			signed := pushImage(t)
-			r := runKeyless(t, githubEnv(merge(trustInputs(tc.signingConfig), map[string]string{"images": signed, "signature-format": tc.format})))
+			r := runKeyless(t, githubEnv(merge(trustInputs(tc.signingConfig), map[string]string{"images": signed, "signature-format": tc.format, "kyverno-policy": "cluster-policy"})))
 			if r.code != 0 {
 				t.Fatalf("keyless sign: exit %d\n%s", r.code, r.stderr)
 			}
@@ -108,9 +109,19 @@ func kyvernoApply(t *testing.T, cli, tufRoot, policy, image string) (bool, strin
 // kyvernoPassed matches the CLI's result line when every rule passed.
 var kyvernoPassed = regexp.MustCompile(`(?m)^pass: [1-9][0-9]*, fail: 0, warn: 0, error: 0, skip: 0`)
 
+// tufRepository is a TUF repository holding the stack's trusted root,
+// served on 127.0.0.1, and a cache initialized from it.
+type tufRepository struct {
+	// cache is a TUF cache of the v1 sigstore client, initialized from
+	// the repository (what Kyverno's --enableTuf does).
+	cache string
+	// mirror is the repository's URL; root the path of its root.json.
+	mirror, root string
+}
+
 var (
 	tufOnce sync.Once
-	tufDir  string
+	tufRepo tufRepository
 	tufErr  error
 )
 
@@ -120,58 +131,65 @@ var (
 // cache directory. The repository server lives as long as the test process.
 func kyvernoTUF(t *testing.T) string {
 	t.Helper()
-	tufOnce.Do(func() { tufDir, tufErr = initKyvernoTUF(t.Context()) })
+	return kyvernoTUFRepository(t).cache
+}
+
+// kyvernoTUFRepository is kyvernoTUF's repository.
+func kyvernoTUFRepository(t *testing.T) tufRepository {
+	t.Helper()
+	tufOnce.Do(func() { tufRepo, tufErr = initKyvernoTUF(t.Context()) })
 	if tufErr != nil {
 		t.Fatalf("TUF mirror for Kyverno: %v", tufErr)
 	}
-	return tufDir
+	return tufRepo
 }
 
-func initKyvernoTUF(ctx context.Context) (string, error) {
+func initKyvernoTUF(ctx context.Context) (tufRepository, error) {
+	var none tufRepository
 	base, err := os.MkdirTemp("", "kyverno-tuf")
 	if err != nil {
-		return "", err
+		return none, err
 	}
 	repoDir := filepath.Join(base, "repo")
 	repo, err := gotuf.NewRepo(gotuf.FileSystemStore(repoDir, nil))
 	if err != nil {
-		return "", err
+		return none, err
 	}
 	if err := repo.Init(false); err != nil {
-		return "", err
+		return none, err
 	}
 	for _, role := range []string{"root", "targets", "snapshot", "timestamp"} {
 		if _, err := repo.GenKey(role); err != nil {
-			return "", fmt.Errorf("generating %s key: %w", role, err)
+			return none, fmt.Errorf("generating %s key: %w", role, err)
 		}
 	}
 	staged := filepath.Join(repoDir, "staged", "targets")
 	if err := os.MkdirAll(staged, 0o755); err != nil {
-		return "", err
+		return none, err
 	}
 	tr, err := os.ReadFile(stk.TrustedRoot)
 	if err != nil {
-		return "", err
+		return none, err
 	}
 	if err := os.WriteFile(filepath.Join(staged, "trusted_root.json"), tr, 0o644); err != nil {
-		return "", err
+		return none, err
 	}
 	if err := repo.AddTarget("trusted_root.json", nil); err != nil {
-		return "", fmt.Errorf("adding target: %w", err)
+		return none, fmt.Errorf("adding target: %w", err)
 	}
 	if err := repo.Snapshot(); err != nil {
-		return "", err
+		return none, err
 	}
 	if err := repo.Timestamp(); err != nil {
-		return "", err
+		return none, err
 	}
 	if err := repo.Commit(); err != nil {
-		return "", fmt.Errorf("committing TUF repository: %w", err)
+		return none, fmt.Errorf("committing TUF repository: %w", err)
 	}
 	published := filepath.Join(repoDir, "repository")
 	rootJSON, err := os.ReadFile(filepath.Join(published, "root.json"))
 	if err != nil {
-		return "", err
+		return none, err
 	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(published)))
 	cache := filepath.Join(base, "cache")
@@ -185,7 +203,7 @@ func initKyvernoTUF(ctx context.Context) (string, error) {
 		os.Unsetenv(sigtuf.TufRootEnv)
 	}
 	if err != nil {
-		return "", fmt.Errorf("initializing the TUF cache from %s: %w", srv.URL, err)
+		return none, fmt.Errorf("initializing the TUF cache from %s: %w", srv.URL, err)
 	}
-	return cache, nil
+	return tufRepository{cache: cache, mirror: srv.URL, root: filepath.Join(published, "root.json")}, nil
 }

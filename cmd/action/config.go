@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/job"
 	"github.com/keyless-dev/keyless/internal/oidc"
 	"github.com/keyless-dev/keyless/internal/payload"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
 	"github.com/keyless-dev/keyless/internal/trust"
@@ -44,6 +47,8 @@ type options struct {
 	summary     bool
 	outputDir   string
 	chainsHints bool
+	// policies are how the admission policies are written.
+	policies policy.Options
 }
 
 // configSource is what a run's configuration comes from on a platform.
@@ -119,6 +124,9 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if err := c.Trust.Check(); err != nil {
 		return c, o, err
 	}
+	if o.policies, err = policyOptions(s, c.Trust.TrustedRoot); err != nil {
+		return c, o, err
+	}
 	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
 		return c, o, err
 	}
@@ -152,6 +160,60 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	}
 	c.Token, err = tokenSource(s, p, client)
 	return c, o, err
+}
+
+// policyOptions are how the admission policies are written: the kinds of
+// Kyverno policy, the mode, and a private Sigstore's TUF repository, whose
+// root is read now.
+func policyOptions(s settings, trustedRoot string) (policy.Options, error) {
+	var o policy.Options
+	var err error
+	if o.Kyverno, err = policy.ParseKyvernoKinds(s.str("kyverno-policy")); err != nil {
+		return o, &job.InputError{Input: "kyverno-policy", Err: err}
+	}
+	if o.Mode, err = policy.ParseMode(s.str("policy-mode")); err != nil {
+		return o, &job.InputError{Input: "policy-mode", Err: err}
+	}
+	mirror, rootPath := s.str("tuf-mirror"), s.str("tuf-root")
+	switch {
+	case mirror == "" && rootPath == "":
+		return o, nil
+	case rootPath == "":
+		return o, &job.InputError{Input: "tuf-root", Err: fmt.Errorf("tuf-mirror %q has no root: give the path of the TUF repository's root.json too", mirror)}
+	case mirror == "":
+		return o, &job.InputError{Input: "tuf-mirror", Err: fmt.Errorf("tuf-root %s has no mirror: give the TUF repository's URL too", rootPath)}
+	case trustedRoot == "":
+		return o, &job.InputError{Input: "tuf-mirror", Err: fmt.Errorf("a TUF repository is for a private Sigstore: give its trusted_root.json as trusted-root too (the public-good one needs neither)")}
+	}
+	if err := policy.CheckTUFMirror(mirror); err != nil {
+		return o, &job.InputError{Input: "tuf-mirror", Err: err}
+	}
+	root, err := readSmall(rootPath, policy.MaxTUFRoot)
+	if err != nil {
+		return o, &job.InputError{Input: "tuf-root", Err: err}
+	}
+	if err := policy.CheckTUFRoot(root); err != nil {
+		return o, &job.InputError{Input: "tuf-root", Err: fmt.Errorf("%s: %w", rootPath, err)}
+	}
+	o.TUF = &policy.TUF{Mirror: mirror, Root: root}
+	return o, nil
+}
+
+// readSmall reads the file at path, refusing one over limit bytes.
+func readSmall(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes: give the TUF repository's root.json", path, limit)
+	}
+	return b, nil
 }
 
 // attestationTypes are the predicate types that the attestation-type input

@@ -226,7 +226,7 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
 		}
 	}
-	policies, err := admissionPolicies(r, tr, cfg.Trust.TrustedRoot)
+	policies, err := admissionPolicies(r, tr, cfg.Trust.TrustedRoot, opts.policies)
 	if err != nil {
 		return err
 	}
@@ -247,12 +247,11 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 // admissionPolicies builds the Kyverno and policy-controller policies for
 // the identity that signed (or the policy verified), for a private Sigstore
 // (trustedRoot is its path) with its keys from tr, the trusted root the run
-// parsed.
-func admissionPolicies(r *report.Run, tr *root.TrustedRoot, trustedRoot string) ([]policy.Manifest, error) {
+// parsed; o says how.
+func admissionPolicies(r *report.Run, tr *root.TrustedRoot, trustedRoot string, o policy.Options) ([]policy.Manifest, error) {
 	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
-	var o policy.Options
 	if trustedRoot != "" {
 		if tr == nil {
 			return nil, fmt.Errorf("building the policies: the run carries no trusted root from %s", trustedRoot)

@@ -122,6 +122,15 @@ func TestBadInput(t *testing.T) {
 		{"attestation type in a sign step", []string{"sign", good}, map[string]string{"KEYLESS_ATTESTATION_TYPE": "slsaprovenance1"}, "attestation-type"},
 		{"verify-only input in a sign step", []string{"sign", good}, map[string]string{"KEYLESS_CERTIFICATE_IDENTITY_REGEXP": ".*"}, "certificate-identity-regexp"},
 		{"sign-only input in a verify step", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", good}, map[string]string{"KEYLESS_ANNOTATIONS": "a=b"}, "annotations"},
+		{"unknown Kyverno policy kind", []string{"sign", "--kyverno-policy", "policy", good}, nil, "kyverno-policy"},
+		{"unknown policy mode", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", "--policy-mode", "warn", good}, nil, "policy-mode"},
+		{"TUF mirror without root", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", good}, nil, "tuf-root"},
+		{"TUF root without mirror", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "tuf-mirror"},
+		{"TUF without a trusted root", []string{"sign", "--tuf-mirror", "https://tuf.example.com", "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "give its trusted_root.json as trusted-root"},
+		{"TUF mirror not a URL", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "tuf.example.com", "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "tuf-mirror"},
+		{"TUF root not a root", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", "--tuf-root", writeTemp(t, dir, "bad-root.json", `{"mediaType":"x"}`), good}, nil, "tuf-root"},
+		{"TUF root missing", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", "--tuf-root", dir + "/none.json", good}, nil, "tuf-root"},
+		{"GitHub input bad policy mode", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_POLICY-MODE": "off"}, "policy-mode"},
 		{"GitHub input bad format", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_SIGNATURE-FORMAT": "x"}, "signature-format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,6 +156,9 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("bad input wrote to the registry (-want +got):\n%s", diff)
 	}
 }
+
+// tufRoot is the smallest TUF root.json the tuf-root input takes.
+const tufRoot = `{"signed":{"_type":"root","version":1},"signatures":[{"keyid":"k","sig":"s"}]}`
 
 func writeTemp(t *testing.T, dir, name, content string) string {
 	t.Helper()

@@ -75,7 +75,7 @@ func TestTrustedRootReadOnce(t *testing.T) {
 		}
 	}
 	r.Verified = true
-	got, err := admissionPolicies(r, res.TrustedRoot, cfg.Trust.TrustedRoot)
+	got, err := admissionPolicies(r, res.TrustedRoot, cfg.Trust.TrustedRoot, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestTrustedRootReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 2 {
-		t.Fatalf("got %d policies, want 2", len(got))
+		t.Fatalf("got %d policies, want 2 (the ImageValidatingPolicy and the ClusterImagePolicy)", len(got))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("policies from the run's root differ from the file's (-want +got):\n%s", diff)

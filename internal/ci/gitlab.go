@@ -143,6 +143,7 @@ func (g *GitLab) Publish(a Artifacts) error {
 var dotenvNames = map[string]string{
 	"certificate-identity":    "signed-identity",
 	"certificate-oidc-issuer": "signed-oidc-issuer",
+	"kyverno-policy":          "kyverno-policy-file",
 }
 
 // Dotenv renders outputs as KEYLESS_NAME=value lines, with the names of

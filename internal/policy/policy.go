@@ -6,6 +6,7 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -42,6 +43,15 @@ type Input struct {
 	// Attestations are the predicate types of the attestations the run
 	// signed, each a URI; the policies require one of each.
 	Attestations []string
+	// Source is the source repository and ref that a required SLSA
+	// provenance must name when the Identity requires none: those of the
+	// signing certificate, for a sign run.
+	Source Source
+}
+
+// Source is a build's source: a repository URI and a git ref.
+type Source struct {
+	Repository, Ref string
 }
 
 // Signature is where one of the run's signatures is logged.
@@ -59,25 +69,6 @@ type Signature struct {
 // issuer whose certificates carry the legacy GitHub extensions (OIDs
 // 1.3.6.1.4.1.57264.1.2–.6) that Kyverno's additionalExtensions check.
 const githubActionsIssuer = "https://token.actions.githubusercontent.com"
-
-// Options configure the admission policies.
-type Options struct {
-	// Name is the policy's metadata.name (and the TrustRoot's, for a
-	// private Sigstore); "keyless-signed-images" when empty.
-	Name string
-	// TrustedRootJSON is the private Sigstore's trusted_root.json; nil for
-	// the public-good instance, whose keys the controllers already have.
-	TrustedRootJSON []byte
-	// TrustedRoot is the private Sigstore's trusted root, already parsed;
-	// when set, TrustedRootJSON is not read.
-	TrustedRoot *root.TrustedRoot
-	// RekorURL is the transparency log the signatures were written to. When
-	// empty it is taken from the Input's signatures, else the public-good log.
-	RekorURL string
-	// WebhookTimeoutSeconds bounds Kyverno's admission webhook, which must
-	// fetch signatures from the registry; 30 when zero (Kyverno allows 1–30).
-	WebhookTimeoutSeconds int
-}
 
 // parse sets TrustedRoot from TrustedRootJSON when only the JSON is given.
 func (o *Options) parse() error {
@@ -110,6 +101,7 @@ type terms struct {
 	trust                         *trustMaterial // nil for public-good
 	signedTimestamps              bool
 	githubExtensions              map[string]string
+	source                        Source // what a provenance must name
 	unenforcedKyverno, unenforced []string
 }
 
@@ -139,6 +131,7 @@ func newTerms(in Input, o Options) (*terms, error) {
 	}
 
 	t.bundleOnly = !slices.Contains(in.Formats, sign.Legacy)
+	t.source = Source{Repository: cmp.Or(p.SourceRepository, in.Source.Repository), Ref: cmp.Or(p.SourceRef, in.Source.Ref)}
 
 	// The log of the signatures the policies read, and whether all of them
 	// are t Rekor v2. Kyverno type Cosign and policy-controller read the
@@ -289,24 +282,38 @@ type Manifest struct {
 	YAML []byte
 }
 
-// Manifests returns the Kyverno ClusterPolicy and the policy-controller
-// ClusterImagePolicy for in.
+// Manifests returns the Kyverno policies o.Kyverno names and the
+// policy-controller ClusterImagePolicy for in. The first Kyverno policy is
+// kyverno-policy.yaml; with both kinds, the ClusterPolicy is
+// kyverno-cluster-policy.yaml.
 func Manifests(in Input, o Options) ([]Manifest, error) {
-	if err := o.parse(); err != nil { // once for both policies
+	if err := o.parse(); err != nil { // once for every policy
 		return nil, err
 	}
-	k, err := Kyverno(in, o)
-	if err != nil {
-		return nil, fmt.Errorf("building Kyverno policy: %w", err)
+	var out []Manifest
+	if o.Kyverno != ClusterPolicyKind {
+		iv, err := ImageValidatingPolicy(in, o)
+		if err != nil {
+			return nil, fmt.Errorf("building Kyverno ImageValidatingPolicy: %w", err)
+		}
+		out = append(out, Manifest{Title: "Kyverno ImageValidatingPolicy", File: "kyverno-policy.yaml", YAML: iv})
+	}
+	if o.Kyverno != ImageValidating {
+		k, err := Kyverno(in, o)
+		if err != nil {
+			return nil, fmt.Errorf("building Kyverno ClusterPolicy: %w", err)
+		}
+		file := "kyverno-policy.yaml"
+		if o.Kyverno == BothKinds {
+			file = "kyverno-cluster-policy.yaml"
+		}
+		out = append(out, Manifest{Title: "Kyverno ClusterPolicy", File: file, YAML: k})
 	}
 	c, err := ClusterImagePolicy(in, o)
 	if err != nil {
 		return nil, fmt.Errorf("building ClusterImagePolicy: %w", err)
 	}
-	return []Manifest{
-		{Title: "Kyverno ClusterPolicy", File: "kyverno-policy.yaml", YAML: k},
-		{Title: "sigstore policy-controller ClusterImagePolicy", File: "cluster-image-policy.yaml", YAML: c},
-	}, nil
+	return append(out, Manifest{Title: "sigstore policy-controller ClusterImagePolicy", File: "cluster-image-policy.yaml", YAML: c}), nil
 }
 
 // exactOrRegexp is the exact value or the anchored regexp a policy matches

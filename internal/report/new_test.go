@@ -241,3 +241,26 @@ func TestPolicyInput(t *testing.T) {
 		t.Errorf("PolicyInput() (-want +got):\n%s", diff)
 	}
 }
+
+// TestPolicyInputSource: a sign run's policies require of a provenance the
+// source its signing certificate names; a verify run's, only what the gate
+// required (the certificate is of one signature among many).
+func TestPolicyInputSource(t *testing.T) {
+	cert := &certificate.Summary{SubjectAlternativeName: ghID, Extensions: certificate.Extensions{
+		Issuer: ghIS, SourceRepositoryURI: "https://github.com/octo/app", SourceRepositoryRef: "refs/heads/main",
+	}}
+	for _, tt := range []struct {
+		command string
+		want    policy.Source
+	}{
+		{"sign", policy.Source{Repository: "https://github.com/octo/app", Ref: "refs/heads/main"}},
+		{"verify", policy.Source{}},
+	} {
+		t.Run(tt.command, func(t *testing.T) {
+			r := New(&job.Result{Command: tt.command, Policy: verify.Policy{Identity: ghID, Issuer: ghIS}, Certificate: cert})
+			if diff := cmp.Diff(tt.want, r.PolicyInput().Source); diff != "" {
+				t.Errorf("Source (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

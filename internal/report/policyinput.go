@@ -24,6 +24,11 @@ func (r *Run) PolicyInput() policy.Input {
 		// (a dry run) anything is signed.
 		Attestations: slices.Clone(r.Attestations),
 	}
+	// A sign run's provenance names the signing job's source: the
+	// policies require that of the provenance they check.
+	if c := r.Identity.Certificate; r.Command == "sign" && c != nil {
+		in.Source = policy.Source{Repository: c.SourceRepositoryURI, Ref: c.SourceRepositoryRef}
+	}
 	for _, s := range r.Subjects {
 		in.Images = append(in.Images, s.Digest)
 		// A reused signature, and every one a verify run checked, is
