@@ -27,6 +27,10 @@ const (
 	// format, so that MaxSignatures attestations at MaxAttestationSize each
 	// (2 GiB) cannot be held at once.
 	MaxReadSize = 64 << 20
+	// MaxConfigSize caps the config of a legacy .sig or .att image, which
+	// appending a signature reads whole: cosign's are about 1 KiB, a
+	// layer's history and diff ID about 200 bytes each.
+	MaxConfigSize = 1 << 20
 	// MaxManifestSize caps the bytes of one manifest, index or referrers
 	// list, checked as they arrive and before any parsing: decoding JSON
 	// takes several times its size in memory (a 29 MiB .sig manifest of
