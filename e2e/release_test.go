@@ -104,7 +104,8 @@ func TestRelease(t *testing.T) {
 }
 
 // assertSBOMs checks that each platform manifest of ref has an SPDX SBOM
-// referrer listing the modules the binary links.
+// referrer listing the modules the binary links, signed in both formats
+// with the release's identity, as the image is.
 func assertSBOMs(t *testing.T, ref string) {
 	t.Helper()
 	d, _, im := imageIndex(t, ref)
@@ -121,7 +122,11 @@ func assertSBOMs(t *testing.T, ref string) {
 			t.Errorf("%s %s: %d SBOM referrers, want 1", ref, m.Platform, len(rm.Manifests))
 			continue
 		}
-		sb, err := remote.Image(d.Context().Digest(rm.Manifests[0].Digest.String()))
+		sbom := d.Context().Digest(rm.Manifests[0].Digest.String())
+		for _, c := range []cosignCheck{{stk.CosignV3, nil}, {stk.CosignV2, []string{"--use-signed-timestamps"}}} {
+			c.accepts(t, sbom.String(), githubIdentity, stk.Issuer("github"))
+		}
+		sb, err := remote.Image(sbom)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,9 @@
 // certificates, passwd, group, /tmp, and busybox with -debug) or a base
 // image index named by digest, e.g. gcr.io/distroless/static-debian12@sha256:….
 // The same flags give the same digest. -sbom attaches an SPDX SBOM made from
-// each binary's build information to each platform's manifest.
+// each binary's build information to each platform's manifest; -sbom-refs
+// names a file to which each SBOM's digest reference is appended, one a
+// line, for the release to sign them.
 package main
 
 import (
@@ -41,7 +43,7 @@ func main() {
 type flags struct {
 	binaries, busybox                            map[string]string
 	base, cacerts, applets, version, source, rev string
-	push                                         string
+	push, sbomRefs                               string
 	created                                      int64
 	debug, sbom, insecure                        bool
 }
@@ -63,6 +65,7 @@ func parse(args []string, stderr io.Writer) (flags, error) {
 	fs.Int64Var(&f.created, "created", 0, "every timestamp in the image, in Unix seconds (SOURCE_DATE_EPOCH)")
 	fs.StringVar(&f.push, "push", "", "where to push the index (repo:tag)")
 	fs.BoolVar(&f.sbom, "sbom", false, "attach an SPDX SBOM to each platform's manifest")
+	fs.StringVar(&f.sbomRefs, "sbom-refs", "", "with -sbom: the file to append each SBOM's digest reference to, one a line")
 	fs.BoolVar(&f.insecure, "insecure", false, "allow a plain-HTTP registry")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -76,6 +79,9 @@ func parse(args []string, stderr io.Writer) (flags, error) {
 	}
 	if f.push == "" {
 		return f, errors.New("-push is required: the repository and tag to push to")
+	}
+	if f.sbomRefs != "" && !f.sbom {
+		return f, errors.New("-sbom-refs needs -sbom: there is no SBOM to name")
 	}
 	return f, nil
 }
@@ -185,6 +191,25 @@ func report(ctx context.Context, f flags, tag name.Tag, idx v1.ImageIndex, m v1.
 		return err
 	}
 	fmt.Fprintf(stderr, "%s %s: SBOM %s\n", tag, m.Platform, ref)
+	if f.sbomRefs == "" {
+		return nil
+	}
+	return appendLine(f.sbomRefs, ref.String())
+}
+
+// appendLine appends line to the file at path, creating it.
+func appendLine(path, line string) error {
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("-sbom-refs: %w", err)
+	}
+	if _, err := fmt.Fprintln(out, line); err != nil {
+		out.Close()
+		return fmt.Errorf("-sbom-refs: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("-sbom-refs: %w", err)
+	}
 	return nil
 }
 

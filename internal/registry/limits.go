@@ -27,6 +27,10 @@ const (
 	// format, so that MaxSignatures attestations at MaxAttestationSize each
 	// (2 GiB) cannot be held at once.
 	MaxReadSize = 64 << 20
+	// MaxConfigSize caps the config of a legacy .sig or .att image, which
+	// appending a signature reads whole: cosign's are about 1 KiB, a
+	// layer's history and diff ID about 200 bytes each.
+	MaxConfigSize = 1 << 20
 	// MaxManifestSize caps the bytes of one manifest, index or referrers
 	// list, checked as they arrive and before any parsing: decoding JSON
 	// takes several times its size in memory (a 29 MiB .sig manifest of
@@ -52,7 +56,9 @@ const (
 // LimitTransport wraps rt so that keyless never reads more than
 // MaxManifestSize bytes of a manifest or referrers response: a larger
 // one fails as soon as its Content-Length or its bytes pass the limit.
-// Every registry transport keyless uses must be wrapped by it.
+// The limit follows redirects: a manifest GET answered with a redirect
+// to any other URL is capped at every hop. Every registry transport
+// keyless uses must be wrapped by it.
 func LimitTransport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
@@ -64,16 +70,29 @@ type limitTransport struct{ rt http.RoundTripper }
 
 func (l limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.rt.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || !isManifestPath(req.URL.Path) ||
+	first := origin(req)
+	if err != nil || req.Method != http.MethodGet ||
+		!(isManifestPath(req.URL.Path) || isManifestPath(first.URL.Path)) ||
 		resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
 	if resp.ContentLength > MaxManifestSize {
 		resp.Body.Close()
-		return nil, tooLarge(req)
+		return nil, tooLarge(first)
 	}
-	resp.Body = &limitBody{ReadCloser: resp.Body, req: req, left: MaxManifestSize}
+	resp.Body = &limitBody{ReadCloser: resp.Body, req: first, left: MaxManifestSize}
 	return resp, nil
+}
+
+// origin returns the request that req's chain of redirects started from:
+// an http.Client makes each hop's request with the redirect response that
+// led to it, whose Request is the hop before. The URL the registry was
+// asked for, not where it sent keyless, decides what is a manifest.
+func origin(req *http.Request) *http.Request {
+	for req.Response != nil && req.Response.Request != nil {
+		req = req.Response.Request
+	}
+	return req
 }
 
 // isManifestPath reports whether path is /v2/<repo>/manifests/<ref> or

@@ -71,6 +71,13 @@ func TestLimitTransport(t *testing.T) {
 		"/v2/app/referrers/big":     {Body: big, MediaType: types.OCIImageIndex},
 		"/v2/app/blobs/big":         {Body: big, MediaType: "application/octet-stream"},
 		"/v2/app/manifests/x/extra": {Body: big, MediaType: types.OCIManifestSchema1},
+		"/storage/big":              {Body: big, MediaType: "application/octet-stream"},
+		"/storage/sized":            {Body: big, MediaType: "application/octet-stream", WithLength: true},
+		"/v2/app/manifests/moved":   {Redirect: "/storage/big"},
+		"/v2/app/manifests/sized2":  {Redirect: "/storage/sized"},
+		"/v2/app/manifests/twice":   {Redirect: "/v2/app/manifests/moved"},
+		"/v2/app/referrers/moved":   {Redirect: "/storage/big"},
+		"/v2/app/blobs/moved":       {Redirect: "/storage/big"},
 	}, nil)
 	client := &http.Client{Transport: LimitTransport(nil)}
 	tests := []struct {
@@ -85,6 +92,13 @@ func TestLimitTransport(t *testing.T) {
 		{http.MethodGet, "/v2/app/blobs/big", false},
 		{http.MethodGet, "/v2/app/manifests/x/extra", false},
 		{http.MethodGet, "/v2/app/manifests/missing", false},
+		// The limit follows a redirect, however many hops, to any path;
+		// a blob may be sent to storage whole.
+		{http.MethodGet, "/v2/app/manifests/moved", true},
+		{http.MethodGet, "/v2/app/manifests/sized2", true},
+		{http.MethodGet, "/v2/app/manifests/twice", true},
+		{http.MethodGet, "/v2/app/referrers/moved", true},
+		{http.MethodGet, "/v2/app/blobs/moved", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

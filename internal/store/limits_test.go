@@ -61,6 +61,45 @@ func TestReadLegacyHugeManifest(t *testing.T) {
 	}
 }
 
+// TestReadLegacyRedirectedManifest checks that the manifest size limit
+// holds when the registry redirects the manifest GET to another path,
+// where the limit is not decided by the path alone.
+func TestReadLegacyRedirectedManifest(t *testing.T) {
+	sig := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Size: 2, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("4", 64)}},
+		Layers:        registrytest.Descriptors(83_000, SimpleSigningMediaType, ""),
+	}
+	body := registrytest.JSON(t, sig)
+	t.Logf(".sig manifest of %d layers: %.1f MiB", len(sig.Layers), float64(len(body))/(1<<20))
+	for _, withLength := range []bool{true, false} {
+		t.Run(fmt.Sprintf("Content-Length %v", withLength), func(t *testing.T) {
+			tag := "sha256-" + strings.Repeat("5", 64) + ".sig"
+			host := registrytest.Fake(t, map[string]registrytest.Served{
+				"/v2/app/manifests/" + tag: {Redirect: "/storage/manifest"},
+				"/storage/manifest":        {Body: body, MediaType: types.OCIManifestSchema1, WithLength: withLength},
+			}, nil)
+			subject, err := name.NewDigest(host + "/app@" + subjectDigest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Raw
+			n := registrytest.Allocated(func() { got, err = readLegacy(context.Background(), subject, limited) })
+			t.Logf("allocated %d MiB", n>>20)
+			if err == nil || !strings.Contains(err.Error(), "limit of 4194304 bytes for a manifest") {
+				t.Fatalf("ReadLegacy = %d signatures, %v; want the manifest size limit", len(got), err)
+			}
+			if !strings.Contains(err.Error(), tag) {
+				t.Errorf("error %q does not name %s", err, tag)
+			}
+			if n > heapBound {
+				t.Errorf("reading a refused %d MiB manifest allocated %d MiB, over %d MiB", len(body)>>20, n>>20, heapBound>>20)
+			}
+		})
+	}
+}
+
 func TestReadBundlesReferrersLimits(t *testing.T) {
 	tests := []struct {
 		name    string

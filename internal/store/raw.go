@@ -12,8 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -174,54 +172,6 @@ func ReadReferrers(ctx context.Context, subject name.Digest, predicateType strin
 // attestations ("att") under: sha256-<hex>.<suffix> in the same repository.
 func TagOf(d name.Digest, suffix string) name.Tag {
 	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + "." + suffix)
-}
-
-// AppendLayer appends one layer of media type mt to the image at tag,
-// keeping the layers already there. The layer blob is uploaded before the
-// manifest, so a failure never leaves the tag pointing at a missing blob.
-// Blobs go up as WriteReferrer's do.
-func AppendLayer(ctx context.Context, tag name.Tag, data []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
-	return appendLayer(ctx, defaultBlobs(), tag, data, mt, annotations, opts...)
-}
-
-func appendLayer(ctx context.Context, blobs *registry.Blobs, tag name.Tag, data []byte, mt types.MediaType, annotations map[string]string, opts ...remote.Option) error {
-	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
-	base, err := tagImage(tag, opts)
-	if err != nil {
-		return err
-	}
-	layer := static.NewLayer(data, mt)
-	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mt})
-	if err != nil {
-		return fmt.Errorf("building signature image %s: %w", tag, err)
-	}
-	// Only the new layer and the new config are uploaded: the base's
-	// layers are in the repository already, and the manifest is new, so
-	// remote.Write's existence checks would only cost requests.
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return fmt.Errorf("building signature image %s: %w", tag, err)
-	}
-	if err := upload(ctx, blobs, tag.Context(), blob{cfg, true}, blob{data, true}); err != nil {
-		return err
-	}
-	if err := remote.Put(tag, img, opts...); err != nil {
-		return fmt.Errorf("writing signature image %s: %w", tag, err)
-	}
-	return nil
-}
-
-// tagImage returns the existing image at tag, or an empty one.
-func tagImage(tag name.Tag, opts []remote.Option) (v1.Image, error) {
-	img, err := remote.Image(tag, opts...)
-	if err == nil {
-		return img, nil
-	}
-	if !isNotFound(err) {
-		return nil, fmt.Errorf("reading signature image %s: %w", tag, err)
-	}
-	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	return mutate.ConfigMediaType(base, types.OCIConfigJSON), nil
 }
 
 // ReadLayers reads the layers of media type mt at tag (at most

@@ -19,6 +19,11 @@ type Served struct {
 	Body       []byte
 	MediaType  types.MediaType
 	WithLength bool // send Content-Length; else the body is chunked
+	// Redirect, when set, is where the registry sends a request instead:
+	// it answers 307 Temporary Redirect with this path.
+	Redirect string
+	// Sent, when not nil, counts the body bytes written to clients.
+	Sent *atomic.Int64
 }
 
 // Fake starts a registry that serves the given paths and 404 for
@@ -38,6 +43,10 @@ func Fake(t testing.TB, paths map[string]Served, missed *atomic.Int64) string {
 			http.NotFound(w, r)
 			return
 		}
+		if s.Redirect != "" {
+			http.Redirect(w, r, s.Redirect, http.StatusTemporaryRedirect)
+			return
+		}
 		sum := sha256.Sum256(s.Body)
 		w.Header().Set("Content-Type", string(s.MediaType))
 		w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%x", sum))
@@ -45,11 +54,26 @@ func Fake(t testing.TB, paths map[string]Served, missed *atomic.Int64) string {
 			w.Header().Set("Content-Length", strconv.Itoa(len(s.Body)))
 		}
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(s.Body)
+			write(w, s.Body, s.Sent)
 		}
 	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// write writes body in small pieces, counting each into sent, so that
+// sent tells how much a client read before it stopped.
+func write(w http.ResponseWriter, body []byte, sent *atomic.Int64) {
+	for len(body) > 0 {
+		n, err := w.Write(body[:min(len(body), 32<<10)])
+		if sent != nil {
+			sent.Add(int64(n))
+		}
+		if err != nil {
+			return
+		}
+		body = body[n:]
+	}
 }
 
 // Descriptors returns n distinct descriptors of the given media type,

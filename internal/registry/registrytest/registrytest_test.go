@@ -58,10 +58,11 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 func TestFake(t *testing.T) {
 	// Over net/http's 2 KiB response buffer, which would set a length.
 	body := bytes.Repeat([]byte("a"), 8<<10)
-	var missed atomic.Int64
+	var missed, sent atomic.Int64
 	host := registrytest.Fake(t, map[string]registrytest.Served{
-		"/v2/app/manifests/chunked": {Body: body, MediaType: types.OCIManifestSchema1},
+		"/v2/app/manifests/chunked": {Body: body, MediaType: types.OCIManifestSchema1, Sent: &sent},
 		"/v2/app/manifests/sized":   {Body: body, MediaType: types.OCIManifestSchema1, WithLength: true},
+		"/v2/app/manifests/moved":   {Redirect: "/v2/app/manifests/sized"},
 	}, &missed)
 	for _, tc := range []struct {
 		path       string
@@ -70,6 +71,7 @@ func TestFake(t *testing.T) {
 	}{
 		{"/v2/app/manifests/chunked", http.StatusOK, -1},
 		{"/v2/app/manifests/sized", http.StatusOK, 8 << 10},
+		{"/v2/app/manifests/moved", http.StatusOK, 8 << 10},
 		{"/v2/app/manifests/missing", http.StatusNotFound, -2},
 		{"/v2/app/blobs/missing", http.StatusNotFound, -2},
 	} {
@@ -85,6 +87,9 @@ func TestFake(t *testing.T) {
 		if tc.wantStatus == http.StatusOK && (resp.ContentLength != tc.wantLength || !bytes.Equal(got, body)) {
 			t.Errorf("GET %s: length %d, %d bytes; want length %d, the %d bytes served", tc.path, resp.ContentLength, len(got), tc.wantLength, len(body))
 		}
+	}
+	if got := sent.Load(); got != int64(len(body)) {
+		t.Errorf("sent = %d, want %d (the chunked body, once)", got, len(body))
 	}
 	if got := missed.Load(); got != 1 {
 		t.Errorf("missed = %d, want 1 (the missing manifest, not the blob)", got)
