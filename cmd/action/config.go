@@ -49,6 +49,8 @@ type options struct {
 	chainsHints bool
 	// policies are how the admission policies are written.
 	policies policy.Options
+	// tufRoot is the tuf-root path, for the summary's cosign initialize.
+	tufRoot string
 }
 
 // configSource is what a run's configuration comes from on a platform.
@@ -121,10 +123,16 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 		TrustedRoot: s.str("trusted-root"), SigningConfig: s.str("signing-config"),
 		FulcioURL: s.str("fulcio-url"), RekorURL: s.str("rekor-url"), TSAURL: s.str("tsa-url"),
 	}
-	if err := c.Trust.Check(); err != nil {
+	if o.policies, err = policyOptions(s); err != nil {
 		return c, o, err
 	}
-	if o.policies, err = policyOptions(s, c.Trust.TrustedRoot); err != nil {
+	if t := o.policies.TUF; t != nil {
+		// The TUF repository the policies name is where the run reads its
+		// trust material too, unless a trusted-root file pins it.
+		c.Trust.TUF = &trust.TUF{Mirror: t.Mirror, Root: t.Root}
+		o.tufRoot = s.str("tuf-root")
+	}
+	if err := c.Trust.Check(); err != nil {
 		return c, o, err
 	}
 	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
@@ -165,7 +173,7 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 // policyOptions are how the admission policies are written: the kinds of
 // Kyverno policy, the mode, and a private Sigstore's TUF repository, whose
 // root is read now.
-func policyOptions(s settings, trustedRoot string) (policy.Options, error) {
+func policyOptions(s settings) (policy.Options, error) {
 	var o policy.Options
 	var err error
 	if o.Kyverno, err = policy.ParseKyvernoKinds(s.str("kyverno-policy")); err != nil {
@@ -182,8 +190,6 @@ func policyOptions(s settings, trustedRoot string) (policy.Options, error) {
 		return o, &job.InputError{Input: "tuf-root", Err: fmt.Errorf("tuf-mirror %q has no root: give the path of the TUF repository's root.json too", mirror)}
 	case mirror == "":
 		return o, &job.InputError{Input: "tuf-mirror", Err: fmt.Errorf("tuf-root %s has no mirror: give the TUF repository's URL too", rootPath)}
-	case trustedRoot == "":
-		return o, &job.InputError{Input: "tuf-mirror", Err: fmt.Errorf("a TUF repository is for a private Sigstore: give its trusted_root.json as trusted-root too (the public-good one needs neither)")}
 	}
 	if err := policy.CheckTUFMirror(mirror); err != nil {
 		return o, &job.InputError{Input: "tuf-mirror", Err: err}

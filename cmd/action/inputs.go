@@ -51,7 +51,7 @@ var inputs = []input{
 	{name: "tsa-url", usage: "RFC 3161 timestamp authority URL (full path)", only: "sign", policy: true},
 	{name: "kyverno-policy", def: "image-validating", usage: "which Kyverno policy to write: image-validating (ImageValidatingPolicy, Kyverno 1.17+), cluster-policy (ClusterPolicy with verifyImages, older Kyverno) or both", policy: true},
 	{name: "policy-mode", def: "enforce", usage: "what the written admission policies do with an image that does not verify: enforce (refuse it) or audit (admit it and report it)", policy: true},
-	{name: "tuf-mirror", usage: "URL of the private Sigstore's TUF repository (as cosign initialize --mirror takes it), written into the Kyverno ImageValidatingPolicy; with tuf-root and trusted-root", policy: true},
+	{name: "tuf-mirror", usage: "URL of the private Sigstore's TUF repository (as cosign initialize --mirror takes it), written into the Kyverno ImageValidatingPolicy; with tuf-root. Without trusted-root, keyless reads its own trust material from it too", policy: true},
 	{name: "tuf-root", usage: "path of that TUF repository's root.json (as cosign initialize --root takes it), inlined into the Kyverno ImageValidatingPolicy", policy: true},
 	{name: "registry-username", usage: "registry username (with registry-password)"},
 	{name: "registry-password", usage: "registry password or token (masked)"},

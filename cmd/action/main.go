@@ -27,6 +27,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/report"
 	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/trust"
 )
 
 // Exit statuses.
@@ -226,7 +227,7 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
 		}
 	}
-	policies, err := admissionPolicies(r, tr, cfg.Trust.TrustedRoot, opts.policies)
+	policies, err := admissionPolicies(r, tr, cfg.Trust, opts.policies)
 	if err != nil {
 		return err
 	}
@@ -236,7 +237,11 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 	}
 	if opts.summary {
 		var b strings.Builder
-		if err := r.Markdown(&b, report.SummaryOptions{TrustedRoot: cfg.Trust.TrustedRoot, Policies: policies}); err != nil {
+		so := report.SummaryOptions{TrustedRoot: cfg.Trust.TrustedRoot, Policies: policies}
+		if t := cfg.Trust.TUF; t != nil {
+			so.TUFMirror, so.TUFRoot = t.Mirror, opts.tufRoot
+		}
+		if err := r.Markdown(&b, so); err != nil {
 			return err
 		}
 		a.Summary = b.String()
@@ -246,15 +251,15 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 
 // admissionPolicies builds the Kyverno and policy-controller policies for
 // the identity that signed (or the policy verified), for a private Sigstore
-// (trustedRoot is its path) with its keys from tr, the trusted root the run
+// (when t names one) with its keys from tr, the trusted root the run
 // parsed; o says how.
-func admissionPolicies(r *report.Run, tr *root.TrustedRoot, trustedRoot string, o policy.Options) ([]policy.Manifest, error) {
+func admissionPolicies(r *report.Run, tr *root.TrustedRoot, t trust.Config, o policy.Options) ([]policy.Manifest, error) {
 	if r.DryRun || !r.OK() {
 		return nil, nil
 	}
-	if trustedRoot != "" {
+	if t.Private() {
 		if tr == nil {
-			return nil, fmt.Errorf("building the policies: the run carries no trusted root from %s", trustedRoot)
+			return nil, errors.New("building the policies: the run carries no private trusted root")
 		}
 		o.TrustedRoot = tr
 	}

@@ -126,7 +126,6 @@ func TestBadInput(t *testing.T) {
 		{"unknown policy mode", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", "--policy-mode", "warn", good}, nil, "policy-mode"},
 		{"TUF mirror without root", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", good}, nil, "tuf-root"},
 		{"TUF root without mirror", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "tuf-mirror"},
-		{"TUF without a trusted root", []string{"sign", "--tuf-mirror", "https://tuf.example.com", "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "give its trusted_root.json as trusted-root"},
 		{"TUF mirror not a URL", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "tuf.example.com", "--tuf-root", writeTemp(t, dir, "root.json", tufRoot), good}, nil, "tuf-mirror"},
 		{"TUF root not a root", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", "--tuf-root", writeTemp(t, dir, "bad-root.json", `{"mediaType":"x"}`), good}, nil, "tuf-root"},
 		{"TUF root missing", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", "--tuf-root", dir + "/none.json", good}, nil, "tuf-root"},

@@ -75,7 +75,7 @@ func TestTrustedRootReadOnce(t *testing.T) {
 		}
 	}
 	r.Verified = true
-	got, err := admissionPolicies(r, res.TrustedRoot, cfg.Trust.TrustedRoot, policy.Options{})
+	got, err := admissionPolicies(r, res.TrustedRoot, cfg.Trust, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

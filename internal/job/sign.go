@@ -37,14 +37,14 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	run.Trust = material.Source
-	if c.Trust.TrustedRoot != "" {
+	if c.Trust.Private() {
 		run.TrustedRoot = material.Root
 	}
 	tok, err := identityToken(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	if c.Trust.TrustedRoot == "" {
+	if !c.Trust.Private() {
 		if err := tok.CheckPublicGoodKubernetes(); err != nil {
 			return nil, err
 		}

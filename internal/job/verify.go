@@ -28,7 +28,7 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	run.Trust = material.Source
-	if c.Trust.TrustedRoot != "" {
+	if c.Trust.Private() {
 		run.TrustedRoot = material.Root
 	}
 	remoteOpts, err := c.remote()

@@ -14,6 +14,10 @@ import (
 type SummaryOptions struct {
 	// TrustedRoot is a private trusted root path for the commands, or "".
 	TrustedRoot string
+	// TUFMirror and TUFRoot are a private Sigstore's TUF repository and the
+	// path of its root.json, when the run read its trust material there:
+	// the commands then start with cosign initialize.
+	TUFMirror, TUFRoot string
 	// Policies are the admission policies to show.
 	Policies []policy.Manifest
 }
@@ -56,6 +60,11 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	fmt.Fprintf(&b, "| trust | %s |\n", mdText(r.Trust))
 	if len(r.Subjects) > 0 && !r.DryRun {
 		b.WriteString("\n### How to verify\n\n")
+		if o.TrustedRoot == "" && o.TUFMirror != "" {
+			line := "cosign initialize --mirror " + shellQuote(o.TUFMirror) + " --root " + shellQuote(o.TUFRoot)
+			fence := mdFence(line)
+			fmt.Fprintf(&b, "First, trust this private Sigstore's TUF repository:\n\n%ssh\n%s\n%s\n\n", fence, line, fence)
+		}
 		for _, c := range r.VerifyCommands(r.Subjects[0].Digest, o.TrustedRoot) {
 			fence := mdFence(c.Line)
 			fmt.Fprintf(&b, "%s:\n\n%ssh\n%s\n%s\n\n", mdText(c.Title), fence, c.Line, fence)

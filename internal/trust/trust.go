@@ -43,12 +43,30 @@ type Config struct {
 	// FulcioURL, RekorURL and TSAURL, when set, replace the signing config's
 	// services. RekorURL names a Rekor v1 log.
 	FulcioURL, RekorURL, TSAURL string
-	// TUFCache is where the public-good TUF metadata is cached.
+	// TUF is a private Sigstore's TUF repository: when TrustedRoot is
+	// empty, the trusted root (and, without SigningConfig, the signing
+	// config) are read through it instead of the public-good one.
+	TUF *TUF
+	// TUFCache is where TUF metadata is cached.
 	TUFCache string
 	// Transport carries the TUF requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	// ReadFile reads the trusted root file; nil means os.ReadFile.
 	ReadFile func(name string) ([]byte, error)
+}
+
+// TUF is a TUF repository, as cosign initialize --mirror --root takes it.
+type TUF struct {
+	// Mirror is the repository's base URL.
+	Mirror string
+	// Root is its root.json, the trust anchor of every later update.
+	Root []byte
+}
+
+// Private reports whether c names a private Sigstore: a trusted root file
+// or a private TUF repository.
+func (c Config) Private() bool {
+	return c.TrustedRoot != "" || c.TUF != nil
 }
 
 // InputError is trust configuration that cannot be used.
@@ -73,8 +91,8 @@ func (c Config) Check() error {
 			return &InputError{Input: u.input, Err: fmt.Errorf("%q is not an http(s) URL: give e.g. https://fulcio.example.com", u.url)}
 		}
 	}
-	if (c.FulcioURL != "" || c.RekorURL != "" || c.TSAURL != "") && c.TrustedRoot == "" {
-		return &InputError{Input: "trusted-root", Err: errors.New("fulcio-url, rekor-url and tsa-url name a private Sigstore: give its trusted_root.json too")}
+	if (c.FulcioURL != "" || c.RekorURL != "" || c.TSAURL != "") && !c.Private() {
+		return &InputError{Input: "trusted-root", Err: errors.New("fulcio-url, rekor-url and tsa-url name a private Sigstore: give its trusted_root.json too, or its TUF repository (tuf-mirror and tuf-root)")}
 	}
 	return nil
 }
@@ -97,6 +115,12 @@ func Load(c Config, withSigning bool) (*Material, error) {
 		if c.TUFCache != "" {
 			opts.CachePath = c.TUFCache
 		}
+		what := "public-good trust metadata"
+		if c.TUF != nil {
+			opts.Root, opts.RepositoryBaseURL = c.TUF.Root, c.TUF.Mirror
+			what = "trust metadata from the TUF repository " + c.TUF.Mirror
+			m.Source = "TUF repository " + c.TUF.Mirror
+		}
 		if c.Transport != nil {
 			f := fetcher.NewDefaultFetcher()
 			f.SetHTTPClient(&http.Client{Transport: c.Transport})
@@ -104,10 +128,10 @@ func Load(c Config, withSigning bool) (*Material, error) {
 		}
 		var err error
 		if tufClient, err = tuf.New(opts); err != nil {
-			return nil, fmt.Errorf("fetching public-good trust metadata through TUF: %w", err)
+			return nil, fmt.Errorf("fetching %s: %w", what, err)
 		}
 		if m.Root, err = root.GetTrustedRoot(tufClient); err != nil {
-			return nil, fmt.Errorf("fetching trusted root through TUF: %w", err)
+			return nil, fmt.Errorf("fetching the trusted root (trusted_root.json) from the %s: %w", what, err)
 		}
 	}
 	if !withSigning {
