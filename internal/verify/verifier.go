@@ -33,6 +33,9 @@ type Result struct {
 	Verified bool `json:"verified"`
 	// Location is where the verified signature was read from.
 	Location string `json:"location,omitempty"`
+	// Digest is the digest of the verified signature's stored blob (the
+	// bundle, or the legacy layer): sha256:….
+	Digest string `json:"digest,omitempty"`
 	// Certificate summarises the verified signature's certificate.
 	Certificate *certificate.Summary `json:"certificate,omitempty"`
 	// LogURL is the base URL of the transparency log that holds the
@@ -151,7 +154,7 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
 			continue
 		}
-		res.Verified, res.Location, res.Reasons = true, it.Location, nil
+		res.Verified, res.Location, res.Digest, res.Reasons = true, it.Location, it.Digest, nil
 		if isSignature(k) {
 			res.Annotations = got.Annotations
 		} else {
