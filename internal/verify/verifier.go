@@ -66,6 +66,21 @@ type Verifier struct {
 	logs map[string]string
 	// exact requires the stored payload to sign what the kind signs now.
 	exact bool
+	// accept, when set, must accept the verified payload.
+	accept Accept
+}
+
+// Accept judges a verified payload by its predicate type and predicate:
+// a non-nil error refuses it, and is its failure reason.
+type Accept func(predicateType string, predicate json.RawMessage) error
+
+// Accepting returns a copy of v that accepts a stored payload only when
+// accept does, so that Verify finds the first payload of several that
+// both verifies and says what the caller looks for.
+func (v *Verifier) Accepting(accept Accept) *Verifier {
+	c := *v
+	c.accept = accept
+	return &c
 }
 
 // Exact returns a copy of v that accepts a stored payload only when it
@@ -149,6 +164,9 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 		}
 		if err == nil && want != nil {
 			err = same(want, got)
+		}
+		if err == nil && v.accept != nil {
+			err = v.accept(got.PredicateType, got.Predicate)
 		}
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
