@@ -230,8 +230,8 @@ func TestVerifyAccepting(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := func(n string) verify.Accept {
-				return func(predicateType string, predicate json.RawMessage) error {
-					if predicateType != testPredicateType || string(predicate) != `{"n":`+n+`}` {
+				return func(d name.Digest, predicateType string, predicate json.RawMessage) error {
+					if d != subj.Digest || predicateType != testPredicateType || string(predicate) != `{"n":`+n+`}` {
 						return errors.New("not the one looked for")
 					}
 					return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -70,9 +71,9 @@ type Verifier struct {
 	accept Accept
 }
 
-// Accept judges a verified payload by its predicate type and predicate:
-// a non-nil error refuses it, and is its failure reason.
-type Accept func(predicateType string, predicate json.RawMessage) error
+// Accept judges a verified payload about subject by its predicate type
+// and predicate: a non-nil error refuses it, and is its failure reason.
+type Accept func(subject name.Digest, predicateType string, predicate json.RawMessage) error
 
 // Accepting returns a copy of v that accepts a stored payload only when
 // accept does, so that Verify finds the first payload of several that
@@ -166,7 +167,7 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 			err = same(want, got)
 		}
 		if err == nil && v.accept != nil {
-			err = v.accept(got.PredicateType, got.Predicate)
+			err = v.accept(subject.Digest, got.PredicateType, got.Predicate)
 		}
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
