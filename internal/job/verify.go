@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -69,6 +71,22 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 // *verify.Verifier, reading from the registry its remote options name.
 type checker interface {
 	Verify(ctx context.Context, s registry.Subject, k payload.Kind, f sign.Format) (verify.Result, error)
+}
+
+// checkerFunc makes a checker of policy p against tr that reads with
+// opts and, when accept is set, accepts only what it accepts.
+type checkerFunc func(tr root.TrustedMaterial, p verify.Policy, accept verify.Accept, opts ...remote.Option) (checker, error)
+
+// newVerifier is the checkerFunc of verify.New.
+func newVerifier(tr root.TrustedMaterial, p verify.Policy, accept verify.Accept, opts ...remote.Option) (checker, error) {
+	v, err := verify.New(tr, p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if accept != nil {
+		v = v.Accepting(accept)
+	}
+	return v, nil
 }
 
 // gate is the verify gate for one subject: its signature in each of

@@ -77,57 +77,57 @@ func (c *Copier) Image(ctx context.Context, d name.Digest, dst name.Repository) 
 
 // Proofs copies everything that proves d (Attachments), and what proves
 // its referrers, to the same digest in dst. Each is looked for at dst
-// first: only what is missing is written.
+// first: only what is missing is written. On an error, the proofs copied
+// or found before it are returned with it.
 func (c *Copier) Proofs(ctx context.Context, d name.Digest, dst name.Repository) ([]Proof, error) {
 	budget := maxProofs
-	return c.proofs(ctx, d, dst, 1, &budget)
+	var out []Proof
+	err := c.proofs(ctx, d, dst, 1, &budget, &out)
+	return out, err
 }
 
 // maxProofs bounds what one digest's promotion copies, referrers of
 // referrers included.
 const maxProofs = 1024
 
-func (c *Copier) proofs(ctx context.Context, d name.Digest, dst name.Repository, depth int, budget *int) ([]Proof, error) {
+func (c *Copier) proofs(ctx context.Context, d name.Digest, dst name.Repository, depth int, budget *int, out *[]Proof) error {
 	atts, err := Attachments(ctx, d, c.src...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if *budget -= len(atts); *budget < 0 {
-		return nil, fmt.Errorf("%s has more than %d signatures, attestations and referrers: refusing to copy part of them", d, maxProofs)
+		return fmt.Errorf("%s has more than %d signatures, attestations and referrers: refusing to copy part of them", d, maxProofs)
 	}
 	var listed map[string]bool // the referrers dst lists for d, read once
-	var out []Proof
 	for _, a := range atts {
 		if a.Format == Legacy {
 			p, err := c.tag(ctx, d.Context().Tag(a.Tag), a.Descriptor, dst)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			out = append(out, p)
+			*out = append(*out, p)
 			continue
 		}
 		if listed == nil {
 			if listed, err = c.listed(ctx, dst.Digest(d.DigestStr())); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		p, ok, err := c.referrer(ctx, d, a, dst, listed)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			continue
 		}
-		out = append(out, p)
+		*out = append(*out, p)
 		if depth < maxDepth {
-			more, err := c.proofs(ctx, d.Context().Digest(a.Descriptor.Digest.String()), dst, depth+1, budget)
-			if err != nil {
-				return nil, err
+			if err := c.proofs(ctx, d.Context().Digest(a.Descriptor.Digest.String()), dst, depth+1, budget, out); err != nil {
+				return err
 			}
-			out = append(out, more...)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // has reports whether the registry holds the manifest d.
