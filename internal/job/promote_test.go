@@ -331,11 +331,11 @@ func TestPromoteSignsAVerificationSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pred struct {
-		Verifier          struct{ ID string }
-		ResourceURI       string
+		Verifier           struct{ ID string }
+		ResourceURI        string
 		VerificationResult string
-		VerifiedLevels    []string
-		InputAttestations []struct {
+		VerifiedLevels     []string
+		InputAttestations  []struct {
 			URI    string
 			Digest map[string]string
 		}
