@@ -24,6 +24,9 @@ func (r *Run) PolicyInput() policy.Input {
 		// (a dry run) anything is signed.
 		Attestations: slices.Clone(r.Attestations),
 	}
+	if r.Command == "promote" {
+		return r.destinationPolicyInput(in)
+	}
 	for _, s := range r.Subjects {
 		in.Images = append(in.Images, s.Digest)
 		// A reused signature, and every one a verify run checked, is
@@ -38,6 +41,24 @@ func (r *Run) PolicyInput() policy.Input {
 			// The attestations the run signed: the policies require them.
 			if pt := sig.PredicateType; pt != "" && pt != payload.SignPredicateType && !slices.Contains(in.Attestations, pt) {
 				in.Attestations = append(in.Attestations, pt)
+			}
+		}
+	}
+	return in
+}
+
+// destinationPolicyInput is a promote run's policy input: the promoted
+// digests at the destination, and the logs of the signatures that
+// verified there.
+func (r *Run) destinationPolicyInput(in policy.Input) policy.Input {
+	for _, s := range r.Subjects {
+		if s.Promotion == nil {
+			continue
+		}
+		in.Images = append(in.Images, s.Promotion.Destination)
+		for _, v := range s.Promotion.Verifications {
+			if v.Verified {
+				in.Signatures = append(in.Signatures, policy.Signature{Format: v.Format, LogURL: v.LogURL})
 			}
 		}
 	}
