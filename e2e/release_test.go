@@ -18,7 +18,7 @@ func copyTree(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	root := manifests.RepoRoot()
-	for _, pattern := range []string{"action.yml", "verify/action.yml", "tekton/*/*/*.yaml", "gitlab/templates/*.yml"} {
+	for _, pattern := range []string{"action.yml", "verify/action.yml", "promote/action.yml", "tekton/*/*/*.yaml", "gitlab/templates/*.yml"} {
 		files, err := filepath.Glob(filepath.Join(root, pattern))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: %v", pattern, err)
@@ -64,12 +64,15 @@ func TestRelease(t *testing.T) {
 	}
 
 	for file, want := range map[string]string{
-		"action.yml":        "  image: docker://" + static + "\n",
-		"verify/action.yml": "  image: docker://" + static + "\n",
-		"tekton/keyless-sign/0.1/keyless-sign.yaml":     "default: " + static + "\n",
-		"tekton/keyless-verify/0.1/keyless-verify.yaml": "default: " + static + "\n",
-		"gitlab/templates/sign.yml":                     "default: " + debug + "\n",
-		"gitlab/templates/verify.yml":                   "default: " + debug + "\n",
+		"action.yml":         "  image: docker://" + static + "\n",
+		"verify/action.yml":  "  image: docker://" + static + "\n",
+		"promote/action.yml": "  image: docker://" + static + "\n",
+		"tekton/keyless-sign/0.1/keyless-sign.yaml":       "default: " + static + "\n",
+		"tekton/keyless-verify/0.1/keyless-verify.yaml":   "default: " + static + "\n",
+		"tekton/keyless-promote/0.1/keyless-promote.yaml": "default: " + static + "\n",
+		"gitlab/templates/sign.yml":                       "default: " + debug + "\n",
+		"gitlab/templates/verify.yml":                     "default: " + debug + "\n",
+		"gitlab/templates/promote.yml":                    "default: " + debug + "\n",
 	} {
 		b, err := os.ReadFile(filepath.Join(tree, file))
 		if err != nil || !strings.Contains(string(b), want) {

@@ -71,8 +71,8 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	var c job.Config
 	var o options
 	var err error
-	if name := foreignInput(cmd, p); name != "" {
-		return c, o, &job.InputError{Input: name, Err: fmt.Errorf("applies to keyless %s only: remove it from this %s step", otherCommand(cmd), cmd)}
+	if in, ok := foreignInput(cmd, p); ok {
+		return c, o, &job.InputError{Input: in.name, Err: fmt.Errorf("applies to keyless %s only: remove it from this %s step", strings.Join(strings.Fields(in.only), " and "), cmd)}
 	}
 	c.Images = registry.SplitRefs(s.str("images"))
 	for _, a := range args {
@@ -97,7 +97,7 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if c.Recursive, err = s.boolean("recursive"); err != nil {
 		return c, o, err
 	}
-	if f := s.str("signature-format"); cmd == "verify" && strings.EqualFold(f, "any") {
+	if f := s.str("signature-format"); cmd != "sign" && strings.EqualFold(f, "any") {
 		c.Formats, c.AnyFormat = []sign.Format{sign.Bundle, sign.Legacy}, true
 	} else if c.Formats, err = sign.ParseFormats(f); err != nil {
 		return c, o, &job.InputError{Input: "signature-format", Err: err}
@@ -138,11 +138,14 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
 		return c, o, err
 	}
-	if cmd == "verify" {
+	if cmd != "sign" {
 		if c.AttestationTypes, err = attestationTypes(s.str("attestation-type")); err != nil {
 			return c, o, err
 		}
-		return c, o, c.Policy.Check()
+		if err := c.Policy.Check(); err != nil || cmd == "verify" {
+			return c, o, err
+		}
+		return promoteConfig(c, o, s, p, getenv, client)
 	}
 	if c.Verify, err = s.boolean("verify"); err != nil {
 		return c, o, err
@@ -265,25 +268,49 @@ func attestations(s settings) ([]payload.Kind, error) {
 	return append(kinds, custom), nil
 }
 
-// foreignInput returns the name of a set input that belongs to the other
-// command only (say, certificate-identity-regexp in a sign step), or "".
-func foreignInput(cmd string, p ci.Inputs) string {
+// foreignInput returns a set input that belongs to other commands only
+// (say, certificate-identity-regexp in a sign step).
+func foreignInput(cmd string, p ci.Inputs) (input, bool) {
 	for _, in := range inputs {
-		if _, ok := lookup(cmd, in.name); ok || in.only == "" || in.only == cmd {
+		if _, ok := lookup(cmd, in.name); ok || in.applies(cmd) {
 			continue
 		}
 		if p.Input(in.name) != "" {
-			return in.name
+			return in, true
 		}
 	}
-	return ""
+	return input{}, false
 }
 
-func otherCommand(cmd string) string {
-	if cmd == "sign" {
-		return "verify"
+// promoteConfig adds to c, a verify gate's configuration, what promote
+// needs: the destination and its credentials and, with vsa, the token
+// the verification summaries are signed with.
+func promoteConfig(c job.Config, o options, s settings, p configSource, getenv func(string) string, client *http.Client) (job.Config, options, error) {
+	var err error
+	// job.Promote refuses a destination that is missing, or not a
+	// repository, before anything is read.
+	c.Destination.Repository = s.str("destination")
+	c.Destination.Auth = registry.Auth{
+		Username: s.str("destination-registry-username"), Password: s.str("destination-registry-password"),
+		DockerConfig: s.str("destination-docker-config"),
+		GitHubToken:  getenv("GITHUB_TOKEN"), GitHubActor: getenv("GITHUB_ACTOR"),
+		DockerAuthConfig: getenv("DOCKER_AUTH_CONFIG"),
 	}
-	return "sign"
+	if (c.Destination.Auth.Username == "") != (c.Destination.Auth.Password == "") {
+		return c, o, &job.InputError{Input: "destination-registry-username", Err: fmt.Errorf("give destination-registry-username and destination-registry-password together")}
+	}
+	if dst, err := name.NewRepository(c.Destination.Repository); err == nil {
+		c.Destination.Auth.Registries = []string{dst.RegistryStr()}
+	}
+	if l, ok := p.RegistryLogin(); ok && c.Destination.Auth.Username == "" {
+		c.Destination.Auth.Username, c.Destination.Auth.Password, c.Destination.Auth.Registries = l.Username, l.Password, l.Registries
+	}
+	if c.VSA, err = s.boolean("vsa"); err != nil || !c.VSA {
+		return c, o, err
+	}
+	c.Version = version
+	c.Token, err = tokenSource(s, p, client)
+	return c, o, err
 }
 
 func annotations(s string) (map[string]string, error) {

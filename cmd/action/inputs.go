@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,8 @@ import (
 // component input, a KEYLESS_* variable and a CLI flag, all of one name.
 type input struct {
 	name, def, usage string
-	// only limits the input to one subcommand ("sign" or "verify").
+	// only limits the input to some subcommands: "sign", "verify",
+	// "promote", or several separated by spaces ("verify promote").
 	only string
 	// policy marks an input that decides what is signed or what a
 	// verification accepts: given as an argument, it may not also arrive,
@@ -25,38 +27,44 @@ type input struct {
 	repeat bool
 }
 
-// inputs is the one list of inputs; action.yml, verify/action.yml, the
-// Tekton Tasks and the GitLab components mirror it (a test checks).
+// inputs is the one list of inputs; action.yml, verify/action.yml,
+// promote/action.yml, the Tekton Tasks and the GitLab components mirror it
+// (tests check).
 var inputs = []input{
 	{name: "images", usage: "image references, newline- or comma-separated (also positional arguments); tags are resolved to digests once", policy: true},
 	{name: "images-from", usage: "a `FILE` a build tool wrote the pushed images' digests to (repeat the flag, or separate files by newlines or commas): docker buildx --metadata-file or build-push-action's metadata, ko --image-refs, kaniko --image-name-with-digest-file, a Tekton results directory or TaskRun JSON, one repository@digest a line; NAME=FILE for a file holding a bare digest (kaniko --digest-file, buildah or podman --digestfile). The file's digest is signed; its tags are only names", policy: true, repeat: true},
 	{name: "recursive", def: "false", usage: "for an image index, also sign/verify every platform manifest", policy: true},
 	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both", only: "sign", policy: true},
-	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both", only: "verify", policy: true},
+	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both; promote: at the source and the destination, and the formats of the verification summaries (bundle for any)", only: "verify promote", policy: true},
 	{name: "verify", def: "true", usage: "read the signatures back from the registry and verify them", only: "sign", policy: true},
 	{name: "certificate-identity", usage: "expected certificate identity (SAN); sign: overrides the identity derived from the token", policy: true},
-	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify", policy: true},
+	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify promote", policy: true},
 	{name: "certificate-oidc-issuer", usage: "expected OIDC issuer; sign: overrides the token's issuer", policy: true},
-	{name: "certificate-oidc-issuer-regexp", usage: "anchored regular expression for the OIDC issuer", only: "verify", policy: true},
-	{name: "source-repository", usage: "required source repository URI certificate extension", only: "verify", policy: true},
-	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify", policy: true},
-	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify", policy: true},
-	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify", policy: true},
-	{name: "attestation-type", usage: "also require, per format, an attestation of this predicate type by the same identity, its predicate checked against the certificate: slsaprovenance1, spdxjson, cyclonedx, … or a predicate type URI (newline- or comma-separated for several)", only: "verify", policy: true},
-	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify", policy: true},
+	{name: "certificate-oidc-issuer-regexp", usage: "anchored regular expression for the OIDC issuer", only: "verify promote", policy: true},
+	{name: "source-repository", usage: "required source repository URI certificate extension", only: "verify promote", policy: true},
+	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify promote", policy: true},
+	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify promote", policy: true},
+	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify promote", policy: true},
+	{name: "attestation-type", usage: "also require, per format, an attestation of this predicate type by the same identity, its predicate checked against the certificate: slsaprovenance1, spdxjson, cyclonedx, … or a predicate type URI (newline- or comma-separated for several)", only: "verify promote", policy: true},
+	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify promote", policy: true},
 	{name: "trusted-root", usage: "path of a trusted_root.json for a private Sigstore (default: public-good via TUF)", policy: true},
-	{name: "signing-config", usage: "path of a signing_config.json (Fulcio, Rekor, TSA URLs)", only: "sign", policy: true},
-	{name: "fulcio-url", usage: "Fulcio URL of a private Sigstore", only: "sign", policy: true},
-	{name: "rekor-url", usage: "Rekor v1 URL of a private Sigstore", only: "sign", policy: true},
-	{name: "tsa-url", usage: "RFC 3161 timestamp authority URL (full path)", only: "sign", policy: true},
+	{name: "signing-config", usage: "path of a signing_config.json (Fulcio, Rekor, TSA URLs)", only: "sign promote", policy: true},
+	{name: "fulcio-url", usage: "Fulcio URL of a private Sigstore", only: "sign promote", policy: true},
+	{name: "rekor-url", usage: "Rekor v1 URL of a private Sigstore", only: "sign promote", policy: true},
+	{name: "tsa-url", usage: "RFC 3161 timestamp authority URL (full path)", only: "sign promote", policy: true},
 	{name: "kyverno-policy", def: "image-validating", usage: "which Kyverno policy to write: image-validating (ImageValidatingPolicy, Kyverno 1.17+), cluster-policy (ClusterPolicy with verifyImages, older Kyverno) or both", policy: true},
 	{name: "policy-mode", def: "enforce", usage: "what the written admission policies do with an image that does not verify: enforce (refuse it) or audit (admit it and report it)", policy: true},
 	{name: "tuf-mirror", usage: "URL of the private Sigstore's TUF repository (as cosign initialize --mirror takes it), written into the Kyverno ImageValidatingPolicy; with tuf-root. Without trusted-root, keyless reads its own trust material from it too", policy: true},
 	{name: "tuf-root", usage: "path of that TUF repository's root.json (as cosign initialize --root takes it), inlined into the Kyverno ImageValidatingPolicy", policy: true},
-	{name: "registry-username", usage: "registry username (with registry-password)"},
-	{name: "registry-password", usage: "registry password or token (masked)"},
-	{name: "identity-token", usage: "OIDC identity token with audience sigstore (masked); default: the platform's", only: "sign", policy: true},
-	{name: "identity-token-file", usage: "file holding the OIDC identity token (re-read, for rotated Kubernetes tokens)", only: "sign", policy: true},
+	{name: "registry-username", usage: "registry username (with registry-password); promote: of the source"},
+	{name: "registry-password", usage: "registry password or token (masked); promote: of the source"},
+	{name: "destination", usage: "the repository to promote to, REGISTRY/REPOSITORY (no tag or digest): another repository or another registry; the digest stays the source's", only: "promote", policy: true},
+	{name: "destination-registry-username", usage: "username for the destination registry (with destination-registry-password)", only: "promote"},
+	{name: "destination-registry-password", usage: "password or token for the destination registry, which needs write access (masked)", only: "promote"},
+	{name: "destination-docker-config", usage: "a `DIR` holding a Docker config.json with the destination registry's credentials (Tekton: the destination-dockerconfig workspace)", only: "promote"},
+	{name: "vsa", def: "false", usage: "also sign a SLSA verification summary (https://slsa.dev/verification_summary/v1) of each promoted digest with the job's own identity, stored at the destination", only: "promote", policy: true},
+	{name: "identity-token", usage: "OIDC identity token with audience sigstore (masked); default: the platform's", only: "sign promote", policy: true},
+	{name: "identity-token-file", usage: "file holding the OIDC identity token (re-read, for rotated Kubernetes tokens)", only: "sign promote", policy: true},
 	{name: "annotations", usage: "key=value pairs, newline- or comma-separated, signed into every signature", only: "sign", policy: true},
 	{name: "provenance", def: "false", usage: "also attest SLSA v1 provenance of this build, from the platform's own facts, for every signed digest", only: "sign", policy: true},
 	{name: "sbom", usage: "path of an SPDX 2.x JSON or CycloneDX JSON SBOM to attest for every signed digest (at most 16 MB)", only: "sign", policy: true},
@@ -75,7 +83,7 @@ var inputs = []input{
 func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
 	vals := map[string]func() string{}
 	for _, in := range inputs {
-		if in.only != "" && in.only != cmd {
+		if !in.applies(cmd) {
 			continue
 		}
 		usage := in.usage
@@ -109,10 +117,15 @@ func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
 
 func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: keyless %s [flags] [IMAGE...]\n\n", cmd)
-		if cmd == "sign" {
+		switch cmd {
+		case "sign":
+			fmt.Fprintf(w, "Usage: keyless sign [flags] [IMAGE...]\n\n")
 			fmt.Fprint(w, "Signs image digests with Sigstore keyless signing, stores the signatures in\nthe registry, reads them back and verifies them.\n\n")
-		} else {
+		case "promote":
+			fmt.Fprintf(w, "Usage: keyless promote --destination REGISTRY/REPOSITORY [flags] [IMAGE...]\n\n")
+			fmt.Fprint(w, "Verifies image digests against an identity policy, copies each with every\nsignature, attestation and SBOM to the destination, verifies it again there,\nand (vsa) signs a SLSA verification summary of it. Nothing is copied unless\nevery image verifies.\n\n")
+		default:
+			fmt.Fprintf(w, "Usage: keyless verify [flags] [IMAGE...]\n\n")
 			fmt.Fprint(w, "Verifies the signatures of image digests against an identity policy.\n\n")
 		}
 		fmt.Fprint(w, "Every flag is also read from KEYLESS_<NAME> (GitHub: INPUT_<NAME>).\n\nFlags:\n")
@@ -124,9 +137,14 @@ func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 // lookup returns cmd's input called name, and whether cmd has one.
 func lookup(cmd, name string) (input, bool) {
 	for _, in := range inputs {
-		if in.name == name && (in.only == "" || in.only == cmd) {
+		if in.name == name && in.applies(cmd) {
 			return in, true
 		}
 	}
 	return input{}, false
+}
+
+// applies reports whether in is an input of cmd.
+func (in input) applies(cmd string) bool {
+	return in.only == "" || slices.Contains(strings.Fields(in.only), cmd)
 }

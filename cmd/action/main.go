@@ -1,6 +1,7 @@
 // Command keyless signs container image digests with Sigstore keyless
-// signing and verifies them, as a GitHub Action, a Tekton step, a GitLab CI
-// job or a plain CLI. This is the only package that touches the process
+// signing, verifies them, and promotes them to another repository with
+// their signatures, as a GitHub Action, a Tekton step, a GitLab CI job or a
+// plain CLI. This is the only package that touches the process
 // environment, flags, signals and the exit status.
 package main
 
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Mask every secret before anything can print it, and redact every
 	// secret from all that keyless prints and writes.
 	secrets := secret.New(p.Mask)
-	secrets.Add(s.str("identity-token"), s.str("registry-password"))
+	secrets.Add(s.str("identity-token"), s.str("registry-password"), s.str("destination-registry-password"))
 	secrets.Add(p.Secrets()...)
 	out := output{Platform: p, secrets: secrets, stderr: secrets.Writer(stderr)}
 	transport := secrets.Transport(nil)
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second, Transport: transport})
 	addCredentials(secrets, cfg.Auth)
+	addCredentials(secrets, cfg.Destination.Auth)
 	if err == nil {
 		err = ci.Preflight(p, opts.outputDir, opts.summary)
 	}
@@ -105,15 +107,15 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "sign", "verify":
+	case "sign", "verify", "promote":
 	case "help":
-		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n\nRun keyless sign -h or keyless verify -h for the flags.\n")
+		fmt.Fprint(stdout, "Usage: keyless sign|verify|promote [flags] [IMAGE...]\n\nRun keyless sign -h, keyless verify -h or keyless promote -h for the flags.\n")
 		return "", nil, nil, exitOK
 	case "version":
 		fmt.Fprintln(stdout, "keyless", version)
 		return "", nil, nil, exitOK
 	default:
-		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign or verify\n", cmd)
+		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign, verify or promote\n", cmd)
 		return "", nil, nil, exitInput
 	}
 	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
@@ -137,9 +139,12 @@ func execute(ctx context.Context, cmd string, out output, cfg job.Config, opts o
 	end := out.section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))
 	var res *job.Result
 	var err error
-	if cmd == "sign" {
+	switch cmd {
+	case "sign":
 		res, err = job.Sign(ctx, cfg)
-	} else {
+	case "promote":
+		res, err = job.Promote(ctx, cfg)
+	default:
 		res, err = job.Verify(ctx, cfg)
 	}
 	end()
@@ -194,6 +199,23 @@ func details(out output, r *report.Run) {
 				fmt.Fprintf(w, "%s%s NOT verified: %s\n", v.Format, kind(v.PredicateType), ci.OneLine(strings.Join(v.Reasons, "; ")))
 			}
 		}
+		if p := s.Promotion; p != nil {
+			fmt.Fprintf(w, "promoted to %s: %s\n", ci.OneLine(p.Destination), report.CopiedText(p.Copied))
+			for _, v := range p.Verifications {
+				if v.Verified {
+					fmt.Fprintf(w, "%s%s verified at the destination: %s\n", v.Format, kind(v.PredicateType), ci.OneLine(v.Location))
+				} else {
+					fmt.Fprintf(w, "%s%s NOT verified at the destination: %s\n", v.Format, kind(v.PredicateType), ci.OneLine(strings.Join(v.Reasons, "; ")))
+				}
+			}
+			for _, v := range p.VSAs {
+				how := "signed"
+				if v.Reused {
+					how = "already signed"
+				}
+				fmt.Fprintf(w, "%s verification summary %s: %s, log entry %d\n", v.Format, how, ci.OneLine(v.Location), v.LogIndex)
+			}
+		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "error: %s\n", ci.OneLine(s.Error))
 		}
@@ -225,6 +247,11 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 		a.Images = append(a.Images, s.Digest)
 		for _, sig := range s.Signatures {
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
+		}
+		if p := s.Promotion; p != nil {
+			for _, v := range p.VSAs {
+				a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s verification summary, log entry %d", p.Destination, v.Format, v.LogIndex), URL: report.EntryURL(v.LogURL, v.LogIndex)})
+			}
 		}
 	}
 	policies, err := admissionPolicies(r, tr, cfg.Trust, opts.policies)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/ci"
@@ -82,7 +84,17 @@ func addCredentials(s *secret.Set, a registry.Auth) {
 		actor = "x-access-token"
 	}
 	s.AddBasic(actor, a.GitHubToken)
-	if a.DockerAuthConfig == "" {
+	addDockerConfig(s, a.DockerAuthConfig)
+	if a.DockerConfig != "" {
+		if b, err := os.ReadFile(filepath.Join(a.DockerConfig, "config.json")); err == nil {
+			addDockerConfig(s, string(b))
+		}
+	}
+}
+
+// addDockerConfig adds the logins of a Docker config.json's content.
+func addDockerConfig(s *secret.Set, content string) {
+	if content == "" {
 		return
 	}
 	var cfg struct {
@@ -90,7 +102,7 @@ func addCredentials(s *secret.Set, a registry.Auth) {
 			Auth, Username, Password, IdentityToken, RegistryToken string
 		} `json:"auths"`
 	}
-	if json.Unmarshal([]byte(a.DockerAuthConfig), &cfg) != nil {
+	if json.Unmarshal([]byte(content), &cfg) != nil {
 		// Unparsable: keyless refuses it without echoing it.
 		return
 	}

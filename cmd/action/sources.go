@@ -28,7 +28,7 @@ import (
 func injected(cmd string, flagValue func(string) (string, bool), positional []string, p ci.Inputs) error {
 	var errs []error
 	for _, in := range inputs {
-		if !in.policy || (in.only != "" && in.only != cmd) {
+		if !in.policy || !in.applies(cmd) {
 			continue
 		}
 		arg, given := flagValue(in.name)

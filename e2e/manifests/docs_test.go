@@ -125,7 +125,7 @@ func keylessTaskProblems(t *testing.T, d Doc, tasks map[string]*v1.Task) []strin
 
 // componentInclude matches an include of a keyless template: a component
 // of the catalog or a release's template file.
-var componentInclude = regexp.MustCompile(`keyless-dev/keyless(?:/(sign|verify)@|/-/raw/[^/]+/templates/(sign|verify)\.yml$)`)
+var componentInclude = regexp.MustCompile(`keyless-dev/keyless(?:/(sign|verify|promote)@|/-/raw/[^/]+/templates/(sign|verify|promote)\.yml$)`)
 
 // TestDocsGitLabExamples validates every GitLab CI file of the
 // documentation against GitLab's CI schema, and checks each include of a
@@ -214,7 +214,7 @@ func inputType(typ string, v any) bool {
 }
 
 // keylessActions maps the keyless actions to their action.yml.
-var keylessActions = map[string]string{"keyless-dev/keyless": "action.yml", "keyless-dev/keyless/verify": "verify/action.yml"}
+var keylessActions = map[string]string{"keyless-dev/keyless": "action.yml", "keyless-dev/keyless/verify": "verify/action.yml", "keyless-dev/keyless/promote": "promote/action.yml"}
 
 // TestDocsGitHubExamples lints every GitHub workflow of the documentation
 // with actionlint, as scripts/test lints the repository's workflows, and

@@ -32,14 +32,15 @@ const ciSchemaSHA256 = "68fe6fb2b2db887afc71ed369ee0b4099546e2e813128871beac8798
 const debugImage = "ghcr.io/keyless-dev/keyless:v0.1.0-debug"
 
 // templates maps each component template to its subcommand.
-var templates = map[string]string{"sign.yml": "sign", "verify.yml": "verify"}
+var templates = map[string]string{"sign.yml": "sign", "verify.yml": "verify", "promote.yml": "promote"}
 
-// requiredInputs are the inputs that deliberately have no default: none,
-// since images may be left out when images-from names the images.
-var requiredInputs = map[string]bool{}
+// requiredInputs are the inputs that deliberately have no default: the
+// destination of a promotion (images may be left out when images-from
+// names the images).
+var requiredInputs = map[string]bool{"destination": true}
 
 // sampleValues fill inputs that have no default when instantiating a template.
-var sampleValues = map[string]any{"images": "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"}
+var sampleValues = map[string]any{"images": "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", "destination": "$CI_REGISTRY_IMAGE/prod"}
 
 // ciSchema compiles GitLab's CI schema (draft-07).
 func ciSchema(t *testing.T) *jsonschema.Schema {

@@ -19,7 +19,7 @@ var contextRef = regexp.MustCompile(`^\$\(context\.taskRun\.[a-z]+\)$`)
 
 // fixedEnv are the keyless variables a Task sets to its own constants or
 // workspaces, not to an input.
-var fixedEnv = map[string]bool{"KEYLESS_PLATFORM": true, "KEYLESS_RESULTS_DIR": true, "KEYLESS_IDENTITY_TOKEN_FILE": true, "KEYLESS_OUTPUT_DIR": true}
+var fixedEnv = map[string]bool{"KEYLESS_PLATFORM": true, "KEYLESS_RESULTS_DIR": true, "KEYLESS_IDENTITY_TOKEN_FILE": true, "KEYLESS_OUTPUT_DIR": true, "KEYLESS_DESTINATION_DOCKER_CONFIG": true}
 
 // TestTektonInputsFromParams checks why no step's or Task's output can
 // rewrite a keyless Task's policy input: Tekton results are files that a

@@ -19,7 +19,8 @@ import (
 
 // TestEveryInputDocumented checks that each front end's page has a table
 // row for every input, output, param, result and workspace its manifests
-// declare, and docs/cli.md one for every flag of the binary: so that any
+// declare, docs/promote.md one for every one of the three promote front
+// ends, and docs/cli.md one for every flag of the binary: so that any
 // input is one click from the README.
 func TestEveryInputDocumented(t *testing.T) {
 	for _, tc := range []struct {
@@ -34,6 +35,9 @@ func TestEveryInputDocumented(t *testing.T) {
 		{"docs/tekton.md", slices.Concat(
 			yamlNames(t, "tekton/keyless-sign/0.1/keyless-sign.yaml"), yamlNames(t, "tekton/keyless-verify/0.1/keyless-verify.yaml"))},
 		{"docs/cli.md", flagNames(t, "cmd/action/inputs.go")},
+		{"docs/promote.md", slices.Concat(
+			yamlKeys(t, "promote/action.yml", "inputs"), yamlKeys(t, "promote/action.yml", "outputs"),
+			yamlKeys(t, "gitlab/templates/promote.yml", "spec", "inputs"), yamlNames(t, "tekton/keyless-promote/0.1/keyless-promote.yaml"))},
 	} {
 		t.Run(tc.page, func(t *testing.T) {
 			page, err := os.ReadFile(filepath.Join(repoRoot, tc.page))

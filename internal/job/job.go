@@ -63,6 +63,14 @@ type Config struct {
 	Provenance ProvenanceSource
 	// DryRun resolves and checks access, and signs nothing.
 	DryRun bool
+	// Destination is where promote copies the images to, with its own
+	// credentials (promote only).
+	Destination Destination
+	// VSA signs a SLSA verification summary of every promoted digest, at
+	// the destination, with the identity of Token (promote only).
+	VSA bool
+	// Version is keyless's version, which verification summaries record.
+	Version string
 	// Concurrency bounds how many subjects are worked on at once; 0 means
 	// DefaultConcurrency.
 	Concurrency int
@@ -80,6 +88,18 @@ type Config struct {
 	Now func() time.Time
 
 	svc *services // set by defaults
+	// newChecker makes the run's verifiers: verify.New, unless a test
+	// stands in for it.
+	newChecker checkerFunc
+}
+
+// Destination is the repository promote copies to.
+type Destination struct {
+	// Repository is registry/repository, without a tag or digest.
+	Repository string
+	// Auth is its credentials (Config.Auth is the source's); their
+	// keychain ends, as every run's does, with the Docker config.
+	Auth registry.Auth
 }
 
 // TokenSource gets a raw OIDC identity token (see package oidc).
@@ -109,14 +129,22 @@ func (c *Config) defaults() {
 	if len(c.Formats) == 0 {
 		c.Formats = []sign.Format{sign.Bundle}
 	}
+	if c.newChecker == nil {
+		c.newChecker = newVerifier
+	}
 	c.svc = newServices(c)
 }
 
 // keychain returns the registry credentials of the run.
 func (c *Config) keychain() (authn.Keychain, error) {
-	kc, err := c.Auth.Keychain()
+	return keychainOf(c.Auth, "registry credentials")
+}
+
+// keychainOf returns the keychain of a, whose errors are input's.
+func keychainOf(a registry.Auth, input string) (authn.Keychain, error) {
+	kc, err := a.Keychain()
 	if err != nil {
-		return nil, &InputError{Input: "registry credentials", Err: err}
+		return nil, &InputError{Input: input, Err: err}
 	}
 	return kc, nil
 }
@@ -132,6 +160,11 @@ func (c *Config) remote() ([]remote.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.remoteWith(kc)
+}
+
+// remoteWith is remote with the credentials of kc.
+func (c *Config) remoteWith(kc authn.Keychain) ([]remote.Option, error) {
 	// The retrying transport retries each request; ggcr's own per-request
 	// retries are off (no status codes, and its predicate is false for the
 	// transport's raw errors), and it redoes a whole blob upload only when
@@ -153,7 +186,12 @@ func (c *Config) blobs() (*registry.Blobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.NewBlobs(kc, registry.LimitTransport(c.registryTransport())), nil
+	return c.blobsWith(kc), nil
+}
+
+// blobsWith is blobs with the credentials of kc.
+func (c *Config) blobsWith(kc authn.Keychain) *registry.Blobs {
+	return registry.NewBlobs(kc, registry.LimitTransport(c.registryTransport()))
 }
 
 // reuse adds one puller and one pusher for the whole run to opts: each

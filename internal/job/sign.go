@@ -152,15 +152,9 @@ func certifies(tok *oidc.Token, p payload.Provenance) error {
 // identity and issuer are the certificate's, unless the inputs set them, so
 // that verification checks exactly what Fulcio issued.
 func certify(ctx context.Context, c Config, run *Result, signer *sign.Signer, tokenIssuer string) error {
-	cert, err := signer.Certificate(ctx)
+	cert, err := certificateOf(ctx, signer, tokenIssuer)
 	if err != nil {
-		var re *sign.RefusedError
-		if errors.As(err, &re) {
-			return &InputError{Input: "identity-token", Err: fmt.Errorf("%w\n"+
-				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
-				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
-		}
-		return fmt.Errorf("getting signing certificate: %w", err)
+		return err
 	}
 	run.Certificate = summarize(cert)
 	// A policy may require timestamps only when every store carries them.
@@ -188,6 +182,22 @@ func certify(ctx context.Context, c Config, run *Result, signer *sign.Signer, to
 		run.Policy.Issuer = got
 	}
 	return nil
+}
+
+// certificateOf gets signer's one certificate; Fulcio's refusal of the
+// token is the identity-token input's to fix.
+func certificateOf(ctx context.Context, signer *sign.Signer, tokenIssuer string) (*x509.Certificate, error) {
+	cert, err := signer.Certificate(ctx)
+	if err != nil {
+		var re *sign.RefusedError
+		if errors.As(err, &re) {
+			return nil, &InputError{Input: "identity-token", Err: fmt.Errorf("%w\n"+
+				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
+				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
+		}
+		return nil, fmt.Errorf("getting signing certificate: %w", err)
+	}
+	return cert, nil
 }
 
 // identityToken gets the token, masks it and checks it. An expired token

@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -48,17 +50,7 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 	forEach(c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
 		r := newSubject(s)
-		r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
-		if c.AnyFormat {
-			r.Verifications = anyVerified(r.Verifications)
-		}
-		for _, t := range c.AttestationTypes {
-			att := verifyAttestations(ctx, verifier, s, t, c.Formats)
-			if c.AnyFormat {
-				att = anyVerified(att)
-			}
-			r.Verifications = append(r.Verifications, att...)
-		}
+		r.Verifications = gate(ctx, c, verifier, s)
 		run.Subjects[i] = r
 		p.done(s, r, true)
 	})
@@ -75,9 +67,49 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 	return run, nil
 }
 
+// checker verifies what a registry holds for a subject: a
+// *verify.Verifier, reading from the registry its remote options name.
+type checker interface {
+	Verify(ctx context.Context, s registry.Subject, k payload.Kind, f sign.Format) (verify.Result, error)
+}
+
+// checkerFunc makes a checker of policy p against tr that reads with
+// opts and, when accept is set, accepts only what it accepts.
+type checkerFunc func(tr root.TrustedMaterial, p verify.Policy, accept verify.Accept, opts ...remote.Option) (checker, error)
+
+// newVerifier is the checkerFunc of verify.New.
+func newVerifier(tr root.TrustedMaterial, p verify.Policy, accept verify.Accept, opts ...remote.Option) (checker, error) {
+	v, err := verify.New(tr, p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if accept != nil {
+		v = v.Accepting(accept)
+	}
+	return v, nil
+}
+
+// gate is the verify gate for one subject: its signature in each of
+// c.Formats, then each of c.AttestationTypes in each format (with
+// c.AnyFormat, one valid format of each suffices).
+func gate(ctx context.Context, c Config, v checker, s registry.Subject) []verify.Result {
+	out := verifyFormats(ctx, v, s, c.Formats)
+	if c.AnyFormat {
+		out = anyVerified(out)
+	}
+	for _, t := range c.AttestationTypes {
+		att := verifyAttestations(ctx, v, s, t, c.Formats)
+		if c.AnyFormat {
+			att = anyVerified(att)
+		}
+		out = append(out, att...)
+	}
+	return out
+}
+
 // verifyFormats verifies s in each format; a registry error is the
 // format's failure reason, so that verification fails closed.
-func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, formats []sign.Format) []verify.Result {
+func verifyFormats(ctx context.Context, v checker, s registry.Subject, formats []sign.Format) []verify.Result {
 	var out []verify.Result
 	for _, f := range formats {
 		out = append(out, verifyOne(ctx, v, s, payload.Signature{}, f))
@@ -88,7 +120,7 @@ func verifyFormats(ctx context.Context, v *verify.Verifier, s registry.Subject, 
 // verifyAttestations verifies an attestation of predicateType for s in
 // each format, and checks each verified predicate against the certificate
 // that signed it: a predicate that the certificate contradicts fails.
-func verifyAttestations(ctx context.Context, v *verify.Verifier, s registry.Subject, predicateType string, formats []sign.Format) []verify.Result {
+func verifyAttestations(ctx context.Context, v checker, s registry.Subject, predicateType string, formats []sign.Format) []verify.Result {
 	var out []verify.Result
 	for _, f := range formats {
 		res := verifyOne(ctx, v, s, payload.Expected(predicateType), f)
@@ -110,7 +142,7 @@ func verifyAttestations(ctx context.Context, v *verify.Verifier, s registry.Subj
 
 // verifyOne verifies kind k of s in format f; a registry error is the
 // failure reason.
-func verifyOne(ctx context.Context, v *verify.Verifier, s registry.Subject, k payload.Kind, f sign.Format) verify.Result {
+func verifyOne(ctx context.Context, v checker, s registry.Subject, k payload.Kind, f sign.Format) verify.Result {
 	res, err := v.Verify(ctx, s, k, f)
 	if err != nil {
 		res.Reasons = append(res.Reasons, err.Error())

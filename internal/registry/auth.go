@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -19,18 +21,35 @@ type Auth struct {
 	// DockerAuthConfig is the content of a Docker config.json (GitLab's
 	// DOCKER_AUTH_CONFIG variable).
 	DockerAuthConfig string
+	// DockerConfig is a directory holding a Docker config.json whose
+	// logins come before DockerAuthConfig's (a Tekton workspace of
+	// another registry's credentials than DOCKER_CONFIG's).
+	DockerConfig string
 }
 
 // Keychain returns a keychain that tries, in order: the explicit username
-// and password, DockerAuthConfig, the GitHub token for ghcr.io, then the
-// Docker config (DOCKER_CONFIG or ~/.docker) and anonymous access.
+// and password, the logins of DockerConfig's config.json, DockerAuthConfig,
+// the GitHub token for ghcr.io, then the Docker config (DOCKER_CONFIG or
+// ~/.docker) and anonymous access.
 func (a Auth) Keychain() (authn.Keychain, error) {
 	var chains []authn.Keychain
 	if a.Username != "" || a.Password != "" {
 		chains = append(chains, hosts(a.Registries, authn.FromConfig(authn.AuthConfig{Username: a.Username, Password: a.Password})))
 	}
+	if a.DockerConfig != "" {
+		path := filepath.Join(a.DockerConfig, "config.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the Docker config: %w", err)
+		}
+		kc, err := dockerAuthConfig(path, string(b))
+		if err != nil {
+			return nil, err
+		}
+		chains = append(chains, kc)
+	}
 	if a.DockerAuthConfig != "" {
-		kc, err := dockerAuthConfig(a.DockerAuthConfig)
+		kc, err := dockerAuthConfig("DOCKER_AUTH_CONFIG", a.DockerAuthConfig)
 		if err != nil {
 			return nil, err
 		}
@@ -68,8 +87,9 @@ func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return authn.Anonymous, nil
 }
 
-// dockerAuthConfig parses the "auths" of a Docker config.json.
-func dockerAuthConfig(content string) (authn.Keychain, error) {
+// dockerAuthConfig parses the "auths" of a Docker config.json, from
+// source (for messages).
+func dockerAuthConfig(source, content string) (authn.Keychain, error) {
 	var cfg struct {
 		Auths map[string]struct {
 			Auth     string `json:"auth"`
@@ -78,7 +98,7 @@ func dockerAuthConfig(content string) (authn.Keychain, error) {
 		} `json:"auths"`
 	}
 	if err := json.Unmarshal([]byte(content), &cfg); err != nil {
-		return nil, fmt.Errorf("DOCKER_AUTH_CONFIG is not a Docker config.json: %w", err)
+		return nil, fmt.Errorf("%s is not a Docker config.json: %w", source, err)
 	}
 	var chains []authn.Keychain
 	for host, e := range cfg.Auths {
@@ -86,7 +106,7 @@ func dockerAuthConfig(content string) (authn.Keychain, error) {
 		if e.Auth != "" {
 			dec, err := base64.StdEncoding.DecodeString(e.Auth)
 			if err != nil {
-				return nil, fmt.Errorf("DOCKER_AUTH_CONFIG: auth for %s is not base64", host)
+				return nil, fmt.Errorf("%s: auth for %s is not base64", source, host)
 			}
 			user, pass, _ = strings.Cut(string(dec), ":")
 		}

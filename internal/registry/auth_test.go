@@ -2,6 +2,8 @@ package registry
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,6 +89,32 @@ func TestAuthKeychain(t *testing.T) {
 			},
 		},
 	}
+	dir := t.TempDir()
+	config := `{"auths":{"registry.example":{"auth":"` + b64([]byte("prod:push")) + `"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, []struct {
+		name string
+		auth Auth
+		want map[string]authn.AuthConfig
+	}{
+		{
+			name: "a Docker config directory's logins",
+			auth: Auth{DockerConfig: dir},
+			want: map[string]authn.AuthConfig{"registry.example": {Username: "prod", Password: "push"}, "ghcr.io": anon},
+		},
+		{
+			name: "a Docker config directory before DOCKER_AUTH_CONFIG, after the explicit login",
+			auth: Auth{DockerConfig: dir, DockerAuthConfig: `{"auths":{"registry.example":{"auth":"` + b64([]byte("dev:pull")) + `"},"other.example":{"auth":"` + b64([]byte("o:p")) + `"}}}`,
+				Username: "u", Password: "p", Registries: []string{"explicit.example"}},
+			want: map[string]authn.AuthConfig{
+				"registry.example": {Username: "prod", Password: "push"},
+				"other.example":    {Username: "o", Password: "p"},
+				"explicit.example": {Username: "u", Password: "p"},
+			},
+		},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("DOCKER_CONFIG", t.TempDir()) // no ambient credentials
@@ -116,9 +144,23 @@ func TestAuthKeychainErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kc, err := Auth{DockerAuthConfig: tt.config}.Keychain()
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Keychain() = %v, %v; want error containing %q", kc, err, tt.wantErr)
+			if err == nil || !strings.Contains(err.Error(), "DOCKER_AUTH_CONFIG") || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Keychain() = %v, %v; want error naming DOCKER_AUTH_CONFIG and containing %q", kc, err, tt.wantErr)
+			}
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.json")
+			if err := os.WriteFile(path, []byte(tt.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			kc, err = Auth{DockerConfig: dir}.Keychain()
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Keychain() = %v, %v; want error naming %s and containing %q", kc, err, path, tt.wantErr)
 			}
 		})
 	}
+	t.Run("no config.json in the directory", func(t *testing.T) {
+		if _, err := (Auth{DockerConfig: t.TempDir()}).Keychain(); err == nil || !strings.Contains(err.Error(), "config.json") {
+			t.Fatalf("Keychain() error = %v, want one naming config.json", err)
+		}
+	})
 }

@@ -23,11 +23,21 @@ type record struct {
 	SignedTimestamps bool          `json:"signedTimestamps,omitempty"`
 	Trust            string        `json:"trust"`
 	Policy           policyRecord  `json:"policy"`
+	Destination      string        `json:"destination,omitempty"`
+	VSA              *vsaRecord    `json:"vsa,omitempty"`
 	Subjects         []Subject     `json:"subjects"`
 	Verified         bool          `json:"verified"`
 	Unverified       bool          `json:"unverified,omitempty"`
 	Started          time.Time     `json:"started"`
 	Duration         time.Duration `json:"durationNs"`
+}
+
+// vsaRecord is the identity a promote run signed verification summaries
+// as, in the JSON report.
+type vsaRecord struct {
+	Issuer      string       `json:"certificateOidcIssuer"`
+	Identity    string       `json:"certificateIdentity"`
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // policyRecord is the verification policy in the JSON report.
@@ -52,6 +62,10 @@ func (r Run) MarshalJSON() ([]byte, error) {
 		Issuer: id.Issuer, Identity: id.SAN, IdentityRegexp: id.SANRegexp, IssuerRegexp: id.IssuerRegexp,
 		Certificate: id.Certificate, Formats: r.Formats, Attestations: r.Attestations, SignedTimestamps: r.SignedTimestamps, Trust: r.Trust,
 		Subjects: r.Subjects, Verified: r.Verified, Unverified: r.Unverified, Started: r.Started, Duration: r.Duration,
+		Destination: r.Destination,
+	}
+	if v := r.VSA; v != nil {
+		rec.VSA = &vsaRecord{Issuer: v.Issuer, Identity: v.SAN, Certificate: v.Certificate}
 	}
 	if !r.DryRun {
 		e := id.Extensions

@@ -31,12 +31,19 @@ func New(res *job.Result) *Run {
 		Unverified:       res.Unverified,
 		Started:          res.Started,
 		Duration:         res.Duration,
+		Destination:      res.Destination,
+	}
+	if res.VSA && res.VSAPolicy.Identity != "" {
+		r.VSA = &Identity{Issuer: res.VSAPolicy.Issuer, SAN: res.VSAPolicy.Identity, Certificate: newCertificate(res.VSACertificate)}
 	}
 	if res.Subjects != nil {
 		r.Subjects = make([]Subject, len(res.Subjects))
 	}
 	for i, s := range res.Subjects {
 		r.Subjects[i] = newSubject(s)
+		if p := r.Subjects[i].Promotion; p != nil {
+			p.WantVSA = res.VSA
+		}
 	}
 	return r
 }
@@ -52,6 +59,7 @@ func newSubject(s job.Subject) Subject {
 	for _, v := range s.Verifications {
 		out.Verifications = append(out.Verifications, newVerification(v))
 	}
+	out.Promotion = newPromotion(s.Promotion)
 	return out
 }
 

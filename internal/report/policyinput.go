@@ -29,6 +29,9 @@ func (r *Run) PolicyInput() policy.Input {
 	if c := r.Identity.Certificate; r.Command == "sign" && c != nil {
 		in.Source = policy.Source{Repository: c.SourceRepositoryURI, Ref: c.SourceRepositoryRef}
 	}
+	if r.Command == "promote" {
+		return r.destinationPolicyInput(in)
+	}
 	for _, s := range r.Subjects {
 		in.Images = append(in.Images, s.Digest)
 		// A reused signature, and every one a verify run checked, is
@@ -43,6 +46,24 @@ func (r *Run) PolicyInput() policy.Input {
 			// The attestations the run signed: the policies require them.
 			if pt := sig.PredicateType; pt != "" && pt != payload.SignPredicateType && !slices.Contains(in.Attestations, pt) {
 				in.Attestations = append(in.Attestations, pt)
+			}
+		}
+	}
+	return in
+}
+
+// destinationPolicyInput is a promote run's policy input: the promoted
+// digests at the destination, and the logs of the signatures that
+// verified there.
+func (r *Run) destinationPolicyInput(in policy.Input) policy.Input {
+	for _, s := range r.Subjects {
+		if s.Promotion == nil {
+			continue
+		}
+		in.Images = append(in.Images, s.Promotion.Destination)
+		for _, v := range s.Promotion.Verifications {
+			if v.Verified {
+				in.Signatures = append(in.Signatures, policy.Signature{Format: v.Format, LogURL: v.LogURL})
 			}
 		}
 	}

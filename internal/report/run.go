@@ -14,10 +14,10 @@ import (
 	"github.com/keyless-dev/keyless/internal/sign"
 )
 
-// Run is the record of one keyless sign or verify run, built once from the
+// Run is the record of one keyless sign, verify or promote run, built once from the
 // job's result by New. Its JSON form (see MarshalJSON) is the report file.
 type Run struct {
-	// Command is "sign" or "verify".
+	// Command is "sign", "verify" or "promote".
 	Command string
 	// DryRun is true when nothing was signed.
 	DryRun bool
@@ -42,6 +42,11 @@ type Run struct {
 	// Unverified is true when signing skipped the read-back verification
 	// (the verify input was false).
 	Unverified bool
+	// Destination is the repository a promote run copied to.
+	Destination string
+	// VSA is the identity a promote run signed its verification summaries
+	// as; nil when it signed none.
+	VSA *Identity
 	// Started and Duration time the run.
 	Started  time.Time
 	Duration time.Duration
@@ -82,6 +87,10 @@ type Subject struct {
 	Verifications []Verification `json:"verifications,omitempty"`
 	// Error is a signing or registry error for this subject.
 	Error string `json:"error,omitempty"`
+	// Promotion is what a promote run did with the subject once it
+	// verified at the source; nil when nothing was copied (the subject
+	// then failed, or has an error saying why it was not promoted).
+	Promotion *Promotion `json:"promotion,omitempty"`
 }
 
 // Signature is one signature a sign run wrote, or found already there.
@@ -133,9 +142,10 @@ type Verification struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
-// OK reports whether s was signed (if signing) and verified in every format.
+// OK reports whether s was signed (if signing) and verified in every
+// format, and (if promoting) verified again at the destination.
 func (s Subject) OK(wantVerify bool) bool {
-	if s.Error != "" {
+	if s.Error != "" || s.Promotion != nil && !s.Promotion.OK() {
 		return false
 	}
 	if !wantVerify {
@@ -166,10 +176,14 @@ func (r *Run) OK() bool {
 	return true
 }
 
-// Failure says why s failed: its error, or each format's reasons.
+// Failure says why s failed: its error, or each format's reasons (at the
+// source, then at the destination).
 func (s Subject) Failure() string {
 	if s.Error != "" {
 		return s.Error
+	}
+	if s.Promotion != nil && !s.Promotion.OK() && s.sourceOK() {
+		return s.Promotion.failure()
 	}
 	var reasons []string
 	for _, v := range s.Verifications {
@@ -180,6 +194,16 @@ func (s Subject) Failure() string {
 	return "verification failed: " + strings.Join(reasons, "; ")
 }
 
+// sourceOK reports whether every verification of s passed.
+func (s Subject) sourceOK() bool {
+	for _, v := range s.Verifications {
+		if !v.Verified {
+			return false
+		}
+	}
+	return len(s.Verifications) > 0
+}
+
 // Output is one named output value.
 type Output struct {
 	Name, Value string
@@ -187,6 +211,9 @@ type Output struct {
 
 // Outputs returns the run's outputs, in a fixed order.
 func (r *Run) Outputs() []Output {
+	if r.Command == "promote" {
+		return r.promoteOutputs()
+	}
 	var digests, sigs, idx, atts []string
 	for _, s := range r.Subjects {
 		digests = append(digests, s.Digest)

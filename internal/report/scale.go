@@ -104,7 +104,7 @@ func (r *Run) totals(ok, failed int) string {
 	switch {
 	case r.DryRun:
 		done = "planned"
-	case r.Command == "verify":
+	case r.Command == "verify", r.Command == "promote":
 		done = "verified"
 	case r.Unverified:
 		done = "signed"

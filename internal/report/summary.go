@@ -35,12 +35,29 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		status = "❌ failed"
 	case r.Command == "verify":
 		status = "✅ verified"
+	case r.Command == "promote":
+		status = "✅ promoted to " + mdCode(r.Destination)
 	case r.Unverified:
 		status = "✅ signed (not verified: the verify input is false)"
 	}
 	fmt.Fprintf(&b, "## keyless %s — %s\n\n", r.Command, status)
-	r.writeImages(&b)
-	r.writeAttestations(&b)
+	if r.Command == "promote" {
+		// The source tables show the gate at the source; the
+		// destination's table follows them.
+		b.WriteString("### At the source\n\n")
+		src := *r
+		src.Subjects = make([]Subject, len(r.Subjects))
+		for i, s := range r.Subjects {
+			s.Promotion = nil
+			src.Subjects[i] = s
+		}
+		src.writeImages(&b)
+		src.writeAttestations(&b)
+		r.writePromotion(&b)
+	} else {
+		r.writeImages(&b)
+		r.writeAttestations(&b)
+	}
 	b.WriteString("### Identity\n\n")
 	if r.Command == "sign" {
 		b.WriteString("Signed as this identity. Signing proves who built and pushed these digests, not that they are safe to run.\n\n")
@@ -58,14 +75,14 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 		}
 	}
 	fmt.Fprintf(&b, "| trust | %s |\n", mdText(r.Trust))
-	if len(r.Subjects) > 0 && !r.DryRun {
+	if image := r.commandImage(); image != "" {
 		b.WriteString("\n### How to verify\n\n")
 		if o.TrustedRoot == "" && o.TUFMirror != "" {
 			line := "cosign initialize --mirror " + shellQuote(o.TUFMirror) + " --root " + shellQuote(o.TUFRoot)
 			fence := mdFence(line)
 			fmt.Fprintf(&b, "First, trust this private Sigstore's TUF repository:\n\n%ssh\n%s\n%s\n\n", fence, line, fence)
 		}
-		for _, c := range r.VerifyCommands(r.Subjects[0].Digest, o.TrustedRoot) {
+		for _, c := range r.VerifyCommands(image, o.TrustedRoot) {
 			fence := mdFence(c.Line)
 			fmt.Fprintf(&b, "%s:\n\n%ssh\n%s\n%s\n\n", mdText(c.Title), fence, c.Line, fence)
 		}
@@ -80,6 +97,22 @@ func (r *Run) Markdown(w io.Writer, o SummaryOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// commandImage is the image the summary's commands verify: the first
+// one signed or verified, or, of a promotion, its copy at the
+// destination; "" for none.
+func (r *Run) commandImage() string {
+	switch {
+	case len(r.Subjects) == 0 || r.DryRun:
+		return ""
+	case r.Command == "promote":
+		if p := r.Subjects[0].Promotion; p != nil {
+			return p.Destination
+		}
+		return ""
+	}
+	return r.Subjects[0].Digest
 }
 
 func (r *Run) identity() string {

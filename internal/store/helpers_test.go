@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -24,6 +26,12 @@ func writeLegacy(ctx context.Context, d name.Digest, blob []byte, ann map[string
 // readLegacy reads the .sig layers of d.
 func readLegacy(ctx context.Context, d name.Digest, opts ...remote.Option) ([]Raw, error) {
 	return ReadLayers(ctx, TagOf(d, "sig"), SimpleSigningMediaType, registry.MaxBlobSize, nil, opts...)
+}
+
+// blobDigest is the digest of a blob as the registry names it.
+func blobDigest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // pushed pushes a random image to the tag ref and resolves it as keyless
@@ -56,10 +64,10 @@ type attestation struct{ predicate string }
 func (attestation) PredicateType() string { return "https://example.com/test/v1" }
 
 func (a attestation) Statement(d name.Digest) ([]byte, error) {
-	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
+	alg, h, _ := strings.Cut(d.DigestStr(), ":")
 	return json.Marshal(map[string]any{
 		"_type": payload.StatementType, "predicateType": a.PredicateType(),
-		"subject":   []any{map[string]any{"digest": map[string]string{alg: hex}}},
+		"subject":   []any{map[string]any{"digest": map[string]string{alg: h}}},
 		"predicate": json.RawMessage(cmp.Or(a.predicate, `{"n":1}`)),
 	})
 }

@@ -27,6 +27,8 @@ type Raw struct {
 	// Blob is the layer's content: a bundle, a simple-signing payload or a
 	// DSSE envelope.
 	Blob []byte
+	// Digest is the blob's digest (sha256:…), checked as it was read.
+	Digest string
 	// Annotations are the layer's annotations (tags only).
 	Annotations map[string]string
 }
@@ -162,7 +164,7 @@ func ReadReferrers(ctx context.Context, subject name.Digest, predicateType strin
 				return nil, fmt.Errorf("reading bundle in %s: %w", loc, err)
 			}
 			budget -= int64(len(b))
-			out = append(out, Raw{Location: loc.String(), Blob: b})
+			out = append(out, Raw{Location: loc.String(), Blob: b, Digest: l.Digest.String()})
 		}
 	}
 	return out, nil
@@ -206,7 +208,7 @@ func ReadLayers(ctx context.Context, tag name.Tag, mt types.MediaType, maxBlob i
 			return nil, fmt.Errorf("reading signature in %s: %w", tag, err)
 		}
 		budget -= int64(len(b))
-		out = append(out, Raw{Location: tag.String(), Blob: b, Annotations: l.Annotations})
+		out = append(out, Raw{Location: tag.String(), Blob: b, Digest: l.Digest.String(), Annotations: l.Annotations})
 	}
 	return out, nil
 }

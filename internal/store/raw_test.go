@@ -49,7 +49,7 @@ func TestWriteReadBundles(t *testing.T) {
 				if diff := cmp.Diff(subject.Digest.Context().String(), loc.Context().String()); diff != "" {
 					t.Errorf("referrer repository mismatch (-want +got):\n%s", diff)
 				}
-				want = append(want, Raw{Location: loc.String(), Blob: b})
+				want = append(want, Raw{Location: loc.String(), Blob: b, Digest: blobDigest(b)})
 			}
 
 			got, err := ReadReferrers(ctx, subject.Digest, "", registry.MaxBlobSize)
@@ -191,7 +191,7 @@ func TestReadBundlesSkipsOtherSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Raw{{Location: locA.String(), Blob: bundleA}}, got); diff != "" {
+	if diff := cmp.Diff([]Raw{{Location: locA.String(), Blob: bundleA, Digest: blobDigest(bundleA)}}, got); diff != "" {
 		t.Errorf("ReadBundles mismatch (-want +got):\n%s", diff)
 	}
 }

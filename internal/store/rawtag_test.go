@@ -39,7 +39,7 @@ func TestWriteReadLegacy(t *testing.T) {
 		if diff := cmp.Diff(wantTag, tag.String()); diff != "" {
 			t.Errorf("WriteLegacy tag mismatch (-want +got):\n%s", diff)
 		}
-		want = append(want, Raw{Location: wantTag, Blob: sig.payload, Annotations: sig.annotations})
+		want = append(want, Raw{Location: wantTag, Blob: sig.payload, Digest: blobDigest(sig.payload), Annotations: sig.annotations})
 	}
 
 	got, err := readLegacy(ctx, s.Digest)

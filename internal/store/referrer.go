@@ -66,10 +66,10 @@ func (r *Referrer) Read(ctx context.Context, subject name.Digest, k payload.Kind
 	for _, raw := range raws {
 		var b protobundle.Bundle
 		if err := protojson.Unmarshal(raw.Blob, &b); err != nil {
-			out = append(out, Item{Location: raw.Location, Err: fmt.Errorf("parsing bundle: %w", err)})
+			out = append(out, Item{Location: raw.Location, Digest: raw.Digest, Err: fmt.Errorf("parsing bundle: %w", err)})
 			continue
 		}
-		out = append(out, Item{Location: raw.Location, Bundle: &b})
+		out = append(out, Item{Location: raw.Location, Digest: raw.Digest, Bundle: &b})
 	}
 	return out, nil
 }

@@ -50,6 +50,9 @@ type Content struct {
 type Item struct {
 	// Location is where it was read: a referrer manifest or a tag.
 	Location string
+	// Digest is the digest of the stored blob (sha256:…): the bundle, or
+	// the legacy layer.
+	Digest string
 	// Bundle is the stored bundle, or the one rebuilt from a legacy layer.
 	Bundle *protobundle.Bundle
 	// Blob is the signed blob of a message signature (a simple-signing

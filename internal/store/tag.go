@@ -175,7 +175,7 @@ func (t *Tag) Read(ctx context.Context, subject name.Digest, k payload.Kind) ([]
 		out := make([]Item, 0, len(raws))
 		for _, r := range raws {
 			b, err := BundleFromLegacy(r.Blob, r.Annotations)
-			out = append(out, Item{Location: r.Location, Bundle: b, Blob: r.Blob, Err: err})
+			out = append(out, Item{Location: r.Location, Digest: r.Digest, Bundle: b, Blob: r.Blob, Err: err})
 		}
 		return out, nil
 	}
@@ -191,7 +191,7 @@ func (t *Tag) Read(ctx context.Context, subject name.Digest, k payload.Kind) ([]
 	out := make([]Item, 0, len(raws))
 	for _, r := range raws {
 		b, err := bundleFromAttestation(r.Blob, r.Annotations)
-		it := Item{Location: r.Location, Bundle: b, Err: err}
+		it := Item{Location: r.Location, Digest: r.Digest, Bundle: b, Err: err}
 		// The layer's timestamp covers the envelope, not the signature a
 		// bundle's timestamps cover: it is kept beside the bundle.
 		if tvd := b.GetVerificationMaterial().GetTimestampVerificationData(); tvd != nil {

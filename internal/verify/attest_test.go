@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,53 @@ func TestVerifyAttestationExact(t *testing.T) {
 						t.Errorf("reasons %q do not say the predicate differs", res.Reasons)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestVerifyAccepting: of two verified attestations, Verify returns the
+// first that the Accept accepts, and says why the others were refused.
+func TestVerifyAccepting(t *testing.T) {
+	f := newFake(t)
+	for _, format := range []sign.Format{sign.Bundle, sign.Legacy} {
+		t.Run(string(format), func(t *testing.T) {
+			subj := f.subject(t)
+			for _, n := range []string{"1", "2"} {
+				k := customKind{testPredicateType, `{"n":` + n + `}`}
+				stmt, err := k.Statement(subj.Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				storeAttestation(t, f, subj, format, k, stmt, nil)
+			}
+			v, err := verify.New(f.trust(), demoPolicy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := func(n string) verify.Accept {
+				return func(d name.Digest, predicateType string, predicate json.RawMessage) error {
+					if d != subj.Digest || predicateType != testPredicateType || string(predicate) != `{"n":`+n+`}` {
+						return errors.New("not the one looked for")
+					}
+					return nil
+				}
+			}
+			for _, n := range []string{"1", "2"} {
+				res, err := v.Accepting(want(n)).Verify(context.Background(), subj, buildKind, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.Verified || string(res.Predicate) != `{"n":`+n+`}` {
+					t.Errorf("accepting n=%s: verified %v, predicate %s, reasons %q", n, res.Verified, res.Predicate, res.Reasons)
+				}
+			}
+			res, err := v.Accepting(want("3")).Verify(context.Background(), subj, buildKind, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verified || len(res.Reasons) != 2 || !strings.Contains(res.Reasons[0], "not the one looked for") {
+				t.Errorf("accepting neither: verified %v, reasons %q; want two refusals", res.Verified, res.Reasons)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -33,6 +34,9 @@ type Result struct {
 	Verified bool `json:"verified"`
 	// Location is where the verified signature was read from.
 	Location string `json:"location,omitempty"`
+	// Digest is the digest of the verified signature's stored blob (the
+	// bundle, or the legacy layer): sha256:….
+	Digest string `json:"digest,omitempty"`
 	// Certificate summarises the verified signature's certificate.
 	Certificate *certificate.Summary `json:"certificate,omitempty"`
 	// LogURL is the base URL of the transparency log that holds the
@@ -63,6 +67,21 @@ type Verifier struct {
 	logs map[string]string
 	// exact requires the stored payload to sign what the kind signs now.
 	exact bool
+	// accept, when set, must accept the verified payload.
+	accept Accept
+}
+
+// Accept judges a verified payload about subject by its predicate type
+// and predicate: a non-nil error refuses it, and is its failure reason.
+type Accept func(subject name.Digest, predicateType string, predicate json.RawMessage) error
+
+// Accepting returns a copy of v that accepts a stored payload only when
+// accept does, so that Verify finds the first payload of several that
+// both verifies and says what the caller looks for.
+func (v *Verifier) Accepting(accept Accept) *Verifier {
+	c := *v
+	c.accept = accept
+	return &c
 }
 
 // Exact returns a copy of v that accepts a stored payload only when it
@@ -147,11 +166,14 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 		if err == nil && want != nil {
 			err = same(want, got)
 		}
+		if err == nil && v.accept != nil {
+			err = v.accept(subject.Digest, got.PredicateType, got.Predicate)
+		}
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
 			continue
 		}
-		res.Verified, res.Location, res.Reasons = true, it.Location, nil
+		res.Verified, res.Location, res.Digest, res.Reasons = true, it.Location, it.Digest, nil
 		if isSignature(k) {
 			res.Annotations = got.Annotations
 		} else {

@@ -545,13 +545,15 @@ func TestVerifyAccepts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			subj := f.subject(t)
 			var s signed
+			var blob []byte // what the store holds: the bundle, or the .sig layer
 			if tc.format == sign.Bundle {
 				s = f.attest(t, tc.signer, statement(t, subj.Digest.DigestStr(), payload.SignPredicateType))
-				storeBundle(t, subj, s.bundleJSON(t))
+				blob = s.bundleJSON(t)
+				storeBundle(t, subj, blob)
 			} else {
-				msg := simpleSigning(t, subj.Digest)
-				s = f.signLegacy(t, tc.signer, msg)
-				storeLegacy(t, subj, msg, s.legacyAnnotations(t))
+				blob = simpleSigning(t, subj.Digest)
+				s = f.signLegacy(t, tc.signer, blob)
+				storeLegacy(t, subj, blob, s.legacyAnnotations(t))
 			}
 			got := run(t, f.trust(), tc.policy, subj, tc.format)
 			type summary struct {
@@ -559,13 +561,14 @@ func TestVerifyAccepts(t *testing.T) {
 				SAN      string
 				LogURL   string
 				LogIndex int64
+				Digest   string
 				Reasons  []string
 			}
-			g := summary{Verified: got.Verified, LogURL: got.LogURL, LogIndex: got.LogIndex, Reasons: got.Reasons}
+			g := summary{Verified: got.Verified, LogURL: got.LogURL, LogIndex: got.LogIndex, Digest: got.Digest, Reasons: got.Reasons}
 			if got.Certificate != nil {
 				g.SAN = got.Certificate.SubjectAlternativeName
 			}
-			want := summary{Verified: true, SAN: demoIdentity, LogURL: "https://" + rekorHost, LogIndex: s.entry.LogIndex}
+			want := summary{Verified: true, SAN: demoIdentity, LogURL: "https://" + rekorHost, LogIndex: s.entry.LogIndex, Digest: "sha256:" + hexSHA256(blob)}
 			if diff := cmp.Diff(want, g); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}

@@ -26,13 +26,18 @@ import (
 // API; without, clients fall back to the sha256-<hex> tag schema.
 func New(t testing.TB, referrers bool) string {
 	t.Helper()
+	srv := httptest.NewServer(Handler(referrers))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// Handler is the registry New serves, for a test that wraps it.
+func Handler(referrers bool) http.Handler {
 	var h http.Handler = ggcr.New(ggcr.WithReferrersSupport(referrers), ggcr.Logger(log.New(io.Discard, "", 0)))
 	if referrers {
 		h = specArtifactType(h)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return h
 }
 
 // specArtifactType makes the registry's referrers API follow the OCI
