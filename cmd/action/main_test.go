@@ -122,6 +122,11 @@ func TestBadInput(t *testing.T) {
 		{"verify-only input in a sign step", []string{"sign", good}, map[string]string{"KEYLESS_CERTIFICATE_IDENTITY_REGEXP": ".*"}, "certificate-identity-regexp"},
 		{"sign-only input in a verify step", []string{"verify", "--certificate-identity", "x", "--certificate-oidc-issuer", "i", good}, map[string]string{"KEYLESS_ANNOTATIONS": "a=b"}, "annotations"},
 		{"GitHub input bad format", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_SIGNATURE-FORMAT": "x"}, "signature-format"},
+		{"Buildkite plugin option of no input", []string{"sign"}, map[string]string{"BUILDKITE": "true", "KEYLESS_PLUGIN_CONFIGURATION": `{"images":"` + good + `","signature-fromat":"both","mode":"sign"}`},
+			"signature-fromat: the plugin option signature-fromat is no input of keyless"},
+		{"Buildkite plugin option of a mapping", []string{"sign"}, map[string]string{"BUILDKITE": "true", "KEYLESS_PLUGIN_CONFIGURATION": `{"images":{"a":"b"}}`}, "the plugin option images holds a mapping"},
+		{"Buildkite without the agent", []string{"sign", "--identity-token", secretToken, good}, map[string]string{"BUILDKITE": "true"}, "buildkite-agent is not on PATH"},
+		{"CircleCI without a token", []string{"sign", good}, map[string]string{"CIRCLECI": "true"}, "no CIRCLE_OIDC_TOKEN_V2 and circleci is not on PATH"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -158,7 +158,7 @@ func certify(ctx context.Context, c Config, run *Result, signer *sign.Signer, to
 		if errors.As(err, &re) {
 			return &InputError{Input: "identity-token", Err: fmt.Errorf("%w\n"+
 				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
-				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
+				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, CircleCI, Codefresh, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
 		}
 		return fmt.Errorf("getting signing certificate: %w", err)
 	}
