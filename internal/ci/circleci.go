@@ -118,12 +118,12 @@ const (
 	// . keyless/keyless.env, or appended to $BASH_ENV.
 	circleciEnv = "keyless.env"
 	// circleciResults is the report as JUnit XML, for store_test_results
-	// of the directory test-results.
-	circleciResults = "test-results/keyless.xml"
+	// of the directory test-results (one subdirectory a suite).
+	circleciResults = "test-results/keyless/results.xml"
 )
 
 // Publish writes report.json, summary.md, the policies, keyless.env and
-// test-results/keyless.xml into the output directory (default keyless),
+// test-results/keyless/results.xml into the output directory (default keyless),
 // for store_artifacts and store_test_results.
 func (c *CircleCI) Publish(a Artifacts) error {
 	junit, err := junitXML(a)

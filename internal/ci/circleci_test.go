@@ -108,7 +108,7 @@ func TestCircleCIPublish(t *testing.T) {
 			Out string `xml:"system-out"`
 		} `xml:"testsuite"`
 	}
-	if err := xml.Unmarshal([]byte(readFile(t, filepath.Join("keyless", "test-results", "keyless.xml"))), &j); err != nil {
+	if err := xml.Unmarshal([]byte(readFile(t, filepath.Join("keyless", "test-results", "keyless", "results.xml"))), &j); err != nil {
 		t.Fatal(err)
 	}
 	if j.Tests != 2 || j.Failures != 1 || j.Suite.Cases[0].Name != "r/a@sha256:1" || j.Suite.Cases[0].Failure != nil ||
