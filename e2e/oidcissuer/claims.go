@@ -41,10 +41,17 @@ const (
 	DefaultServiceAccount   = "signer"
 	DefaultBuildkiteOrg     = "keyless-dev"
 	DefaultBuildkitePipe    = "demo"
+	DefaultBuildkiteJob     = "0190a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
+	DefaultBuildkiteAgent   = "0190a2b4-6d7e-4f80-9a1b-2c3d4e5f6a7b"
 	DefaultCircleCIOrg      = "0c5e7a1e-1b2c-4d3e-8f90-a1b2c3d4e5f6"
-	DefaultCircleCIProject  = "5f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0"
-	DefaultCircleCIDef      = "6a7b8c9d-0e1f-4a2b-c3d4-e5f6a7b8c9d0"
-	defaultSHA              = "4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80"
+	DefaultCircleCIPipeline = "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e"
+	DefaultCircleCIWorkflow = "8c9d0e1f-2a3b-4c4d-8e5f-6a7b8c9d0e1f"
+	DefaultCircleCIJob      = "9d0e1f2a-3b4c-4d5e-9f6a-7b8c9d0e1f2a"
+	// DefaultSHA is the commit of every kind's default token.
+	DefaultSHA             = defaultSHA
+	DefaultCircleCIProject = "5f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0"
+	DefaultCircleCIDef     = "6a7b8c9d-0e1f-4a2b-c3d4-e5f6a7b8c9d0"
+	defaultSHA             = "4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80"
 )
 
 func str(overrides map[string]any, key, def string) string {
@@ -190,8 +197,8 @@ func buildkiteClaims(o map[string]any) map[string]any {
 		"build_branch":       branch,
 		"build_commit":       commit,
 		"step_key":           step,
-		"job_id":             "0190a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b",
-		"agent_id":           "0190a2b4-6d7e-4f80-9a1b-2c3d4e5f6a7b",
+		"job_id":             DefaultBuildkiteJob,
+		"agent_id":           DefaultBuildkiteAgent,
 		"build_source":       "webhook",
 		"runner_environment": "buildkite-hosted",
 	}
@@ -209,9 +216,9 @@ func circleciClaims(o map[string]any) map[string]any {
 		"oidc.circleci.com/org-id":     DefaultCircleCIOrg,
 		"oidc.circleci.com/project-id": project,
 		"oidc.circleci.com/pipeline-definition-id": DefaultCircleCIDef,
-		"oidc.circleci.com/pipeline-id":            "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e",
-		"oidc.circleci.com/workflow-id":            "8c9d0e1f-2a3b-4c4d-8e5f-6a7b8c9d0e1f",
-		"oidc.circleci.com/job-id":                 "9d0e1f2a-3b4c-4d5e-9f6a-7b8c9d0e1f2a",
+		"oidc.circleci.com/pipeline-id":            DefaultCircleCIPipeline,
+		"oidc.circleci.com/workflow-id":            DefaultCircleCIWorkflow,
+		"oidc.circleci.com/job-id":                 DefaultCircleCIJob,
 		"oidc.circleci.com/context-ids":            []any{"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"},
 		"oidc.circleci.com/vcs-origin":             origin,
 		"oidc.circleci.com/vcs-ref":                ref,
