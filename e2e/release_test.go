@@ -18,7 +18,7 @@ func copyTree(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	root := manifests.RepoRoot()
-	for _, pattern := range []string{"action.yml", "verify/action.yml", "promote/action.yml", "tekton/*/*/*.yaml", "gitlab/templates/*.yml"} {
+	for _, pattern := range []string{"action.yml", "verify/action.yml", "promote/action.yml", "tekton/*/*/*.yaml", "gitlab/templates/*.yml", "hooks/command", "orb/src/executors/*.yml", "orb/src/jobs/*.yml"} {
 		files, err := filepath.Glob(filepath.Join(root, pattern))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: %v", pattern, err)
@@ -73,6 +73,10 @@ func TestRelease(t *testing.T) {
 		"gitlab/templates/sign.yml":                       "default: " + debug + "\n",
 		"gitlab/templates/verify.yml":                     "default: " + debug + "\n",
 		"gitlab/templates/promote.yml":                    "default: " + debug + "\n",
+		"hooks/command":                                   "default_image=\"" + static + "\"\n",
+		"orb/src/executors/default.yml":                   "    default: " + debug + "\n",
+		"orb/src/jobs/sign.yml":                           "    default: " + debug + "\n",
+		"orb/src/jobs/verify.yml":                         "    default: " + debug + "\n",
 	} {
 		b, err := os.ReadFile(filepath.Join(tree, file))
 		if err != nil || !strings.Contains(string(b), want) {

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secrets.Add(p.Secrets()...)
 	out := output{Platform: p, secrets: secrets, stderr: secrets.Writer(stderr)}
 	transport := secrets.Transport(nil)
-	if err := injected(cmd, flagValue, rest, p); err != nil {
+	if err := errors.Join(unknownOptions(p), injected(cmd, flagValue, rest, p)); err != nil {
 		return out.fail(err)
 	}
 	cfg, opts, err := buildConfig(cmd, s, rest, p, getenv, &http.Client{Timeout: 30 * time.Second, Transport: transport})
@@ -239,12 +239,17 @@ func publish(out output, r *report.Run, tr *root.TrustedRoot, cfg job.Config, op
 	if err != nil {
 		return err
 	}
-	a := ci.Artifacts{Report: rep, OutputDir: opts.outputDir, ChainsHints: opts.chainsHints}
+	a := ci.Artifacts{Report: rep, OutputDir: opts.outputDir, ChainsHints: opts.chainsHints, OK: r.OK()}
 	for _, o := range r.Outputs() {
 		a.Outputs = append(a.Outputs, [2]string{o.Name, o.Value})
 	}
 	for _, s := range r.Subjects {
 		a.Images = append(a.Images, s.Digest)
+		res := ci.Result{Image: s.Digest}
+		if !s.OK(!r.Unverified && !r.DryRun) {
+			res.Failure = s.Failure()
+		}
+		a.Results = append(a.Results, res)
 		for _, sig := range s.Signatures {
 			a.Annotations = append(a.Annotations, ci.Link{Label: fmt.Sprintf("%s %s log entry %d", s.Digest, sig.Format, sig.LogIndex), URL: report.EntryURL(sig.LogURL, sig.LogIndex)})
 		}

@@ -132,6 +132,11 @@ func TestBadInput(t *testing.T) {
 		{"TUF root missing", []string{"sign", "--trusted-root", writeTemp(t, dir, "tr.json", "{}"), "--tuf-mirror", "https://tuf.example.com", "--tuf-root", dir + "/none.json", good}, nil, "tuf-root"},
 		{"GitHub input bad policy mode", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_POLICY-MODE": "off"}, "policy-mode"},
 		{"GitHub input bad format", []string{"sign"}, map[string]string{"GITHUB_ACTIONS": "true", "INPUT_IMAGES": good, "INPUT_SIGNATURE-FORMAT": "x"}, "signature-format"},
+		{"Buildkite plugin option of no input", []string{"sign"}, map[string]string{"BUILDKITE": "true", "KEYLESS_PLUGIN_CONFIGURATION": `{"images":"` + good + `","signature-fromat":"both","mode":"sign"}`},
+			"signature-fromat: the plugin option signature-fromat is no input of keyless"},
+		{"Buildkite plugin option of a mapping", []string{"sign"}, map[string]string{"BUILDKITE": "true", "KEYLESS_PLUGIN_CONFIGURATION": `{"images":{"a":"b"}}`}, "the plugin option images holds a mapping"},
+		{"Buildkite without the agent", []string{"sign", "--identity-token", secretToken, good}, map[string]string{"BUILDKITE": "true"}, "buildkite-agent is not on PATH"},
+		{"CircleCI without a token", []string{"sign", good}, map[string]string{"CIRCLECI": "true"}, "no CIRCLE_OIDC_TOKEN_V2 and circleci is not on PATH"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

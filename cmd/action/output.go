@@ -52,6 +52,11 @@ func (o output) publish(a ci.Artifacts) error {
 		links[i] = ci.Link{Label: r(l.Label), URL: r(l.URL)}
 	}
 	a.Annotations = links
+	results := make([]ci.Result, len(a.Results))
+	for i, res := range a.Results {
+		results[i] = ci.Result{Image: r(res.Image), Failure: r(res.Failure)}
+	}
+	a.Results = results
 	return o.Publish(a)
 }
 

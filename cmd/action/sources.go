@@ -68,3 +68,25 @@ func same(name, arg, env string) bool {
 	}
 	return arg == env
 }
+
+// unknownOptions refuses an option of a platform that takes its inputs as
+// one set of named options (ci.Options) when no input of keyless has its
+// name: the platform would ignore a misspelt input, and keyless would run
+// without it.
+func unknownOptions(p ci.Inputs) error {
+	o, ok := p.(ci.Options)
+	if !ok {
+		return nil
+	}
+	names, err := o.Options()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		if !slices.ContainsFunc(inputs, func(in input) bool { return in.name == n }) {
+			errs = append(errs, &job.InputError{Input: n, Err: fmt.Errorf("%s is no input of keyless: remove it, or correct its spelling", p.Source(n))})
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -13,10 +13,12 @@ const (
 	GitHub     Kind = "github"
 	GitLab     Kind = "gitlab"
 	Kubernetes Kind = "kubernetes"
+	Buildkite  Kind = "buildkite"
+	CircleCI   Kind = "circleci"
 )
 
 // Kinds lists every kind the issuer serves.
-var Kinds = []Kind{GitHub, GitLab, Kubernetes}
+var Kinds = []Kind{GitHub, GitLab, Kubernetes, Buildkite, CircleCI}
 
 func (k Kind) valid() bool {
 	for _, v := range Kinds {
@@ -28,15 +30,28 @@ func (k Kind) valid() bool {
 }
 
 // Default values of the minted tokens. Tests that override repository/ref
-// (GitHub), project_path/ref (GitLab) or sub (Kubernetes) get the dependent
-// claims derived from the override unless they override those too.
+// (GitHub), project_path/ref (GitLab), sub (Kubernetes), the slugs,
+// branch, commit or step (Buildkite) or the vcs claims (CircleCI) get the
+// dependent claims derived from the override unless they override those too.
 const (
 	DefaultGitHubRepository = "keyless-dev/demo"
 	DefaultGitHubWorkflow   = ".github/workflows/release.yml"
 	DefaultGitLabProject    = "keyless-dev/demo"
 	DefaultNamespace        = "keyless"
 	DefaultServiceAccount   = "signer"
-	defaultSHA              = "4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80"
+	DefaultBuildkiteOrg     = "keyless-dev"
+	DefaultBuildkitePipe    = "demo"
+	DefaultBuildkiteJob     = "0190a2b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
+	DefaultBuildkiteAgent   = "0190a2b4-6d7e-4f80-9a1b-2c3d4e5f6a7b"
+	DefaultCircleCIOrg      = "0c5e7a1e-1b2c-4d3e-8f90-a1b2c3d4e5f6"
+	DefaultCircleCIPipeline = "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e"
+	DefaultCircleCIWorkflow = "8c9d0e1f-2a3b-4c4d-8e5f-6a7b8c9d0e1f"
+	DefaultCircleCIJob      = "9d0e1f2a-3b4c-4d5e-9f6a-7b8c9d0e1f2a"
+	// DefaultSHA is the commit of every kind's default token.
+	DefaultSHA             = defaultSHA
+	DefaultCircleCIProject = "5f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0"
+	DefaultCircleCIDef     = "6a7b8c9d-0e1f-4a2b-c3d4-e5f6a7b8c9d0"
+	defaultSHA             = "4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80"
 )
 
 func str(overrides map[string]any, key, def string) string {
@@ -55,6 +70,10 @@ func kindClaims(kind Kind, overrides map[string]any) map[string]any {
 		return githubClaims(overrides)
 	case GitLab:
 		return gitlabClaims(overrides)
+	case Buildkite:
+		return buildkiteClaims(overrides)
+	case CircleCI:
+		return circleciClaims(overrides)
 	default:
 		return kubernetesClaims(overrides)
 	}
@@ -157,5 +176,52 @@ func kubernetesClaims(o map[string]any) map[string]any {
 				"uid":  "0b5e7c3d-9f2a-4e61-8c7d-3a1f5b9e2d22",
 			},
 		},
+	}
+}
+
+// buildkiteClaims are a Buildkite job's token claims, with the claim names
+// buildkite-agent oidc request-token's tokens carry: the build number a
+// number, no build_tag in a branch build.
+func buildkiteClaims(o map[string]any) map[string]any {
+	org, pipeline := str(o, "organization_slug", DefaultBuildkiteOrg), str(o, "pipeline_slug", DefaultBuildkitePipe)
+	branch, commit, step := str(o, "build_branch", "main"), str(o, "build_commit", defaultSHA), str(o, "step_key", "sign")
+	ref := "refs/heads/" + branch
+	if tag := str(o, "build_tag", ""); tag != "" {
+		ref = "refs/tags/" + tag
+	}
+	return map[string]any{
+		"sub":                fmt.Sprintf("organization:%s:pipeline:%s:ref:%s:commit:%s:step:%s", org, pipeline, ref, commit, step),
+		"organization_slug":  org,
+		"pipeline_slug":      pipeline,
+		"build_number":       42,
+		"build_branch":       branch,
+		"build_commit":       commit,
+		"step_key":           step,
+		"job_id":             DefaultBuildkiteJob,
+		"agent_id":           DefaultBuildkiteAgent,
+		"build_source":       "webhook",
+		"runner_environment": "buildkite-hosted",
+	}
+}
+
+// circleciClaims are a CircleCI job's token claims, as circleci run oidc
+// get issues them (the sub of CIRCLE_OIDC_TOKEN_V2), under the claim names
+// Fulcio's circleci-job template reads.
+func circleciClaims(o map[string]any) map[string]any {
+	origin, ref := str(o, "oidc.circleci.com/vcs-origin", "github.com/keyless-dev/demo"), str(o, "oidc.circleci.com/vcs-ref", "refs/heads/main")
+	project := str(o, "oidc.circleci.com/project-id", DefaultCircleCIProject)
+	const user = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+	return map[string]any{
+		"sub":                          fmt.Sprintf("org/%s/project/%s/user/%s/vcs-origin/%s/vcs-ref/%s", DefaultCircleCIOrg, project, user, origin, ref),
+		"oidc.circleci.com/org-id":     DefaultCircleCIOrg,
+		"oidc.circleci.com/project-id": project,
+		"oidc.circleci.com/pipeline-definition-id": DefaultCircleCIDef,
+		"oidc.circleci.com/pipeline-id":            DefaultCircleCIPipeline,
+		"oidc.circleci.com/workflow-id":            DefaultCircleCIWorkflow,
+		"oidc.circleci.com/job-id":                 DefaultCircleCIJob,
+		"oidc.circleci.com/context-ids":            []any{"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"},
+		"oidc.circleci.com/vcs-origin":             origin,
+		"oidc.circleci.com/vcs-ref":                ref,
+		"oidc.circleci.com/ssh-rerun":              false,
 	}
 }

@@ -1,7 +1,8 @@
-// Package oidcissuer is the e2e stack's OIDC provider. One server serves three
-// issuers under path prefixes (/github, /gitlab, /kubernetes), each minting
-// tokens shaped like the real GitHub Actions, GitLab CI and Kubernetes
-// service account tokens, plus the GitHub Actions runner token endpoint.
+// Package oidcissuer is the e2e stack's OIDC provider. One server serves five
+// issuers under path prefixes (/github, /gitlab, /kubernetes, /buildkite,
+// /circleci), each minting tokens shaped like the real GitHub Actions, GitLab
+// CI, Kubernetes service account, Buildkite agent and CircleCI tokens, plus
+// the GitHub Actions runner token endpoint.
 package oidcissuer
 
 import (
@@ -20,7 +21,7 @@ const DefaultAudience = "sigstore"
 // DefaultTTL is the lifetime of a minted token unless a request says otherwise.
 const DefaultTTL = 10 * time.Minute
 
-// Issuer mints and serves tokens for the three issuers.
+// Issuer mints and serves tokens for the issuers of every kind.
 type Issuer struct {
 	key          *ecdsa.PrivateKey
 	baseURL      string
@@ -52,7 +53,8 @@ func (i *Issuer) IssuerURL(kind Kind) string { return IssuerURL(i.baseURL, kind)
 // MintRequest describes a token to mint. It is also the JSON body of
 // POST /mint.
 type MintRequest struct {
-	// Kind selects the token shape: github, gitlab or kubernetes.
+	// Kind selects the token shape: github, gitlab, kubernetes, buildkite
+	// or circleci.
 	Kind Kind `json:"kind"`
 	// Audience is the "aud" claim; empty means DefaultAudience.
 	Audience string `json:"audience,omitempty"`
@@ -81,7 +83,7 @@ func (i *Issuer) Claims(req MintRequest) (map[string]any, error) {
 		req.Kind = GitHub
 	}
 	if !req.Kind.valid() {
-		return nil, fmt.Errorf("unknown token kind %q (want github, gitlab or kubernetes)", req.Kind)
+		return nil, fmt.Errorf("unknown token kind %q (want one of %v)", req.Kind, Kinds)
 	}
 	aud := req.Audience
 	if aud == "" {

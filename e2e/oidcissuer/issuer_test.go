@@ -64,6 +64,10 @@ func TestMintKinds(t *testing.T) {
 		{GitHub, map[string]any{"sub": "repo:keyless-dev/demo:ref:refs/heads/main", "job_workflow_ref": "keyless-dev/demo/.github/workflows/release.yml@refs/heads/main"}},
 		{GitLab, map[string]any{"sub": "project_path:keyless-dev/demo:ref_type:branch:ref:main", "ci_config_ref_uri": "gitlab.com/keyless-dev/demo//.gitlab-ci.yml@refs/heads/main", "runner_id": float64(800000006)}},
 		{Kubernetes, map[string]any{"sub": "system:serviceaccount:keyless:signer"}},
+		{Buildkite, map[string]any{"sub": "organization:keyless-dev:pipeline:demo:ref:refs/heads/main:commit:4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80:step:sign",
+			"organization_slug": "keyless-dev", "pipeline_slug": "demo", "build_number": float64(42), "build_source": "webhook", "runner_environment": "buildkite-hosted"}},
+		{CircleCI, map[string]any{"oidc.circleci.com/project-id": DefaultCircleCIProject, "oidc.circleci.com/pipeline-definition-id": DefaultCircleCIDef,
+			"oidc.circleci.com/vcs-origin": "github.com/keyless-dev/demo", "oidc.circleci.com/vcs-ref": "refs/heads/main", "oidc.circleci.com/ssh-rerun": false}},
 	} {
 		tok, err := iss.Mint(MintRequest{Kind: tc.kind})
 		if err != nil {
@@ -78,6 +82,26 @@ func TestMintKinds(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", tc.kind, k, c[k], v)
 			}
 		}
+	}
+}
+
+// TestMintCIDerived: a Buildkite tag build and a CircleCI pipeline of
+// another repository keep their subjects consistent with the override.
+func TestMintCIDerived(t *testing.T) {
+	iss, _ := newTestIssuer(t)
+	bk, err := iss.Claims(MintRequest{Kind: Buildkite, Claims: map[string]any{"pipeline_slug": "app", "build_tag": "v1.0", "build_branch": "v1.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "organization:keyless-dev:pipeline:app:ref:refs/tags/v1.0:commit:4c4e3b1a9d0f5e6a7b8c9d0e1f2a3b4c5d6e7f80:step:sign"; bk["sub"] != want {
+		t.Errorf("buildkite sub = %v, want %s", bk["sub"], want)
+	}
+	cc, err := iss.Claims(MintRequest{Kind: CircleCI, Claims: map[string]any{"oidc.circleci.com/vcs-origin": "github.com/acme/app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, _ := cc["sub"].(string); !strings.HasSuffix(sub, "/vcs-origin/github.com/acme/app/vcs-ref/refs/heads/main") {
+		t.Errorf("circleci sub = %v", cc["sub"])
 	}
 }
 

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -109,17 +108,7 @@ func (u *upper) startOIDC(ctx context.Context) error {
 
 func (u *upper) startFulcio(ctx context.Context) error {
 	pt := u.opts.Ports
-	base := url(pt.OIDC)
-	issuers := map[string]any{}
-	for kind, typ := range map[oidcissuer.Kind]string{
-		oidcissuer.GitHub:     "github-workflow",
-		oidcissuer.GitLab:     "gitlab-pipeline",
-		oidcissuer.Kubernetes: "kubernetes",
-	} {
-		iss := oidcissuer.IssuerURL(base, kind)
-		issuers[iss] = map[string]string{"IssuerURL": iss, "ClientID": "sigstore", "Type": typ}
-	}
-	cfg, err := json.MarshalIndent(map[string]any{"OIDCIssuers": issuers}, "", "  ")
+	cfg, err := fulcioConfig(url(pt.OIDC))
 	if err != nil {
 		return err
 	}
@@ -127,7 +116,8 @@ func (u *upper) startFulcio(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfgPath := filepath.Join(dir, "config.json")
+	// YAML, as public-good's: Fulcio reads a file that is not JSON as YAML.
+	cfgPath := filepath.Join(dir, "config.yaml")
 	ctPub := filepath.Join(dir, "ct-pub.pem")
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		return err

@@ -16,21 +16,22 @@ var adapterEnv = map[string]string{
 	"GITHUB_TOKEN": "ght", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "rt",
 	"CI_JOB_TOKEN": "jt", "CI_REGISTRY_PASSWORD": "rp", "CI_REGISTRY": "registry.gitlab.example.com", "CI_REGISTRY_USER": "gitlab-ci-token",
 	"SIGSTORE_ID_TOKEN": "st", "GITHUB_OUTPUT": "/gh/out", "GITHUB_STEP_SUMMARY": "/gh/summary", "GITHUB_WORKSPACE": "/gh/ws",
-	"KEYLESS_RESULTS_DIR": "/tekton/r",
+	"KEYLESS_RESULTS_DIR": "/tekton/r", "BUILDKITE_AGENT_ACCESS_TOKEN": "bat", "CIRCLE_OIDC_TOKEN": "cot", "CIRCLE_OIDC_TOKEN_V2": "cot2",
 }
 
 // platforms makes each adapter with stdout and stderr to buffers.
 func platforms(getenv func(string) string) (map[string]Platform, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	e := Env{Getenv: getenv, Stdout: &stdout, Stderr: &stderr}
-	return map[string]Platform{"github": NewGitHub(e), "gitlab": NewGitLab(e), "tekton": NewTekton(e), "cli": NewCLI(e)}, &stdout, &stderr
+	return map[string]Platform{"github": NewGitHub(e), "gitlab": NewGitLab(e), "tekton": NewTekton(e), "cli": NewCLI(e),
+		"buildkite": NewBuildkite(e), "circleci": NewCircleCI(e)}, &stdout, &stderr
 }
 
 // TestLogStream checks which stream each platform's job log is: the CLI
 // keeps standard output for the JSON report.
 func TestLogStream(t *testing.T) {
 	ps, stdout, stderr := platforms(env(nil))
-	for name, want := range map[string]*bytes.Buffer{"github": stdout, "gitlab": stdout, "tekton": stdout, "cli": stderr} {
+	for name, want := range map[string]*bytes.Buffer{"github": stdout, "gitlab": stdout, "tekton": stdout, "cli": stderr, "buildkite": stdout, "circleci": stdout} {
 		if got := ps[name].Writer(); got != want {
 			t.Errorf("%s logs to the wrong stream", name)
 		}
@@ -38,7 +39,8 @@ func TestLogStream(t *testing.T) {
 }
 
 func TestAnnotateOnlyOnGitHub(t *testing.T) {
-	for name, want := range map[string]string{"github": "::error title=keyless::boom\n", "gitlab": "", "tekton": "", "cli": ""} {
+	// Buildkite annotates with its agent, which is not on this PATH.
+	for name, want := range map[string]string{"github": "::error title=keyless::boom\n", "gitlab": "", "tekton": "", "cli": "", "buildkite": "", "circleci": ""} {
 		ps, stdout, stderr := platforms(env(nil))
 		ps[name].Annotate("boom")
 		if diff := cmp.Diff(want, stdout.String()+stderr.String()); diff != "" {
@@ -49,7 +51,7 @@ func TestAnnotateOnlyOnGitHub(t *testing.T) {
 
 func TestSecrets(t *testing.T) {
 	ps, _, _ := platforms(env(adapterEnv))
-	want := map[string][]string{"github": {"ght", "rt"}, "gitlab": {"jt", "rp", "st"}, "tekton": nil, "cli": {"st"}}
+	want := map[string][]string{"github": {"ght", "rt"}, "gitlab": {"jt", "rp", "st"}, "tekton": nil, "cli": {"st"}, "buildkite": {"bat"}, "circleci": {"cot", "cot2"}}
 	for name, p := range ps {
 		if diff := cmp.Diff(want[name], p.Secrets()); diff != "" {
 			t.Errorf("%s: Secrets mismatch (-want +got):\n%s", name, diff)
@@ -105,7 +107,8 @@ func TestTokenSource(t *testing.T) {
 	}
 
 	ps, _, _ = platforms(env(nil))
-	for name, want := range map[string]string{"gitlab": "id_tokens", "cli": "--identity-token-file"} {
+	for name, want := range map[string]string{"gitlab": "id_tokens", "cli": "--identity-token-file",
+		"buildkite": "buildkite-agent is not on PATH", "circleci": "no CIRCLE_OIDC_TOKEN_V2 and circleci is not on PATH"} {
 		_, err := ps[name].TokenSource(http.DefaultClient)
 		var bad interface{ BadInput() bool }
 		if !errors.As(err, &bad) || !strings.Contains(err.Error(), "identity-token: ") || !strings.Contains(err.Error(), want) {
@@ -132,16 +135,20 @@ func TestDestinations(t *testing.T) {
 		want            map[string][]string // platform → name=path (dir/)
 	}{
 		{"defaults", "", true, map[string][]string{
-			"github": {"GITHUB_OUTPUT=/gh/out", "GITHUB_STEP_SUMMARY=/gh/summary", "output-dir=/gh/ws/"},
-			"gitlab": {"output-dir=keyless/"},
-			"tekton": {"results=/tekton/r/"},
-			"cli":    nil,
+			"github":    {"GITHUB_OUTPUT=/gh/out", "GITHUB_STEP_SUMMARY=/gh/summary", "output-dir=/gh/ws/"},
+			"gitlab":    {"output-dir=keyless/"},
+			"tekton":    {"results=/tekton/r/"},
+			"cli":       nil,
+			"buildkite": {"buildkite-agent=buildkite-agent", "output-dir=keyless/"},
+			"circleci":  {"output-dir=keyless/"},
 		}},
 		{"output-dir, no summary", "out", false, map[string][]string{
-			"github": {"GITHUB_OUTPUT=/gh/out", "output-dir=out/"},
-			"gitlab": {"output-dir=out/"},
-			"tekton": {"results=/tekton/r/", "output-dir=out/"},
-			"cli":    {"output-dir=out/"},
+			"github":    {"GITHUB_OUTPUT=/gh/out", "output-dir=out/"},
+			"gitlab":    {"output-dir=out/"},
+			"tekton":    {"results=/tekton/r/", "output-dir=out/"},
+			"cli":       {"output-dir=out/"},
+			"buildkite": {"buildkite-agent=buildkite-agent", "output-dir=out/"},
+			"circleci":  {"output-dir=out/"},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,6 +124,27 @@ type Artifacts struct {
 	// OutputDir is where report and summary files go; each platform has a
 	// default when it is empty.
 	OutputDir string
+	// OK is whether every image was signed and verified (or, for verify,
+	// verified): the summary's verdict.
+	OK bool
+	// Results are each image's outcome, in the report's order, for the
+	// platforms that show test results.
+	Results []Result
+}
+
+// Result is one image's outcome: its digest and, when it failed, why.
+type Result struct {
+	Image, Failure string
+}
+
+// Options is implemented by the Inputs of a platform whose inputs arrive
+// as one set of named options (a Buildkite plugin's configuration) that
+// the platform itself does not check: cmd/action refuses a name that is
+// no input, which the platform would ignore.
+type Options interface {
+	// Options returns the names of the options given, or an input error
+	// when they cannot be read.
+	Options() ([]string, error)
 }
 
 // Link is a named URL.
@@ -141,7 +162,7 @@ type adapter struct {
 
 // adapters are the platforms in the order they are detected. The CLI,
 // which every environment is, comes last.
-var adapters = []adapter{githubAdapter, gitlabAdapter, tektonAdapter, cliAdapter}
+var adapters = []adapter{githubAdapter, gitlabAdapter, tektonAdapter, buildkiteAdapter, circleciAdapter, cliAdapter}
 
 // Detect returns the platform for an environment: the first adapter that
 // recognises the environment, or KEYLESS_PLATFORM where none but the CLI
@@ -242,12 +263,13 @@ func writeFiles(dir, prefix string, files map[string][]byte) (map[string]string,
 	return paths, nil
 }
 
-// writeFile writes data to dir/name, creating dir, and returns the path.
+// writeFile writes data to dir/name, creating dir (and the directory of a
+// name with a slash), and returns the path.
 func writeFile(dir, name string, data []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("creating output directory: %w", err)
 	}
-	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		return "", fmt.Errorf("writing %s: %w", p, err)
 	}

@@ -47,6 +47,10 @@ func name(p Platform) string {
 		return "gitlab"
 	case *Tekton:
 		return "tekton"
+	case *Buildkite:
+		return "buildkite"
+	case *CircleCI:
+		return "circleci"
 	case *CLI:
 		return "cli"
 	}
@@ -67,6 +71,10 @@ func TestDetect(t *testing.T) {
 		{name: "tekton by KEYLESS_RESULTS_DIR", env: map[string]string{"KEYLESS_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
 		{name: "tekton by TEKTON_RESULTS_DIR", env: map[string]string{"TEKTON_RESULTS_DIR": "/tekton/results"}, want: "tekton"},
 		{name: "github before gitlab", env: map[string]string{"GITHUB_ACTIONS": "true", "GITLAB_CI": "true"}, want: "github"},
+		{name: "buildkite", env: map[string]string{"BUILDKITE": "true"}, want: "buildkite"},
+		{name: "circleci", env: map[string]string{"CIRCLECI": "true"}, want: "circleci"},
+		{name: "override contradicts buildkite", env: map[string]string{"KEYLESS_PLATFORM": "circleci", "BUILDKITE": "true"}, wantErr: "a buildkite job"},
+		{name: "override circleci", env: map[string]string{"KEYLESS_PLATFORM": "circleci"}, want: "circleci"},
 		// A step's variables (GITHUB_ENV, a dotenv report) may not switch
 		// keyless to another platform's inputs.
 		{name: "override contradicts github", env: map[string]string{"KEYLESS_PLATFORM": "cli", "GITHUB_ACTIONS": "true"}, wantErr: "a github job"},
@@ -115,6 +123,8 @@ func TestInput(t *testing.T) {
 		{NewTekton(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
 		{NewCLI(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
 		{NewCLI(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "images", "r/a:1"},
+		{NewBuildkite(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
+		{NewCircleCI(Env{Getenv: e, Stdout: &bytes.Buffer{}}), "signature-format", "legacy"},
 	}
 	for _, tt := range tests {
 		t.Run(name(tt.platform)+"/"+tt.input, func(t *testing.T) {
@@ -135,6 +145,8 @@ func TestMaskOnlyOnGitHub(t *testing.T) {
 		{"gitlab", func(e func(string) string, b *bytes.Buffer) Platform { return NewGitLab(Env{Getenv: e, Stdout: b}) }, ""},
 		{"tekton", func(e func(string) string, b *bytes.Buffer) Platform { return NewTekton(Env{Getenv: e, Stdout: b}) }, ""},
 		{"cli", func(e func(string) string, b *bytes.Buffer) Platform { return NewCLI(Env{Getenv: e, Stdout: b}) }, ""},
+		{"buildkite", func(e func(string) string, b *bytes.Buffer) Platform { return NewBuildkite(Env{Getenv: e, Stdout: b}) }, ""},
+		{"circleci", func(e func(string) string, b *bytes.Buffer) Platform { return NewCircleCI(Env{Getenv: e, Stdout: b}) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

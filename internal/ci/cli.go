@@ -91,5 +91,5 @@ func (c *CLI) Publish(a Artifacts) error {
 // build's facts, and keyless states no facts it cannot source. Users who
 // know their build attest their own provenance as a custom predicate.
 func (c *CLI) Provenance(*oidc.Token) (payload.Provenance, error) {
-	return payload.Provenance{}, &InputError{Input: "provenance", Err: errors.New("the command line has no CI platform whose facts provenance could state: run keyless in GitHub Actions, GitLab CI or Tekton, or attest provenance you wrote with --predicate-type " + payload.ProvenanceType + " --predicate <file>")}
+	return payload.Provenance{}, &InputError{Input: "provenance", Err: errors.New("the command line has no CI platform whose facts provenance could state: run keyless in GitHub Actions, GitLab CI, Tekton, Buildkite or CircleCI, or attest provenance you wrote with --predicate-type " + payload.ProvenanceType + " --predicate <file>")}
 }

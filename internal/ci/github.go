@@ -165,20 +165,20 @@ func (g *GitHub) Publish(a Artifacts) error {
 		}
 	}
 	if f := g.getenv("GITHUB_STEP_SUMMARY"); f != "" && a.Summary != "" {
-		if err := appendFile(f, truncate(a.Summary, summaryLimit, workspacePath(workspace, paths["report.json"]))); err != nil {
+		if err := appendFile(f, truncate(a.Summary, summaryLimit, workspacePath(workspace, paths["report.json"]), "GitHub")); err != nil {
 			return fmt.Errorf("writing GITHUB_STEP_SUMMARY: %w", err)
 		}
 	}
 	return nil
 }
 
-// truncate cuts a summary over limit bytes at a line, and says where the
-// whole report is.
-func truncate(summary string, limit int, report string) string {
+// truncate cuts a summary over platform's limit of bytes at a line, and
+// says where the whole report is.
+func truncate(summary string, limit int, report, platform string) string {
 	if len(summary) <= limit {
 		return summary
 	}
-	note := fmt.Sprintf("\n\n**The summary is cut here: it is %d bytes, over GitHub's %d-byte limit. The full report is %s.**\n", len(summary), limit, report)
+	note := fmt.Sprintf("\n\n**The summary is cut here: it is %d bytes, over %s's %d-byte limit. The full report is %s.**\n", len(summary), platform, limit, report)
 	cut := summary[:limit-len(note)]
 	if i := strings.LastIndex(cut, "\n"); i > 0 {
 		cut = cut[:i]

@@ -147,6 +147,73 @@ const tektonPredicate = `{
 
 var tektonCert = certificate.Summary{SubjectAlternativeName: tektonSigner.SAN}
 
+// A Buildkite job of build 1234567, whose number Fulcio writes in float
+// notation; BUILDKITE_COMMIT is still HEAD, as before the checkout.
+var (
+	buildkiteClaimsFixture = map[string]any{
+		"iss": "https://agent.buildkite.com", "aud": "sigstore", "sub": "organization:acme:pipeline:app:ref:refs/heads/main:commit:9f3182061f1e2cca4702c368cbc039b7dc9d4485:step:sign",
+		"organization_slug": "acme", "pipeline_slug": "app", "build_number": 1234567, "build_branch": "main", "build_tag": nil,
+		"build_commit": "9f3182061f1e2cca4702c368cbc039b7dc9d4485", "step_key": "sign", "job_id": "job-1", "agent_id": "agent-1",
+		"build_source": "webhook", "runner_environment": "buildkite-hosted",
+	}
+	buildkiteEnv = map[string]string{
+		"BUILDKITE": "true", "BUILDKITE_ORGANIZATION_SLUG": "acme", "BUILDKITE_PIPELINE_SLUG": "app", "BUILDKITE_BUILD_NUMBER": "1234567",
+		"BUILDKITE_JOB_ID": "job-1", "BUILDKITE_BRANCH": "main", "BUILDKITE_COMMIT": "HEAD", "BUILDKITE_STEP_KEY": "sign", "BUILDKITE_AGENT_ID": "agent-1",
+		"BUILDKITE_SOURCE": "webhook", "BUILDKITE_REPO": "git@github.com:acme/app.git", "BUILDKITE_AGENT_ACCESS_TOKEN": "secret-token",
+	}
+	buildkiteSigner = oidc.Identity{Kind: oidc.Buildkite, Issuer: "https://agent.buildkite.com", SAN: "https://buildkite.com/acme/app"}
+	buildkiteCert   = certificate.Summary{SubjectAlternativeName: buildkiteSigner.SAN, Extensions: certificate.Extensions{
+		RunInvocationURI: "https://buildkite.com/acme/app/builds/1.234567e+06#job-1", RunnerEnvironment: "buildkite-hosted",
+		SourceRepositoryDigest: "9f3182061f1e2cca4702c368cbc039b7dc9d4485", BuildTrigger: "webhook",
+	}}
+)
+
+const buildkitePredicate = `{
+  "buildDefinition": {
+    "buildType": "https://github.com/keyless-dev/keyless/buildtypes/buildkite/v1",
+    "externalParameters": {"organization": "acme", "pipeline": "app", "branch": "main", "step": "sign"},
+    "internalParameters": {"buildkite": {"build_number": "1234567", "job_id": "job-1", "agent_id": "agent-1", "build_source": "webhook", "runner_environment": "buildkite-hosted"}},
+    "resolvedDependencies": [{"uri": "git+ssh://git@github.com/acme/app.git@refs/heads/main", "digest": {"gitCommit": "9f3182061f1e2cca4702c368cbc039b7dc9d4485"}}]
+  },
+  "runDetails": {
+    "builder": {"id": "https://buildkite.com/acme/app"},
+    "metadata": {"invocationId": "https://buildkite.com/acme/app/builds/1.234567e+06#job-1"}
+  }
+}`
+
+// A CircleCI job of a branch pipeline.
+var (
+	circleciClaimsFixture = map[string]any{
+		"iss": "https://oidc.circleci.com/org/o-1", "aud": "sigstore", "sub": "org/o-1/project/p-1/user/u-1",
+		"oidc.circleci.com/project-id": "p-1", "oidc.circleci.com/pipeline-definition-id": "d-1", "oidc.circleci.com/pipeline-id": "pl-1",
+		"oidc.circleci.com/workflow-id": "w-1", "oidc.circleci.com/job-id": "j-1", "oidc.circleci.com/vcs-origin": "github.com/acme/app",
+		"oidc.circleci.com/vcs-ref": "refs/heads/main", "oidc.circleci.com/ssh-rerun": false,
+	}
+	circleciEnvFixture = map[string]string{
+		"CIRCLECI": "true", "CIRCLE_JOB": "sign", "CIRCLE_SHA1": "9f3182061f1e2cca4702c368cbc039b7dc9d4485", "CIRCLE_PIPELINE_ID": "pl-1",
+		"CIRCLE_WORKFLOW_ID": "w-1", "CIRCLE_WORKFLOW_JOB_ID": "j-1", "CIRCLE_BRANCH": "main", "CIRCLE_OIDC_TOKEN": "secret-token",
+	}
+	circleciSigner = oidc.Identity{Kind: oidc.CircleCI, Issuer: "https://oidc.circleci.com/org/o-1", SAN: "https://circleci.com/api/v2/projects/p-1/pipeline-definitions/d-1"}
+	circleciCert   = certificate.Summary{SubjectAlternativeName: circleciSigner.SAN, Extensions: certificate.Extensions{
+		BuildSignerURI: circleciSigner.SAN, BuildConfigURI: "https://circleci.com/api/v2/pipeline/pl-1/config",
+		RunInvocationURI: "https://app.circleci.com//workflow/w-1/job/j-1", RunnerEnvironment: `""`,
+		SourceRepositoryURI: "github.com/acme/app", SourceRepositoryRef: "refs/heads/main",
+	}}
+)
+
+const circleciPredicate = `{
+  "buildDefinition": {
+    "buildType": "https://github.com/keyless-dev/keyless/buildtypes/circleci/v1",
+    "externalParameters": {"project": "p-1", "pipelineDefinition": "d-1", "ref": "refs/heads/main", "job": "sign"},
+    "internalParameters": {"circleci": {"pipeline_id": "pl-1", "workflow_id": "w-1", "job_id": "j-1"}},
+    "resolvedDependencies": [{"uri": "git+https://github.com/acme/app@refs/heads/main", "digest": {"gitCommit": "9f3182061f1e2cca4702c368cbc039b7dc9d4485"}}]
+  },
+  "runDetails": {
+    "builder": {"id": "https://circleci.com/api/v2/projects/p-1/pipeline-definitions/d-1"},
+    "metadata": {"invocationId": "https://app.circleci.com//workflow/w-1/job/j-1"}
+  }
+}`
+
 // fixtures are each platform's environment, token claims, provenance and
 // certificate, for one run, and the variables that no claim holds.
 var fixtures = []struct {
@@ -161,6 +228,8 @@ var fixtures = []struct {
 	{"github", func(e Env) Builder { return NewGitHub(e) }, githubEnv, githubClaims, githubPredicate, githubCert, nil},
 	{"gitlab", func(e Env) Builder { return NewGitLab(e) }, gitlabEnv, gitlabClaims, gitlabPredicate, gitlabCert, gitlabFacts},
 	{"tekton", func(e Env) Builder { return NewTekton(e) }, tektonEnv, tektonClaims, tektonPredicate, tektonCert, tektonFacts},
+	{"buildkite", func(e Env) Builder { return NewBuildkite(e) }, buildkiteEnv, buildkiteClaimsFixture, buildkitePredicate, buildkiteCert, []string{"BUILDKITE_REPO"}},
+	{"circleci", func(e Env) Builder { return NewCircleCI(e) }, circleciEnvFixture, circleciClaimsFixture, circleciPredicate, circleciCert, []string{"CIRCLE_JOB", "CIRCLE_SHA1"}},
 }
 
 // with returns base with the claims in kv set, or removed where nil.

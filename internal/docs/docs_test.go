@@ -20,7 +20,7 @@ func TestFrontDoorAndPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"README.md", "ARCHITECTURE.md", "docs/github.md", "docs/gitlab.md", "docs/tekton.md", "docs/cli.md",
+	for _, want := range []string{"README.md", "ARCHITECTURE.md", "docs/github.md", "docs/gitlab.md", "docs/tekton.md", "docs/buildkite.md", "docs/circleci.md", "docs/cli.md",
 		"docs/policies.md", "docs/attestations.md", "docs/verify.md", "docs/performance.md", "docs/reliability.md", "docs/stack.md"} {
 		if !slices.Contains(files, want) {
 			t.Errorf("%s is missing (found %v)", want, files)
@@ -149,6 +149,8 @@ func TestExamplesKinds(t *testing.T) {
 		"```yaml", "apiVersion: v1", "kind: ServiceAccount", "---", "apiVersion: v1", "kind: Secret", "```",
 		"```yaml", "# Part of a Pipeline's tasks:", "- name: sign", "```",
 		"```sh", "not: [yaml", "```",
+		"```yaml", "steps:", "  - command: make", "```",
+		"```yaml", "version: 2.1", "workflows: {w: {jobs: [j]}}", "```",
 	}, "\n")
 	if err := os.WriteFile(filepath.Join(root, "a.md"), []byte(md), 0o644); err != nil {
 		t.Fatal(err)
@@ -161,7 +163,8 @@ func TestExamplesKinds(t *testing.T) {
 	for _, e := range ex {
 		got = append(got, e.String()+" "+string(e.Kind))
 	}
-	want := []string{"a.md:1 GitHub workflow", "a.md:5 GitLab CI file", "a.md:9 Kubernetes manifests", "a.md:16 part of a file"}
+	want := []string{"a.md:1 GitHub workflow", "a.md:5 GitLab CI file", "a.md:9 Kubernetes manifests", "a.md:16 part of a file",
+		"a.md:23 Buildkite pipeline", "a.md:27 CircleCI config"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}

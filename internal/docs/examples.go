@@ -21,6 +21,11 @@ const (
 	GitHubWorkflow Kind = "GitHub workflow"
 	// GitLabCI is a complete .gitlab-ci.yml.
 	GitLabCI Kind = "GitLab CI file"
+	// BuildkitePipeline is a complete Buildkite pipeline (steps).
+	BuildkitePipeline Kind = "Buildkite pipeline"
+	// CircleCIConfig is a complete .circleci/config.yml (version and
+	// jobs or workflows).
+	CircleCIConfig Kind = "CircleCI config"
 	// Kubernetes is one or more complete Kubernetes objects (Tekton's,
 	// Kyverno's, policy-controller's, core ones), each with apiVersion and
 	// kind.
@@ -123,10 +128,16 @@ func kindOf(text string, values []any) (Kind, error) {
 	if v["jobs"] != nil && (v["on"] != nil || v["true"] != nil) {
 		return GitHubWorkflow, nil
 	}
+	if v["version"] != nil && (v["jobs"] != nil || v["workflows"] != nil) {
+		return CircleCIConfig, nil
+	}
+	if v["steps"] != nil {
+		return BuildkitePipeline, nil
+	}
 	if slices.ContainsFunc(gitlabKeys, func(k string) bool { return v[k] != nil }) || hasJob(v) {
 		return GitLabCI, nil
 	}
-	return "", fmt.Errorf("not a complete GitHub workflow, GitLab CI file or Kubernetes manifest: complete it, or start it with a line %q saying where it goes", PartMarker+" …")
+	return "", fmt.Errorf("not a complete GitHub workflow, GitLab CI file, Buildkite pipeline, CircleCI config or Kubernetes manifest: complete it, or start it with a line %q saying where it goes", PartMarker+" …")
 }
 
 // hasJob reports whether a GitLab CI file has a job: a mapping with a

@@ -34,6 +34,11 @@ func TestEveryInputDocumented(t *testing.T) {
 			yamlKeys(t, "gitlab/templates/sign.yml", "spec", "inputs"), yamlKeys(t, "gitlab/templates/verify.yml", "spec", "inputs"))},
 		{"docs/tekton.md", slices.Concat(
 			yamlNames(t, "tekton/keyless-sign/0.1/keyless-sign.yaml"), yamlNames(t, "tekton/keyless-verify/0.1/keyless-verify.yaml"))},
+		{"docs/buildkite.md", yamlKeys(t, "plugin.yml", "configuration", "properties")},
+		{"docs/circleci.md", slices.Concat(
+			yamlKeys(t, "orb/src/commands/sign.yml", "parameters"), yamlKeys(t, "orb/src/commands/verify.yml", "parameters"),
+			yamlKeys(t, "orb/src/jobs/sign.yml", "parameters"), yamlKeys(t, "orb/src/jobs/verify.yml", "parameters"),
+			yamlKeys(t, "orb/src/executors/default.yml", "parameters"))},
 		{"docs/cli.md", flagNames(t, "cmd/action/inputs.go")},
 		{"docs/promote.md", slices.Concat(
 			yamlKeys(t, "promote/action.yml", "inputs"), yamlKeys(t, "promote/action.yml", "outputs"),

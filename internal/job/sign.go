@@ -193,7 +193,7 @@ func certificateOf(ctx context.Context, signer *sign.Signer, tokenIssuer string)
 		if errors.As(err, &re) {
 			return nil, &InputError{Input: "identity-token", Err: fmt.Errorf("%w\n"+
 				"Fulcio does not accept this token from issuer %s: use a token from an issuer this Fulcio trusts "+
-				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
+				"(public-good Fulcio: GitHub Actions, GitLab, Buildkite, CircleCI, Codefresh, and GKE, EKS and AKS cluster issuers; a private Fulcio: the issuers in its config)", err, tokenIssuer)}
 		}
 		return nil, fmt.Errorf("getting signing certificate: %w", err)
 	}

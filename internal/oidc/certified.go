@@ -24,9 +24,11 @@ var gitlabClaims = []string{
 }
 
 // Certified returns what a Fulcio certificate issued for t asserts: its
-// subject alternative name and issuer and, for GitHub and GitLab tokens,
-// the build's extensions, mapped from t's claims the way Fulcio's
-// github-workflow and gitlab-pipeline issuer types map them. It is what
+// subject alternative name and issuer and, for GitHub, GitLab, Buildkite
+// and CircleCI tokens, the build's extensions, mapped from t's claims the
+// way Fulcio's github-workflow and gitlab-pipeline issuer types and its
+// ci-provider templates buildkite-job and circleci-job (ciprovider.go) map
+// them. It is what
 // keyless checks its own provenance against before signing, with the
 // check the verify gate runs on the certificate.
 //
@@ -91,6 +93,12 @@ func (t *Token) Certified() (certificate.Summary, error) {
 		s.BuildTrigger = c["pipeline_source"]
 		s.RunInvocationURI = join(c["project_path"], "/-/jobs/", c["job_id"])
 		s.SourceRepositoryVisibilityAtSigning, _ = t.Claim("project_visibility")
+	case Buildkite:
+		if err := t.buildkiteCertified(&s); err != nil {
+			return s, err
+		}
+	case CircleCI:
+		t.circleciCertified(&s)
 	}
 	return s, nil
 }

@@ -13,6 +13,8 @@ type Kind string
 const (
 	GitHub     Kind = "github"
 	GitLab     Kind = "gitlab"
+	Buildkite  Kind = "buildkite"
+	CircleCI   Kind = "circleci"
 	Kubernetes Kind = "kubernetes"
 	Generic    Kind = "generic"
 )
@@ -28,13 +30,26 @@ type Identity struct {
 	SAN string `json:"san"`
 }
 
-// Kind returns the kind of token t is, from the claims it carries.
+// The issuers of Buildkite's and CircleCI's tokens: one for every
+// Buildkite organization, and one per CircleCI organization under
+// CircleCIIssuer (…/org/<organization id>).
+const (
+	BuildkiteIssuer = "https://agent.buildkite.com"
+	CircleCIIssuer  = "https://oidc.circleci.com"
+)
+
+// Kind returns the kind of token t is, from the claims it carries, or
+// from its issuer where that is a CI system's own.
 func (t *Token) Kind() Kind {
 	switch {
 	case t.has("job_workflow_ref") || t.has("runner_environment") && t.has("workflow_ref"):
 		return GitHub
 	case t.has("ci_config_ref_uri") || t.has("project_path") && t.has("pipeline_source"):
 		return GitLab
+	case t.has("organization_slug") && t.has("pipeline_slug") || t.Issuer == BuildkiteIssuer:
+		return Buildkite
+	case t.has(circleProject) || strings.HasPrefix(t.Issuer, CircleCIIssuer+"/"):
+		return CircleCI
 	case t.has("kubernetes.io"):
 		return Kubernetes
 	}
@@ -49,7 +64,9 @@ func (t *Token) has(name string) bool {
 // Identity derives the identity Fulcio will certify for t, the same way
 // Fulcio's issuer types do: github-workflow from job_workflow_ref (the called
 // workflow, for reusable workflows), gitlab-pipeline from ci_config_ref_uri,
-// kubernetes from the service account, and otherwise the email or subject.
+// the ci-provider types buildkite-job (the pipeline) and circleci-job (the
+// pipeline definition) from their templates, kubernetes from the service
+// account, and otherwise the email or subject.
 func (t *Token) Identity() (Identity, error) {
 	id := Identity{Kind: t.Kind(), Issuer: t.Issuer}
 	switch id.Kind {
@@ -71,6 +88,18 @@ func (t *Token) Identity() (Identity, error) {
 			}
 		}
 		id.SAN = "https://" + strings.TrimPrefix(uri, "https://")
+	case Buildkite:
+		san, err := t.buildkiteSAN()
+		if err != nil {
+			return id, err
+		}
+		id.SAN = san
+	case CircleCI:
+		san, err := t.circleciSAN()
+		if err != nil {
+			return id, err
+		}
+		id.SAN = san
 	case Kubernetes:
 		ns, name := t.ServiceAccount()
 		if ns == "" || name == "" {

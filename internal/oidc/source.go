@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -120,4 +122,57 @@ func (e *StatusError) Error() string {
 // Temporary reports whether a retry may succeed.
 func (e *StatusError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
+}
+
+// commandOutputLimit is the most of a token command's output that is read:
+// a token is a few kilobytes.
+const commandOutputLimit = 1 << 20
+
+// Command returns a source that runs a CI system's token command, such as
+// buildkite-agent oidc request-token --audience sigstore, at every call
+// and takes the token from its standard output. A failure names the
+// command and ends with the last line of its standard error, then fix.
+func Command(fix, path string, args ...string) SourceFunc {
+	return SourceFunc(func(ctx context.Context) (string, error) {
+		cmd := exec.CommandContext(ctx, path, args...)
+		var stdout, stderr limitedBuffer
+		stdout.limit, stderr.limit = commandOutputLimit, commandOutputLimit
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		name := strings.Join(append([]string{filepath.Base(path)}, args...), " ")
+		if err := cmd.Run(); err != nil {
+			if line := lastLine(stderr.String()); line != "" {
+				err = fmt.Errorf("%w: %s", err, line)
+			}
+			return "", fmt.Errorf("requesting the identity token with %s: %w: %s", name, err, fix)
+		}
+		tok := strings.TrimSpace(stdout.String())
+		if tok == "" || stdout.over {
+			return "", fmt.Errorf("requesting the identity token with %s: it printed no token: %s", name, fix)
+		}
+		return tok, nil
+	})
+}
+
+// lastLine is the last non-blank line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// limitedBuffer keeps the first limit bytes written to it and notes that
+// more came.
+type limitedBuffer struct {
+	strings.Builder
+	limit int
+	over  bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := b.limit - b.Len(); n > room {
+		b.over = true
+		p = p[:max(room, 0)]
+	}
+	b.Builder.Write(p)
+	return n, nil
 }

@@ -130,7 +130,7 @@ func (t *Token) Preflight(now time.Time) error {
 	if !slices.Contains(t.Audience, Audience) {
 		return &PreflightError{
 			Reason: fmt.Sprintf("identity token audience is %q, not %q", strings.Join(t.Audience, ","), Audience),
-			Fix:    "request the token with audience sigstore (GitLab: id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore; Kubernetes: a projected serviceAccountToken with audience: sigstore)",
+			Fix:    "request the token with audience sigstore (GitLab: id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore; Buildkite: buildkite-agent oidc request-token --audience sigstore; CircleCI: circleci run oidc get --claims '{\"aud\":\"sigstore\"}'; Kubernetes: a projected serviceAccountToken with audience: sigstore)",
 		}
 	}
 	if !t.Expiry.IsZero() && t.Expiry.Before(now.Add(minValidity)) {

@@ -44,6 +44,16 @@ func (e *FieldError) Error() string {
 //	TektonBuildType  builder.id (the certificate's service account) and
 //	                 namespace; the TaskRun, PipelineRun, their UIDs and
 //	                 the source only by the job.
+//	BuildkiteBuildType  builder.id, organization and pipeline (the
+//	                 subject), invocationId, build number and job id (the
+//	                 run URL), the commit, build_source and the runner
+//	                 environment; the branch, tag, step, agent and the
+//	                 repository's URL only by the job.
+//	CircleCIBuildType  builder.id, project and pipeline definition (the
+//	                 subject), pipeline id (the build config), invocationId,
+//	                 workflow and job ids (the run URL), the ref and the
+//	                 repository; the job's name and the commit only by the
+//	                 job.
 func CheckPredicate(want, predicateType string, predicate json.RawMessage, cert certificate.Summary) error {
 	if predicateType != want {
 		return fmt.Errorf("predicate type is %q, want %q", predicateType, want)
@@ -95,8 +105,12 @@ func checkProvenance(predicate json.RawMessage, cert certificate.Summary) error 
 		fields, err = gitlabFields(p, cert)
 	case TektonBuildType:
 		fields, err = tektonFields(p, cert)
+	case BuildkiteBuildType:
+		fields, err = buildkiteFields(p, cert)
+	case CircleCIBuildType:
+		fields, err = circleciFields(p, cert)
 	default:
-		return fmt.Errorf("provenance buildType %q: keyless checks provenance of %s, %s and %s", bt, GitHubBuildType, GitLabBuildType, TektonBuildType)
+		return fmt.Errorf("provenance buildType %q: keyless checks provenance of %s", bt, strings.Join([]string{GitHubBuildType, GitLabBuildType, TektonBuildType, BuildkiteBuildType, CircleCIBuildType}, ", "))
 	}
 	if err != nil {
 		return err
