@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
@@ -19,48 +21,20 @@ import (
 func Verify(ctx context.Context, c Config) (*Result, error) {
 	c.defaults()
 	run := &Result{Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy, Attestations: slices.Clone(c.AttestationTypes)}
-	if err := c.Policy.Check(); err != nil {
-		return nil, err
-	}
-	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
-	material, err := trust.Load(c.Trust, false)
+	g, err := newGate(ctx, &c)
 	if err != nil {
 		return nil, err
 	}
-	run.Trust = material.Source
-	if c.Trust.TrustedRoot != "" {
-		run.TrustedRoot = material.Root
-	}
-	remoteOpts, err := c.remote()
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := verify.New(material.Root, c.Policy, remoteOpts...)
-	if err != nil {
-		return nil, err
-	}
-	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
+	run.Trust, run.TrustedRoot = g.trust, g.root
+	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, g.remote...)
 	if err != nil {
 		return nil, err
 	}
 	run.Subjects = make([]Subject, len(subjects))
 	p := startProgress(c.Log, "verifying", len(subjects))
 	forEach(c.Concurrency, len(subjects), func(i int) {
-		s := subjects[i]
-		r := newSubject(s)
-		r.Verifications = verifyFormats(ctx, verifier, s, c.Formats)
-		if c.AnyFormat {
-			r.Verifications = anyVerified(r.Verifications)
-		}
-		for _, t := range c.AttestationTypes {
-			att := verifyAttestations(ctx, verifier, s, t, c.Formats)
-			if c.AnyFormat {
-				att = anyVerified(att)
-			}
-			r.Verifications = append(r.Verifications, att...)
-		}
-		run.Subjects[i] = r
-		p.done(s, r, true)
+		run.Subjects[i] = g.verify(ctx, c, subjects[i])
+		p.done(subjects[i], run.Subjects[i], true)
 	})
 	p.stop()
 	run.Verified = run.ok(true)
@@ -73,6 +47,58 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// gate is what the verify gate verifies with: the trust material, the
+// registry options and the verifier of the policy.
+type gate struct {
+	// trust says where the trusted root came from; root is the private
+	// trusted root parsed, nil for public-good.
+	trust    string
+	root     *root.TrustedRoot
+	remote   []remote.Option
+	verifier *verify.Verifier
+}
+
+// newGate checks c's policy and loads what verifies it.
+func newGate(ctx context.Context, c *Config) (*gate, error) {
+	if err := c.Policy.Check(); err != nil {
+		return nil, err
+	}
+	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
+	material, err := trust.Load(c.Trust, false)
+	if err != nil {
+		return nil, err
+	}
+	g := &gate{trust: material.Source}
+	if c.Trust.TrustedRoot != "" {
+		g.root = material.Root
+	}
+	if g.remote, err = c.remote(); err != nil {
+		return nil, err
+	}
+	if g.verifier, err = verify.New(material.Root, c.Policy, g.remote...); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// verify verifies s as the gate does: its signature in every format of
+// c.Formats (any one of them with c.AnyFormat), then each attestation type.
+func (g *gate) verify(ctx context.Context, c Config, s registry.Subject) Subject {
+	r := newSubject(s)
+	r.Verifications = verifyFormats(ctx, g.verifier, s, c.Formats)
+	if c.AnyFormat {
+		r.Verifications = anyVerified(r.Verifications)
+	}
+	for _, t := range c.AttestationTypes {
+		att := verifyAttestations(ctx, g.verifier, s, t, c.Formats)
+		if c.AnyFormat {
+			att = anyVerified(att)
+		}
+		r.Verifications = append(r.Verifications, att...)
+	}
+	return r
 }
 
 // verifyFormats verifies s in each format; a registry error is the
@@ -98,7 +124,7 @@ func verifyAttestations(ctx context.Context, v *verify.Verifier, s registry.Subj
 				cert = *res.Certificate
 			}
 			if err := payload.CheckPredicate(predicateType, res.PredicateType, res.Predicate, cert); err != nil {
-				res.Verified, res.Predicate = false, nil
+				res.Verified, res.Predicate, res.Cause = false, nil, verify.Invalid
 				res.Reasons = append(res.Reasons, err.Error())
 			}
 		}
