@@ -47,12 +47,17 @@ const (
 	// index of platform images is 1, an index of such indexes 2): deeper
 	// ones are refused rather than signed in part.
 	MaxIndexDepth = 8
+	// MaxTagListSize caps one page of a repository's tag list: a page of
+	// the 1000 tags keyless asks for is at most 130 KiB, and a registry
+	// that answers with every tag at once still fits 100,000 of them.
+	MaxTagListSize = 16 << 20
 )
 
 // LimitTransport wraps rt so that keyless never reads more than
-// MaxManifestSize bytes of a manifest or referrers response: a larger
-// one fails as soon as its Content-Length or its bytes pass the limit.
-// Every registry transport keyless uses must be wrapped by it.
+// MaxManifestSize bytes of a manifest or referrers response, or
+// MaxTagListSize of a page of tags: a larger one fails as soon as its
+// Content-Length or its bytes pass the limit. Every registry transport
+// keyless uses must be wrapped by it.
 func LimitTransport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
@@ -64,16 +69,29 @@ type limitTransport struct{ rt http.RoundTripper }
 
 func (l limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.rt.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || !isManifestPath(req.URL.Path) ||
+	limit := readLimit(req.URL.Path)
+	if err != nil || req.Method != http.MethodGet || limit == 0 ||
 		resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
-	if resp.ContentLength > MaxManifestSize {
+	if resp.ContentLength > limit {
 		resp.Body.Close()
-		return nil, tooLarge(req)
+		return nil, tooLarge(req, limit)
 	}
-	resp.Body = &limitBody{ReadCloser: resp.Body, req: req, left: MaxManifestSize}
+	resp.Body = &limitBody{ReadCloser: resp.Body, req: req, left: limit, limit: limit}
 	return resp, nil
+}
+
+// readLimit is the most bytes read of a response to a GET of path; 0
+// for no limit (blobs: their readers cap them).
+func readLimit(path string) int64 {
+	switch {
+	case isManifestPath(path):
+		return MaxManifestSize
+	case strings.HasPrefix(path, "/v2/") && strings.HasSuffix(path, "/tags/list"):
+		return MaxTagListSize
+	}
+	return 0
 }
 
 // isManifestPath reports whether path is /v2/<repo>/manifests/<ref> or
@@ -87,16 +105,20 @@ func isManifestPath(path string) bool {
 	return strings.HasSuffix(dir, "/manifests") || strings.HasSuffix(dir, "/referrers")
 }
 
-func tooLarge(req *http.Request) error {
-	return fmt.Errorf("%s is over keyless's limit of %d bytes for a manifest: refusing to read it", req.URL.Redacted(), MaxManifestSize)
+func tooLarge(req *http.Request, limit int64) error {
+	what := "a manifest"
+	if limit == MaxTagListSize {
+		what = "a page of tags"
+	}
+	return fmt.Errorf("%s is over keyless's limit of %d bytes for %s: refusing to read it", req.URL.Redacted(), limit, what)
 }
 
 // limitBody fails a read that passes the limit, before the bytes reach
 // the JSON decoder.
 type limitBody struct {
 	io.ReadCloser
-	req  *http.Request
-	left int64
+	req         *http.Request
+	left, limit int64
 }
 
 func (b *limitBody) Read(p []byte) (int, error) {
@@ -105,7 +127,7 @@ func (b *limitBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := b.ReadCloser.Read(one[:])
 		if n > 0 {
-			return 0, tooLarge(b.req)
+			return 0, tooLarge(b.req, b.limit)
 		}
 		return 0, err
 	}
