@@ -44,6 +44,7 @@ type options struct {
 	summary     bool
 	outputDir   string
 	chainsHints bool
+	audit       job.AuditSource
 }
 
 // configSource is what a run's configuration comes from on a platform.
@@ -65,7 +66,7 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	var o options
 	var err error
 	if name := foreignInput(cmd, p); name != "" {
-		return c, o, &job.InputError{Input: name, Err: fmt.Errorf("applies to keyless %s only: remove it from this %s step", otherCommand(cmd), cmd)}
+		return c, o, &job.InputError{Input: name, Err: fmt.Errorf("is no input of keyless %s: remove it from this %s step", cmd, cmd)}
 	}
 	c.Images = registry.SplitRefs(s.str("images"))
 	for _, a := range args {
@@ -81,16 +82,22 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 		return c, o, err
 	}
 	c.Images = append(c.Images, built...)
-	if len(c.Images) == 0 {
+	if cmd == "audit" {
+		if o.audit, err = auditSourceOf(s, c.Images); err != nil {
+			return c, o, err
+		}
+	} else if len(c.Images) == 0 {
 		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…), or give images-from, the file the build tool wrote them to")}
 	}
-	if _, err := registry.Parse(c.Images); err != nil {
-		return c, o, &job.InputError{Input: "images", Err: err}
+	if len(c.Images) > 0 {
+		if _, err := registry.Parse(c.Images); err != nil {
+			return c, o, &job.InputError{Input: "images", Err: err}
+		}
 	}
 	if c.Recursive, err = s.boolean("recursive"); err != nil {
 		return c, o, err
 	}
-	if f := s.str("signature-format"); cmd == "verify" && strings.EqualFold(f, "any") {
+	if f := s.str("signature-format"); gateCommands[cmd] && strings.EqualFold(f, "any") {
 		c.Formats, c.AnyFormat = []sign.Format{sign.Bundle, sign.Legacy}, true
 	} else if c.Formats, err = sign.ParseFormats(f); err != nil {
 		return c, o, &job.InputError{Input: "signature-format", Err: err}
@@ -119,10 +126,10 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if err := c.Trust.Check(); err != nil {
 		return c, o, err
 	}
-	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
+	if c.Auth, err = auth(s, p, append(slices.Clip(c.Images), auditScope(o.audit)...), getenv); err != nil {
 		return c, o, err
 	}
-	if cmd == "verify" {
+	if gateCommands[cmd] {
 		if c.AttestationTypes, err = attestationTypes(s.str("attestation-type")); err != nil {
 			return c, o, err
 		}
@@ -197,11 +204,11 @@ func attestations(s settings) ([]payload.Kind, error) {
 	return append(kinds, custom), nil
 }
 
-// foreignInput returns the name of a set input that belongs to the other
-// command only (say, certificate-identity-regexp in a sign step), or "".
+// foreignInput returns the name of a set input that belongs to other
+// commands only (say, certificate-identity-regexp in a sign step), or "".
 func foreignInput(cmd string, p ci.Inputs) string {
 	for _, in := range inputs {
-		if _, ok := lookup(cmd, in.name); ok || in.only == "" || in.only == cmd {
+		if _, ok := lookup(cmd, in.name); ok || in.applies(cmd) {
 			continue
 		}
 		if p.Input(in.name) != "" {
@@ -209,13 +216,6 @@ func foreignInput(cmd string, p ci.Inputs) string {
 		}
 	}
 	return ""
-}
-
-func otherCommand(cmd string) string {
-	if cmd == "sign" {
-		return "verify"
-	}
-	return "sign"
 }
 
 func annotations(s string) (map[string]string, error) {

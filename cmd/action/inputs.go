@@ -14,7 +14,8 @@ import (
 // component input, a KEYLESS_* variable and a CLI flag, all of one name.
 type input struct {
 	name, def, usage string
-	// only limits the input to one subcommand ("sign" or "verify").
+	// only limits the input to one subcommand ("sign", "verify" or
+	// "audit"); an audit also takes verify's inputs (applies).
 	only string
 	// policy marks an input that decides what is signed or what a
 	// verification accepts: given as an argument, it may not also arrive,
@@ -64,6 +65,18 @@ var inputs = []input{
 	{name: "concurrency", def: strconv.Itoa(job.DefaultConcurrency), usage: "how many images are worked on at once; registry requests have their own, lower bound, and a service answering 429 gets fewer"},
 	{name: "output-dir", usage: "directory for report.json and summary.md (GitLab default: keyless)"},
 	{name: "chains-type-hints", def: "false", usage: "Tekton: also write the IMAGES result, so Tekton Chains picks the images up", only: "sign"},
+	{name: "repository", usage: "audit every tag of this `REGISTRY/REPOSITORY` (no tag), but cosign's signature, attestation, SBOM and referrers tags", only: "audit", policy: true},
+	{name: "tags", usage: "with repository, audit only the tags matching this glob (path.Match: *, ?, [a-z]; e.g. v*)", only: "audit", policy: true},
+	{name: "manifests", usage: "a Kubernetes manifests `FILE` (repeat the flag, or separate files by newlines or commas) whose images are audited: the containers, initContainers and ephemeralContainers of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and Lists, in multi-document YAML; an image named by tag fails", only: "audit", policy: true, repeat: true},
+}
+
+// gateCommands take verify's inputs besides their own: they check images
+// against the same identity policy.
+var gateCommands = map[string]bool{"verify": true, "audit": true}
+
+// applies reports whether in is an input of cmd.
+func (in input) applies(cmd string) bool {
+	return in.only == "" || in.only == cmd || in.only == "verify" && gateCommands[cmd]
 }
 
 // flags registers the inputs of cmd as string flags and returns a lookup
@@ -71,7 +84,7 @@ var inputs = []input{
 func flags(cmd string, fs *flag.FlagSet) func(string) (string, bool) {
 	vals := map[string]func() string{}
 	for _, in := range inputs {
-		if in.only != "" && in.only != cmd {
+		if !in.applies(cmd) {
 			continue
 		}
 		usage := in.usage
@@ -105,11 +118,14 @@ func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
 
 func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: keyless %s [flags] [IMAGE...]\n\n", cmd)
-		if cmd == "sign" {
-			fmt.Fprint(w, "Signs image digests with Sigstore keyless signing, stores the signatures in\nthe registry, reads them back and verifies them.\n\n")
-		} else {
-			fmt.Fprint(w, "Verifies the signatures of image digests against an identity policy.\n\n")
+		switch cmd {
+		case "sign":
+			fmt.Fprint(w, "Usage: keyless sign [flags] [IMAGE...]\n\nSigns image digests with Sigstore keyless signing, stores the signatures in\nthe registry, reads them back and verifies them.\n\n")
+		case "audit":
+			fmt.Fprint(w, "Usage: keyless audit [flags] (--repository REGISTRY/REPO [--tags GLOB] | --manifests FILE... | IMAGE...)\n\n"+
+				"Verifies every tag of a repository, the images of Kubernetes manifests, or\nthe images given, against the verify gate's policy, and reports which ones\nadmission would refuse, and why.\n\n")
+		default:
+			fmt.Fprint(w, "Usage: keyless verify [flags] [IMAGE...]\n\nVerifies the signatures of image digests against an identity policy.\n\n")
 		}
 		fmt.Fprint(w, "Every flag is also read from KEYLESS_<NAME> (GitHub: INPUT_<NAME>).\n\nFlags:\n")
 		fs.SetOutput(w)
@@ -120,7 +136,7 @@ func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 // lookup returns cmd's input called name, and whether cmd has one.
 func lookup(cmd, name string) (input, bool) {
 	for _, in := range inputs {
-		if in.name == name && (in.only == "" || in.only == cmd) {
+		if in.name == name && in.applies(cmd) {
 			return in, true
 		}
 	}

@@ -104,15 +104,15 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "sign", "verify":
+	case "sign", "verify", "audit":
 	case "help":
-		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n\nRun keyless sign -h or keyless verify -h for the flags.\n")
+		fmt.Fprint(stdout, "Usage: keyless sign|verify [flags] [IMAGE...]\n       keyless audit [flags] (--repository REGISTRY/REPO [--tags GLOB] | --manifests FILE... | IMAGE...)\n\nRun keyless sign -h, keyless verify -h or keyless audit -h for the flags.\n")
 		return "", nil, nil, exitOK
 	case "version":
 		fmt.Fprintln(stdout, "keyless", version)
 		return "", nil, nil, exitOK
 	default:
-		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign or verify\n", cmd)
+		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign, verify or audit\n", cmd)
 		return "", nil, nil, exitInput
 	}
 	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
@@ -131,6 +131,9 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 // execute runs the job within the timeout, publishes what it did and
 // returns the exit status.
 func execute(ctx context.Context, cmd string, out output, cfg job.Config, opts options) int {
+	if cmd == "audit" {
+		return executeAudit(ctx, out, cfg, opts)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	end := out.section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))

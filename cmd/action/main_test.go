@@ -17,11 +17,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestActionInputs checks that action.yml and verify/action.yml declare
-// exactly the inputs of keyless sign and keyless verify, with the same
-// defaults, and describe every input and output.
+// TestActionInputs checks that action.yml, verify/action.yml and
+// audit/action.yml declare exactly the inputs of keyless sign, verify and
+// audit, with the same defaults, and describe every input and output.
 func TestActionInputs(t *testing.T) {
-	for _, tc := range []struct{ cmd, file string }{{"sign", "../../action.yml"}, {"verify", "../../verify/action.yml"}} {
+	for _, tc := range []struct{ cmd, file string }{{"sign", "../../action.yml"}, {"verify", "../../verify/action.yml"}, {"audit", "../../audit/action.yml"}} {
 		t.Run(tc.cmd, func(t *testing.T) {
 			b, err := os.ReadFile(tc.file)
 			if err != nil {
@@ -40,7 +40,7 @@ func TestActionInputs(t *testing.T) {
 			}
 			want := map[string]string{}
 			for _, in := range inputs {
-				if (in.only == "" || in.only == tc.cmd) && in.name != "chains-type-hints" {
+				if in.applies(tc.cmd) && in.name != "chains-type-hints" {
 					want[in.name] = in.def
 				}
 			}

@@ -150,6 +150,13 @@ func repositoryTargets(ctx context.Context, g *gate, src AuditSource, res *Audit
 			out = append(out, Target{Ref: repo.Tag(t).String()})
 		}
 	}
+	if len(out) == 0 {
+		what := "no tag"
+		if src.Tags != "" {
+			what = fmt.Sprintf("no tag matching %q", src.Tags)
+		}
+		return nil, &InputError{Input: "repository", Err: fmt.Errorf("%s has %s that is an image (of %d tags, %d signature tags): check the repository and the tags pattern", repo, what, len(tags), res.Skipped)}
+	}
 	return out, nil
 }
 

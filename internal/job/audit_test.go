@@ -192,6 +192,7 @@ func TestAuditRefusesBadInput(t *testing.T) {
 		{"a tags pattern that is no glob", AuditSource{Repository: host + "/demo/app", Tags: "[a-"}, auditConfig(sign.Bundle), "tags"},
 		{"a repository with a tag", AuditSource{Repository: host + "/demo/app:v1"}, auditConfig(sign.Bundle), "repository"},
 		{"no such repository", AuditSource{Repository: host + "/demo/none"}, auditConfig(sign.Bundle), "no such repository"},
+		{"no tag matches", AuditSource{Repository: host + "/demo/app", Tags: "release-*"}, auditConfig(sign.Bundle), `no tag matching "release-*" that is an image (of 1 tags, 0 signature tags)`},
 		{"no identity", AuditSource{Repository: host + "/demo/app"}, Config{Trust: trust.Config{TrustedRoot: trustedRoot}}, "certificate-oidc-issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
