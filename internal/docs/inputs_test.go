@@ -33,6 +33,7 @@ func TestEveryInputDocumented(t *testing.T) {
 			yamlKeys(t, "gitlab/templates/sign.yml", "spec", "inputs"), yamlKeys(t, "gitlab/templates/verify.yml", "spec", "inputs"))},
 		{"docs/tekton.md", slices.Concat(
 			yamlNames(t, "tekton/keyless-sign/0.1/keyless-sign.yaml"), yamlNames(t, "tekton/keyless-verify/0.1/keyless-verify.yaml"))},
+		{"docs/audit.md", slices.Concat(yamlKeys(t, "audit/action.yml", "inputs"), yamlKeys(t, "audit/action.yml", "outputs"))},
 		{"docs/cli.md", flagNames(t, "cmd/action/inputs.go")},
 	} {
 		t.Run(tc.page, func(t *testing.T) {
