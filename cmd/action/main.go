@@ -1,6 +1,6 @@
 // Command keyless signs container image digests with Sigstore keyless
-// signing and verifies them, as a GitHub Action, a Tekton step, a GitLab CI
-// job or a plain CLI. This is the only package that touches the process
+// signing, verifies them and audits what admission would refuse, as a
+// GitHub Action, a Tekton step, a GitLab CI job or a plain CLI. This is the only package that touches the process
 // environment, flags, signals and the exit status.
 package main
 
