@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keyless-dev/keyless/internal/manifest"
 )
 
 // auditRegistry serves an in-process registry holding host/app:v1 and
@@ -182,5 +187,61 @@ func TestAuditHelp(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "-annotations") {
 		t.Errorf("help lists a sign-only flag:\n%s", stderr.String())
+	}
+}
+
+// TestAuditCredentialsScope: registry-username and registry-password go
+// to the registry of the repository audited, never to a registry that a
+// manifest names (anyone who edits a manifest could name theirs).
+func TestAuditCredentialsScope(t *testing.T) {
+	const password = "s3cret-registry-password"
+	reg := registry.New()
+	var sawPassword atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pass, ok := r.BasicAuth(); ok && pass == password {
+			sawPassword.Store(true)
+			reg.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+		http.Error(w, "log in", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	deploy := writeTemp(t, t.TempDir(), "deploy.yaml", "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: \""+host+"/app@sha256:"+strings.Repeat("0", 64)+"\"}]}\n")
+	creds := []string{"--registry-username", "audit", "--registry-password", password}
+
+	code, r, stderr := runAudit(t, nil, append(creds, "--manifests", deploy)...)
+	if code != exitFailed || len(r.Images) != 1 || r.Images[0].Reason != "error" {
+		t.Fatalf("exit %d, images %v, want the image unreadable without credentials\n%s", code, r.Images, stderr)
+	}
+	if sawPassword.Load() {
+		t.Error("the registry a manifest names was sent the registry-password")
+	}
+	// The same registry as the repository audited gets them.
+	code, _, stderr = runAudit(t, nil, append(creds, "--repository", host+"/app")...)
+	if !sawPassword.Load() {
+		t.Errorf("the repository's registry was not sent the credentials (exit %d)\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, password) {
+		t.Error("the password was printed")
+	}
+}
+
+func TestManifestTargets(t *testing.T) {
+	var imgs []manifest.Image
+	for i := range maxSources + 3 {
+		imgs = append(imgs, manifest.Image{Ref: "a:1", Source: fmt.Sprintf("f.yaml:%d", i)})
+	}
+	imgs = append(imgs, manifest.Image{Ref: "b@sha256:" + strings.Repeat("1", 64), Source: "g.yaml:1"})
+	got := manifestTargets(imgs)
+	if len(got) != 2 || !got[0].Pinned || !got[1].Pinned {
+		t.Fatalf("targets %+v, want a:1 and b, each pinned", got)
+	}
+	if n := len(got[0].Sources); n != maxSources+1 || got[0].Sources[maxSources] != "and 3 more places" {
+		t.Errorf("a:1's sources %q, want %d and a count of the rest", got[0].Sources, maxSources)
+	}
+	if diff := cmp.Diff([]string{"g.yaml:1"}, got[1].Sources); diff != "" {
+		t.Errorf("b's sources (-want +got):\n%s", diff)
 	}
 }
