@@ -124,7 +124,7 @@ func executeAudit(ctx context.Context, out output, cfg job.Config, opts options)
 		return out.fail(err)
 	}
 	art := ci.Artifacts{Report: rep, OutputDir: opts.outputDir}
-	for _, o := range a.AuditOutputs() {
+	for _, o := range a.Outputs() {
 		art.Outputs = append(art.Outputs, [2]string{o.Name, o.Value})
 	}
 	if opts.summary {

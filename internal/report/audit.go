@@ -125,9 +125,9 @@ func (a *Audit) SignatureFormat() string {
 	return fmt.Sprint(a.res.Formats)
 }
 
-// AuditOutputs are an audit's outputs, in order: the counts, and the
+// Outputs are an audit's outputs, in order: the counts, and the
 // failed images per reason as JSON.
-func (a *Audit) AuditOutputs() []Output {
+func (a *Audit) Outputs() []Output {
 	reasons := map[string]int{}
 	for k, v := range a.counts {
 		reasons[string(k)] = v
