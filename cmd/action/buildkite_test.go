@@ -41,8 +41,8 @@ func TestPluginInputs(t *testing.T) {
 	want := slices.Clone(pluginHookOptions)
 	types := map[string]string{}
 	for _, in := range inputs {
-		// The plugin runs sign and verify; promote's own inputs are not its.
-		if in.name != "chains-type-hints" && in.only != "promote" && !slices.Contains(want, in.name) {
+		// The plugin runs sign and verify; promote's and audit's own inputs are not its.
+		if in.name != "chains-type-hints" && in.only != "promote" && in.only != "audit" && !slices.Contains(want, in.name) {
 			want = append(want, in.name)
 		}
 		if in.def == "true" || in.def == "false" {

@@ -51,6 +51,7 @@ type options struct {
 	policies policy.Options
 	// tufRoot is the tuf-root path, for the summary's cosign initialize.
 	tufRoot string
+	audit   job.AuditSource
 }
 
 // configSource is what a run's configuration comes from on a platform.
@@ -88,11 +89,17 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 		return c, o, err
 	}
 	c.Images = append(c.Images, built...)
-	if len(c.Images) == 0 {
+	if cmd == "audit" {
+		if o.audit, err = auditSourceOf(s, c.Images); err != nil {
+			return c, o, err
+		}
+	} else if len(c.Images) == 0 {
 		return c, o, &job.InputError{Input: "images", Err: fmt.Errorf("no image given: list the pushed images (repository:tag or repository@sha256:…), or give images-from, the file the build tool wrote them to")}
 	}
-	if _, err := registry.Parse(c.Images); err != nil {
-		return c, o, &job.InputError{Input: "images", Err: err}
+	if len(c.Images) > 0 {
+		if _, err := registry.Parse(c.Images); err != nil {
+			return c, o, &job.InputError{Input: "images", Err: err}
+		}
 	}
 	if c.Recursive, err = s.boolean("recursive"); err != nil {
 		return c, o, err
@@ -135,14 +142,14 @@ func buildConfig(cmd string, s settings, args []string, p configSource, getenv f
 	if err := c.Trust.Check(); err != nil {
 		return c, o, err
 	}
-	if c.Auth, err = auth(s, p, c.Images, getenv); err != nil {
+	if c.Auth, err = auth(s, p, append(slices.Clip(c.Images), auditScope(o.audit)...), getenv); err != nil {
 		return c, o, err
 	}
 	if cmd != "sign" {
 		if c.AttestationTypes, err = attestationTypes(s.str("attestation-type")); err != nil {
 			return c, o, err
 		}
-		if err := c.Policy.Check(); err != nil || cmd == "verify" {
+		if err := c.Policy.Check(); err != nil || cmd != "promote" {
 			return c, o, err
 		}
 		return promoteConfig(c, o, s, p, getenv, client)

@@ -16,7 +16,8 @@ import (
 type input struct {
 	name, def, usage string
 	// only limits the input to some subcommands: "sign", "verify",
-	// "promote", or several separated by spaces ("verify promote").
+	// "promote", "audit", or several separated by spaces ("verify
+	// promote audit").
 	only string
 	// policy marks an input that decides what is signed or what a
 	// verification accepts: given as an argument, it may not also arrive,
@@ -35,25 +36,25 @@ var inputs = []input{
 	{name: "images-from", usage: "a `FILE` a build tool wrote the pushed images' digests to (repeat the flag, or separate files by newlines or commas): docker buildx --metadata-file or build-push-action's metadata, ko --image-refs, kaniko --image-name-with-digest-file, a Tekton results directory or TaskRun JSON, one repository@digest a line; NAME=FILE for a file holding a bare digest (kaniko --digest-file, buildah or podman --digestfile). The file's digest is signed; its tags are only names", policy: true, repeat: true},
 	{name: "recursive", def: "false", usage: "for an image index, also sign/verify every platform manifest", policy: true},
 	{name: "signature-format", def: "bundle", usage: "bundle (Sigstore bundle as OCI referrer; cosign v3), legacy (cosign .sig tag; cosign v2, Kyverno, policy-controller; needs Rekor v1) or both", only: "sign", policy: true},
-	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both; promote: at the source and the destination, and the formats of the verification summaries (bundle for any)", only: "verify promote", policy: true},
+	{name: "signature-format", def: "any", usage: "which signatures must verify: any (a valid bundle or legacy signature), bundle, legacy or both; promote: at the source and the destination, and the formats of the verification summaries (bundle for any)", only: "verify promote audit", policy: true},
 	{name: "verify", def: "true", usage: "read the signatures back from the registry and verify them", only: "sign", policy: true},
 	{name: "certificate-identity", usage: "expected certificate identity (SAN); sign: overrides the identity derived from the token", policy: true},
-	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify promote", policy: true},
+	{name: "certificate-identity-regexp", usage: "anchored regular expression for the certificate identity", only: "verify promote audit", policy: true},
 	{name: "certificate-oidc-issuer", usage: "expected OIDC issuer; sign: overrides the token's issuer", policy: true},
-	{name: "certificate-oidc-issuer-regexp", usage: "anchored regular expression for the OIDC issuer", only: "verify promote", policy: true},
-	{name: "source-repository", usage: "required source repository URI certificate extension", only: "verify promote", policy: true},
-	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify promote", policy: true},
-	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify promote", policy: true},
-	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify promote", policy: true},
-	{name: "attestation-type", usage: "also require, per format, an attestation of this predicate type by the same identity, its predicate checked against the certificate: slsaprovenance1, spdxjson, cyclonedx, … or a predicate type URI (newline- or comma-separated for several)", only: "verify promote", policy: true},
-	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify promote", policy: true},
+	{name: "certificate-oidc-issuer-regexp", usage: "anchored regular expression for the OIDC issuer", only: "verify promote audit", policy: true},
+	{name: "source-repository", usage: "required source repository URI certificate extension", only: "verify promote audit", policy: true},
+	{name: "source-ref", usage: "required source repository ref certificate extension (e.g. refs/heads/main)", only: "verify promote audit", policy: true},
+	{name: "workflow-trigger", usage: "required build trigger certificate extension (e.g. push)", only: "verify promote audit", policy: true},
+	{name: "build-signer-digest", usage: "required build signer digest certificate extension", only: "verify promote audit", policy: true},
+	{name: "attestation-type", usage: "also require, per format, an attestation of this predicate type by the same identity, its predicate checked against the certificate: slsaprovenance1, spdxjson, cyclonedx, … or a predicate type URI (newline- or comma-separated for several)", only: "verify promote audit", policy: true},
+	{name: "runner-environment", usage: "required runner environment certificate extension (github-hosted refuses self-hosted runners)", only: "verify promote audit", policy: true},
 	{name: "trusted-root", usage: "path of a trusted_root.json for a private Sigstore (default: public-good via TUF)", policy: true},
 	{name: "signing-config", usage: "path of a signing_config.json (Fulcio, Rekor, TSA URLs)", only: "sign promote", policy: true},
 	{name: "fulcio-url", usage: "Fulcio URL of a private Sigstore", only: "sign promote", policy: true},
 	{name: "rekor-url", usage: "Rekor v1 URL of a private Sigstore", only: "sign promote", policy: true},
 	{name: "tsa-url", usage: "RFC 3161 timestamp authority URL (full path)", only: "sign promote", policy: true},
-	{name: "kyverno-policy", def: "image-validating", usage: "which Kyverno policy to write: image-validating (ImageValidatingPolicy, Kyverno 1.17+), cluster-policy (ClusterPolicy with verifyImages, older Kyverno) or both", policy: true},
-	{name: "policy-mode", def: "enforce", usage: "what the written admission policies do with an image that does not verify: enforce (refuse it) or audit (admit it and report it)", policy: true},
+	{name: "kyverno-policy", def: "image-validating", usage: "which Kyverno policy to write: image-validating (ImageValidatingPolicy, Kyverno 1.17+), cluster-policy (ClusterPolicy with verifyImages, older Kyverno) or both", only: "sign verify promote", policy: true},
+	{name: "policy-mode", def: "enforce", usage: "what the written admission policies do with an image that does not verify: enforce (refuse it) or audit (admit it and report it)", only: "sign verify promote", policy: true},
 	{name: "tuf-mirror", usage: "URL of the private Sigstore's TUF repository (as cosign initialize --mirror takes it), written into the Kyverno ImageValidatingPolicy; with tuf-root. Without trusted-root, keyless reads its own trust material from it too", policy: true},
 	{name: "tuf-root", usage: "path of that TUF repository's root.json (as cosign initialize --root takes it), inlined into the Kyverno ImageValidatingPolicy", policy: true},
 	{name: "registry-username", usage: "registry username (with registry-password); promote: of the source"},
@@ -76,6 +77,9 @@ var inputs = []input{
 	{name: "concurrency", def: strconv.Itoa(job.DefaultConcurrency), usage: "how many images are worked on at once; registry requests have their own, lower bound, and a service answering 429 gets fewer"},
 	{name: "output-dir", usage: "directory for report.json and summary.md (GitLab default: keyless)"},
 	{name: "chains-type-hints", def: "false", usage: "Tekton: also write the IMAGES result, so Tekton Chains picks the images up", only: "sign"},
+	{name: "repository", usage: "audit every tag of this `REGISTRY/REPOSITORY` (no tag), but cosign's signature, attestation, SBOM and referrers tags", only: "audit", policy: true},
+	{name: "tags", usage: "with repository, audit only the tags matching this glob (path.Match: *, ?, [a-z]; e.g. v*)", only: "audit", policy: true},
+	{name: "manifests", usage: "a Kubernetes manifests `FILE` (repeat the flag, or separate files by newlines or commas) whose images are audited: the containers, initContainers and ephemeralContainers of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and Lists, in multi-document YAML; an image named by tag fails", only: "audit", policy: true, repeat: true},
 }
 
 // flags registers the inputs of cmd as string flags and returns a lookup
@@ -124,6 +128,9 @@ func usage(w io.Writer, cmd string, fs *flag.FlagSet) func() {
 		case "promote":
 			fmt.Fprintf(w, "Usage: keyless promote --destination REGISTRY/REPOSITORY [flags] [IMAGE...]\n\n")
 			fmt.Fprint(w, "Verifies image digests against an identity policy, copies each with every\nsignature, attestation and SBOM to the destination, verifies it again there,\nand (vsa) signs a SLSA verification summary of it. Nothing is copied unless\nevery image verifies.\n\n")
+		case "audit":
+			fmt.Fprint(w, "Usage: keyless audit [flags] (--repository REGISTRY/REPO [--tags GLOB] | --manifests FILE... | IMAGE...)\n\n"+
+				"Verifies every tag of a repository, the images of Kubernetes manifests, or\nthe images given, against the verify gate's policy, and reports which ones\nadmission would refuse, and why.\n\n")
 		default:
 			fmt.Fprintf(w, "Usage: keyless verify [flags] [IMAGE...]\n\n")
 			fmt.Fprint(w, "Verifies the signatures of image digests against an identity policy.\n\n")

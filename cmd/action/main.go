@@ -1,7 +1,7 @@
 // Command keyless signs container image digests with Sigstore keyless
-// signing, verifies them, and promotes them to another repository with
-// their signatures, as a GitHub Action, a Tekton step, a GitLab CI job or a
-// plain CLI. This is the only package that touches the process
+// signing, verifies them, promotes them to another repository with their
+// signatures and audits what admission would refuse, as a GitHub Action, a
+// Tekton step, a GitLab CI job or a plain CLI. This is the only package that touches the process
 // environment, flags, signals and the exit status.
 package main
 
@@ -107,15 +107,15 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "sign", "verify", "promote":
+	case "sign", "verify", "promote", "audit":
 	case "help":
-		fmt.Fprint(stdout, "Usage: keyless sign|verify|promote [flags] [IMAGE...]\n\nRun keyless sign -h, keyless verify -h or keyless promote -h for the flags.\n")
+		fmt.Fprint(stdout, "Usage: keyless sign|verify|promote [flags] [IMAGE...]\n       keyless audit [flags] (--repository REGISTRY/REPO [--tags GLOB] | --manifests FILE... | IMAGE...)\n\nRun keyless sign -h, keyless verify -h, keyless promote -h or keyless audit -h for the flags.\n")
 		return "", nil, nil, exitOK
 	case "version":
 		fmt.Fprintln(stdout, "keyless", version)
 		return "", nil, nil, exitOK
 	default:
-		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign, verify or promote\n", cmd)
+		fmt.Fprintf(stderr, "keyless: unknown command %q: use sign, verify, promote or audit\n", cmd)
 		return "", nil, nil, exitInput
 	}
 	fs := flag.NewFlagSet("keyless "+cmd, flag.ContinueOnError)
@@ -134,6 +134,9 @@ func parseArgs(args []string, stdout, stderr io.Writer) (cmd string, flagValue f
 // execute runs the job within the timeout, publishes what it did and
 // returns the exit status.
 func execute(ctx context.Context, cmd string, out output, cfg job.Config, opts options) int {
+	if cmd == "audit" {
+		return executeAudit(ctx, out, cfg, opts)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	end := out.section("keyless " + cmd + ": " + strings.Join(cfg.Images, ", "))

@@ -18,11 +18,11 @@ import (
 )
 
 // TestActionInputs checks that action.yml, verify/action.yml and
-// promote/action.yml declare exactly the inputs of keyless sign, verify
-// and promote, with the same defaults, and describe every input and
+// promote/action.yml and audit/action.yml declare exactly the inputs of
+// keyless sign, verify, promote and audit, with the same defaults, and describe every input and
 // output.
 func TestActionInputs(t *testing.T) {
-	for _, tc := range []struct{ cmd, file string }{{"sign", "../../action.yml"}, {"verify", "../../verify/action.yml"}, {"promote", "../../promote/action.yml"}} {
+	for _, tc := range []struct{ cmd, file string }{{"sign", "../../action.yml"}, {"verify", "../../verify/action.yml"}, {"promote", "../../promote/action.yml"}, {"audit", "../../audit/action.yml"}} {
 		t.Run(tc.cmd, func(t *testing.T) {
 			b, err := os.ReadFile(tc.file)
 			if err != nil {

@@ -51,11 +51,11 @@ func conflict(name, variable string) error {
 }
 
 // same reports whether an argument and a variable say the same: images
-// (and images-from) as the same set of references (of files), booleans as the same truth, else the same
-// text.
+// (and images-from, manifests) as the same set of references (of files),
+// booleans as the same truth, else the same text.
 func same(name, arg, env string) bool {
 	arg, env = strings.TrimSpace(arg), strings.TrimSpace(env)
-	if name == "images" || name == "images-from" {
+	if name == "images" || name == "images-from" || name == "manifests" {
 		a, e := registry.SplitRefs(arg), registry.SplitRefs(env)
 		slices.Sort(a)
 		slices.Sort(e)

@@ -152,7 +152,7 @@ func TestInjectedAgrees(t *testing.T) {
 //     (e2e/manifests checks that the Tasks take every input from a param).
 func TestOutputsAreNoInputs(t *testing.T) {
 	var outputs []string
-	for _, file := range []string{"../../action.yml", "../../verify/action.yml", "../../promote/action.yml"} {
+	for _, file := range []string{"../../action.yml", "../../verify/action.yml", "../../promote/action.yml", "../../audit/action.yml"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

@@ -214,7 +214,7 @@ func inputType(typ string, v any) bool {
 }
 
 // keylessActions maps the keyless actions to their action.yml.
-var keylessActions = map[string]string{"keyless-dev/keyless": "action.yml", "keyless-dev/keyless/verify": "verify/action.yml", "keyless-dev/keyless/promote": "promote/action.yml"}
+var keylessActions = map[string]string{"keyless-dev/keyless": "action.yml", "keyless-dev/keyless/verify": "verify/action.yml", "keyless-dev/keyless/promote": "promote/action.yml", "keyless-dev/keyless/audit": "audit/action.yml"}
 
 // TestDocsGitHubExamples lints every GitHub workflow of the documentation
 // with actionlint, as scripts/test lints the repository's workflows, and

@@ -21,7 +21,7 @@ func TestFrontDoorAndPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"README.md", "ARCHITECTURE.md", "docs/github.md", "docs/gitlab.md", "docs/tekton.md", "docs/buildkite.md", "docs/circleci.md", "docs/cli.md",
-		"docs/policies.md", "docs/attestations.md", "docs/verify.md", "docs/performance.md", "docs/reliability.md", "docs/stack.md"} {
+		"docs/policies.md", "docs/attestations.md", "docs/verify.md", "docs/audit.md", "docs/performance.md", "docs/reliability.md", "docs/stack.md"} {
 		if !slices.Contains(files, want) {
 			t.Errorf("%s is missing (found %v)", want, files)
 		}

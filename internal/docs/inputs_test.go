@@ -39,6 +39,7 @@ func TestEveryInputDocumented(t *testing.T) {
 			yamlKeys(t, "orb/src/commands/sign.yml", "parameters"), yamlKeys(t, "orb/src/commands/verify.yml", "parameters"),
 			yamlKeys(t, "orb/src/jobs/sign.yml", "parameters"), yamlKeys(t, "orb/src/jobs/verify.yml", "parameters"),
 			yamlKeys(t, "orb/src/executors/default.yml", "parameters"))},
+		{"docs/audit.md", slices.Concat(yamlKeys(t, "audit/action.yml", "inputs"), yamlKeys(t, "audit/action.yml", "outputs"))},
 		{"docs/cli.md", flagNames(t, "cmd/action/inputs.go")},
 		{"docs/promote.md", slices.Concat(
 			yamlKeys(t, "promote/action.yml", "inputs"), yamlKeys(t, "promote/action.yml", "outputs"),

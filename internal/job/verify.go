@@ -21,38 +21,20 @@ import (
 func Verify(ctx context.Context, c Config) (*Result, error) {
 	c.defaults()
 	run := &Result{Command: "verify", Formats: c.Formats, Started: c.Now(), Policy: c.Policy, Attestations: slices.Clone(c.AttestationTypes)}
-	if err := c.Policy.Check(); err != nil {
-		return nil, err
-	}
-	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
-	material, err := trust.Load(c.Trust, false)
+	g, err := newGatekeeper(ctx, &c)
 	if err != nil {
 		return nil, err
 	}
-	run.Trust = material.Source
-	if c.Trust.Private() {
-		run.TrustedRoot = material.Root
-	}
-	remoteOpts, err := c.remote()
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := verify.New(material.Root, c.Policy, remoteOpts...)
-	if err != nil {
-		return nil, err
-	}
-	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, remoteOpts...)
+	run.Trust, run.TrustedRoot = g.trust, g.root
+	subjects, err := registry.Resolve(ctx, c.Images, c.Recursive, g.remote...)
 	if err != nil {
 		return nil, err
 	}
 	run.Subjects = make([]Subject, len(subjects))
 	p := startProgress(c.Log, "verifying", len(subjects))
 	forEach(c.Concurrency, len(subjects), func(i int) {
-		s := subjects[i]
-		r := newSubject(s)
-		r.Verifications = gate(ctx, c, verifier, s)
-		run.Subjects[i] = r
-		p.done(s, r, true)
+		run.Subjects[i] = g.verify(ctx, c, subjects[i])
+		p.done(subjects[i], run.Subjects[i], true)
 	})
 	p.stop()
 	run.Verified = run.ok(true)
@@ -65,6 +47,47 @@ func Verify(ctx context.Context, c Config) (*Result, error) {
 	}
 	run.Duration = c.Now().Sub(run.Started)
 	return run, nil
+}
+
+// gatekeeper is what the verify gate verifies with: the trust material,
+// the registry options and the verifier of the policy.
+type gatekeeper struct {
+	// trust says where the trusted root came from; root is the private
+	// trusted root parsed, nil for public-good.
+	trust    string
+	root     *root.TrustedRoot
+	remote   []remote.Option
+	verifier *verify.Verifier
+}
+
+// newGatekeeper checks c's policy and loads what verifies it.
+func newGatekeeper(ctx context.Context, c *Config) (*gatekeeper, error) {
+	if err := c.Policy.Check(); err != nil {
+		return nil, err
+	}
+	c.Trust.Transport = retry.New(c.Transport, retry.WithService("TUF repository"), retry.WithBudget(ctx))
+	material, err := trust.Load(c.Trust, false)
+	if err != nil {
+		return nil, err
+	}
+	g := &gatekeeper{trust: material.Source}
+	if c.Trust.Private() {
+		g.root = material.Root
+	}
+	if g.remote, err = c.remote(); err != nil {
+		return nil, err
+	}
+	if g.verifier, err = verify.New(material.Root, c.Policy, g.remote...); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// verify verifies s as the gate does (gate).
+func (g *gatekeeper) verify(ctx context.Context, c Config, s registry.Subject) Subject {
+	r := newSubject(s)
+	r.Verifications = gate(ctx, c, g.verifier, s)
+	return r
 }
 
 // checker verifies what a registry holds for a subject: a
@@ -130,7 +153,7 @@ func verifyAttestations(ctx context.Context, v checker, s registry.Subject, pred
 				cert = *res.Certificate
 			}
 			if err := payload.CheckPredicate(predicateType, res.PredicateType, res.Predicate, cert); err != nil {
-				res.Verified, res.Predicate = false, nil
+				res.Verified, res.Predicate, res.Cause = false, nil, verify.Invalid
 				res.Reasons = append(res.Reasons, err.Error())
 			}
 		}

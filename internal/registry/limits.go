@@ -51,13 +51,18 @@ const (
 	// index of platform images is 1, an index of such indexes 2): deeper
 	// ones are refused rather than signed in part.
 	MaxIndexDepth = 8
+	// MaxTagListSize caps one page of a repository's tag list: a page of
+	// the 1000 tags keyless asks for is at most 130 KiB, and a registry
+	// that answers with every tag at once still fits 100,000 of them.
+	MaxTagListSize = 16 << 20
 )
 
 // LimitTransport wraps rt so that keyless never reads more than
-// MaxManifestSize bytes of a manifest or referrers response: a larger
-// one fails as soon as its Content-Length or its bytes pass the limit.
-// The limit follows redirects: a manifest GET answered with a redirect
-// to any other URL is capped at every hop. Every registry transport
+// MaxManifestSize bytes of a manifest or referrers response, or
+// MaxTagListSize of a page of tags: a larger one fails as soon as its
+// Content-Length or its bytes pass the limit. The limit follows
+// redirects: a GET answered with a redirect to any other URL is capped at
+// every hop by what its first URL asked for. Every registry transport
 // keyless uses must be wrapped by it.
 func LimitTransport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
@@ -71,16 +76,21 @@ type limitTransport struct{ rt http.RoundTripper }
 func (l limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := l.rt.RoundTrip(req)
 	first := origin(req)
-	if err != nil || req.Method != http.MethodGet ||
-		!(isManifestPath(req.URL.Path) || isManifestPath(first.URL.Path)) ||
+	// What the first URL asked for decides, across every hop; a hop to a
+	// manifest path is capped too.
+	limit := readLimit(first.URL.Path)
+	if limit == 0 {
+		limit = readLimit(req.URL.Path)
+	}
+	if err != nil || req.Method != http.MethodGet || limit == 0 ||
 		resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, err
 	}
-	if resp.ContentLength > MaxManifestSize {
+	if resp.ContentLength > limit {
 		resp.Body.Close()
-		return nil, tooLarge(first)
+		return nil, tooLarge(first, limit)
 	}
-	resp.Body = &limitBody{ReadCloser: resp.Body, req: first, left: MaxManifestSize}
+	resp.Body = &limitBody{ReadCloser: resp.Body, req: first, left: limit, limit: limit}
 	return resp, nil
 }
 
@@ -95,6 +105,18 @@ func origin(req *http.Request) *http.Request {
 	return req
 }
 
+// readLimit is the most bytes read of a response to a GET of path; 0
+// for no limit (blobs: their readers cap them).
+func readLimit(path string) int64 {
+	switch {
+	case isManifestPath(path):
+		return MaxManifestSize
+	case strings.HasPrefix(path, "/v2/") && strings.HasSuffix(path, "/tags/list"):
+		return MaxTagListSize
+	}
+	return 0
+}
+
 // isManifestPath reports whether path is /v2/<repo>/manifests/<ref> or
 // /v2/<repo>/referrers/<digest>.
 func isManifestPath(path string) bool {
@@ -106,16 +128,20 @@ func isManifestPath(path string) bool {
 	return strings.HasSuffix(dir, "/manifests") || strings.HasSuffix(dir, "/referrers")
 }
 
-func tooLarge(req *http.Request) error {
-	return fmt.Errorf("%s is over keyless's limit of %d bytes for a manifest: refusing to read it", req.URL.Redacted(), MaxManifestSize)
+func tooLarge(req *http.Request, limit int64) error {
+	what := "a manifest"
+	if limit == MaxTagListSize {
+		what = "a page of tags"
+	}
+	return fmt.Errorf("%s is over keyless's limit of %d bytes for %s: refusing to read it", req.URL.Redacted(), limit, what)
 }
 
 // limitBody fails a read that passes the limit, before the bytes reach
 // the JSON decoder.
 type limitBody struct {
 	io.ReadCloser
-	req  *http.Request
-	left int64
+	req         *http.Request
+	left, limit int64
 }
 
 func (b *limitBody) Read(p []byte) (int, error) {
@@ -124,7 +150,7 @@ func (b *limitBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := b.ReadCloser.Read(one[:])
 		if n > 0 {
-			return 0, tooLarge(b.req)
+			return 0, tooLarge(b.req, b.limit)
 		}
 		return 0, err
 	}

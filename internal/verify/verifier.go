@@ -54,6 +54,9 @@ type Result struct {
 	Predicate     json.RawMessage `json:"predicate,omitempty"`
 	// Reasons say why each signature that was found failed, or that none was.
 	Reasons []string `json:"reasons,omitempty"`
+	// Cause classifies the failure (an audit's reason); empty when
+	// verified.
+	Cause Cause `json:"-"`
 }
 
 // Verifier verifies stored signatures against a trusted root and a policy.
@@ -148,9 +151,11 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 	}
 	items, err := st.Read(ctx, subject.Digest, k)
 	if err != nil {
+		res.Cause = readCause(err)
 		return res, err
 	}
 	if len(items) == 0 {
+		res.Cause = Absent
 		what := "signature"
 		if !isSignature(k) {
 			what = k.PredicateType() + " attestation"
@@ -171,9 +176,13 @@ func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k paylo
 		}
 		if err != nil {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("%s: %v", it.Location, err))
+			// One signature by another identity says who signed.
+			if c := itemCause(err); res.Cause != OtherIdentity {
+				res.Cause = c
+			}
 			continue
 		}
-		res.Verified, res.Location, res.Digest, res.Reasons = true, it.Location, it.Digest, nil
+		res.Verified, res.Location, res.Digest, res.Reasons, res.Cause = true, it.Location, it.Digest, nil, ""
 		if isSignature(k) {
 			res.Annotations = got.Annotations
 		} else {

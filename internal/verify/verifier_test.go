@@ -910,7 +910,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 			}
 			want := verify.Result{Format: format, LogIndex: -1, Reasons: []string{
 				fmt.Sprintf("no %s signature found for %s", format, subj.Digest.DigestStr()),
-			}}
+			}, Cause: verify.Absent}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", format, diff)
 			}
