@@ -210,32 +210,21 @@ func junitXML(a Artifacts) ([]byte, error) {
 	return append([]byte(xml.Header), append(b, '\n')...), nil
 }
 
-// The CircleCI claims provenance states.
-const (
-	circleProject    = "oidc.circleci.com/project-id"
-	circleDefinition = "oidc.circleci.com/pipeline-definition-id"
-	circlePipeline   = "oidc.circleci.com/pipeline-id"
-	circleWorkflow   = "oidc.circleci.com/workflow-id"
-	circleJob        = "oidc.circleci.com/job-id"
-	circleOrigin     = "oidc.circleci.com/vcs-origin"
-	circleRef        = "oidc.circleci.com/vcs-ref"
-)
-
 // circleciClaimed are the job's variables that hold what the token's
 // claims state: the pipeline, workflow and job ids, and the branch or tag
 // of the ref that triggered the pipeline.
 func circleciClaimed(tok *oidc.Token) []claimed {
 	vars := []claimed{
-		claim("CIRCLE_PIPELINE_ID", tok, circlePipeline),
-		claim("CIRCLE_WORKFLOW_ID", tok, circleWorkflow),
-		claim("CIRCLE_WORKFLOW_JOB_ID", tok, circleJob),
+		claim("CIRCLE_PIPELINE_ID", tok, oidc.CirclePipelineClaim),
+		claim("CIRCLE_WORKFLOW_ID", tok, oidc.CircleWorkflowClaim),
+		claim("CIRCLE_WORKFLOW_JOB_ID", tok, oidc.CircleJobClaim),
 	}
-	ref, _ := tok.Claim(circleRef)
+	ref, _ := tok.Claim(oidc.CircleRefClaim)
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
-		vars = append(vars, derived("CIRCLE_BRANCH", tok, circleRef, b))
+		vars = append(vars, derived("CIRCLE_BRANCH", tok, oidc.CircleRefClaim, b))
 	}
 	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
-		vars = append(vars, derived("CIRCLE_TAG", tok, circleRef, t))
+		vars = append(vars, derived("CIRCLE_TAG", tok, oidc.CircleRefClaim, t))
 	}
 	return vars
 }
@@ -255,7 +244,7 @@ func (c *CircleCI) Provenance(tok *oidc.Token) (payload.Provenance, error) {
 		return payload.Provenance{}, err
 	}
 	claims := map[string]string{}
-	for _, n := range []string{circleProject, circleDefinition, circlePipeline, circleWorkflow, circleJob} {
+	for _, n := range []string{oidc.CircleProjectClaim, oidc.CircleDefinitionClaim, oidc.CirclePipelineClaim, oidc.CircleWorkflowClaim, oidc.CircleJobClaim} {
 		v, ok := tok.Claim(n)
 		if !ok {
 			return payload.Provenance{}, &InputError{Input: "provenance", Err: fmt.Errorf("the token has no %s claim: sign with the job's token (circleci run oidc get)", n)}
@@ -267,7 +256,7 @@ func (c *CircleCI) Provenance(tok *oidc.Token) (payload.Provenance, error) {
 	}
 	const fix = "CircleCI sets it in every job; run keyless in a CircleCI job"
 	names := []string{"CIRCLE_JOB"}
-	origin, _ := tok.Claim(circleOrigin)
+	origin, _ := tok.Claim(oidc.CircleOriginClaim)
 	if origin != "" {
 		names = append(names, "CIRCLE_SHA1")
 	}
@@ -275,15 +264,15 @@ func (c *CircleCI) Provenance(tok *oidc.Token) (payload.Provenance, error) {
 	if err != nil {
 		return payload.Provenance{}, err
 	}
-	ref, _ := tok.Claim(circleRef)
+	ref, _ := tok.Claim(oidc.CircleRefClaim)
 	p := payload.Provenance{
 		BuildDefinition: payload.BuildDefinition{
 			BuildType: payload.CircleCIBuildType,
 			ExternalParameters: payload.CircleCIParameters{
-				Project: claims[circleProject], PipelineDefinition: claims[circleDefinition], Ref: ref, Job: v["CIRCLE_JOB"],
+				Project: claims[oidc.CircleProjectClaim], PipelineDefinition: claims[oidc.CircleDefinitionClaim], Ref: ref, Job: v["CIRCLE_JOB"],
 			},
 			InternalParameters: payload.CircleCIInternal{CircleCI: payload.CircleCIRun{
-				PipelineID: claims[circlePipeline], WorkflowID: claims[circleWorkflow], JobID: claims[circleJob],
+				PipelineID: claims[oidc.CirclePipelineClaim], WorkflowID: claims[oidc.CircleWorkflowClaim], JobID: claims[oidc.CircleJobClaim],
 			}},
 		},
 		RunDetails: payload.RunDetails{Builder: payload.Builder{ID: signer.SAN}, Metadata: &payload.BuildMetadata{InvocationID: cert.RunInvocationURI}},

@@ -23,16 +23,17 @@ var buildkiteDefaults = map[string]string{"url": "https://buildkite.com"}
 // certified run URL has two slashes there.
 var circleciDefaults = map[string]string{"api_url": "https://circleci.com/api/v2", "platform_url": "https://app.circleci.com/"}
 
-// The CircleCI claims the circleci-job templates read.
+// The CircleCI claims the circleci-job templates read, which provenance
+// states too.
 const (
-	circleProject    = "oidc.circleci.com/project-id"
-	circleDefinition = "oidc.circleci.com/pipeline-definition-id"
-	circlePipeline   = "oidc.circleci.com/pipeline-id"
-	circleWorkflow   = "oidc.circleci.com/workflow-id"
-	circleJob        = "oidc.circleci.com/job-id"
-	circleOrigin     = "oidc.circleci.com/vcs-origin"
-	circleRef        = "oidc.circleci.com/vcs-ref"
-	circleSSHRerun   = "oidc.circleci.com/ssh-rerun"
+	CircleProjectClaim    = "oidc.circleci.com/project-id"
+	CircleDefinitionClaim = "oidc.circleci.com/pipeline-definition-id"
+	CirclePipelineClaim   = "oidc.circleci.com/pipeline-id"
+	CircleWorkflowClaim   = "oidc.circleci.com/workflow-id"
+	CircleJobClaim        = "oidc.circleci.com/job-id"
+	CircleOriginClaim     = "oidc.circleci.com/vcs-origin"
+	CircleRefClaim        = "oidc.circleci.com/vcs-ref"
+	circleSSHRerun        = "oidc.circleci.com/ssh-rerun"
 )
 
 // buildkiteClaims are the claims the buildkite-job templates need: Fulcio
@@ -109,11 +110,11 @@ func (t *Token) buildkiteSAN() (string, error) {
 // missing one empty; keyless refuses such a token, whose identity would
 // name no pipeline.
 func (t *Token) circleciSAN() (string, error) {
-	if err := t.require("CircleCI", circleciFix, circleProject, circleDefinition); err != nil {
+	if err := t.require("CircleCI", circleciFix, CircleProjectClaim, CircleDefinitionClaim); err != nil {
 		return "", err
 	}
 	v := t.ciValues(circleciDefaults)
-	return v["api_url"] + "/projects/" + v[circleProject] + "/pipeline-definitions/" + v[circleDefinition], nil
+	return v["api_url"] + "/projects/" + v[CircleProjectClaim] + "/pipeline-definitions/" + v[CircleDefinitionClaim], nil
 }
 
 // buildkiteCertified fills in what the buildkite-job templates certify:
@@ -137,13 +138,13 @@ func (t *Token) buildkiteCertified(s *certificate.Summary) error {
 // with SSH, else the two characters "" that the template writes.
 func (t *Token) circleciCertified(s *certificate.Summary) {
 	v := t.ciValues(circleciDefaults)
-	s.BuildConfigURI = v["api_url"] + "/pipeline/" + v[circlePipeline] + "/config"
+	s.BuildConfigURI = v["api_url"] + "/pipeline/" + v[CirclePipelineClaim] + "/config"
 	s.BuildSignerURI = s.SubjectAlternativeName
-	s.RunInvocationURI = v["platform_url"] + "/workflow/" + v[circleWorkflow] + "/job/" + v[circleJob]
+	s.RunInvocationURI = v["platform_url"] + "/workflow/" + v[CircleWorkflowClaim] + "/job/" + v[CircleJobClaim]
 	s.RunnerEnvironment = `""`
 	if v[circleSSHRerun] == "true" {
 		s.RunnerEnvironment = "ssh-rerun"
 	}
-	s.SourceRepositoryRef = v[circleRef]
-	s.SourceRepositoryURI = v[circleOrigin]
+	s.SourceRepositoryRef = v[CircleRefClaim]
+	s.SourceRepositoryURI = v[CircleOriginClaim]
 }

@@ -107,7 +107,7 @@ func TestCIProviderErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, claim := range []string{circleProject, circleDefinition} {
+	for _, claim := range []string{CircleProjectClaim, CircleDefinitionClaim} {
 		t.Run("circleci without "+claim, func(t *testing.T) {
 			_, err := mustParse(t, withClaims(circleciJob, map[string]any{claim: ""})).Identity()
 			var pe *PreflightError

@@ -48,7 +48,7 @@ func (t *Token) Kind() Kind {
 		return GitLab
 	case t.has("organization_slug") && t.has("pipeline_slug") || t.Issuer == BuildkiteIssuer:
 		return Buildkite
-	case t.has(circleProject) || strings.HasPrefix(t.Issuer, CircleCIIssuer+"/"):
+	case t.has(CircleProjectClaim) || strings.HasPrefix(t.Issuer, CircleCIIssuer+"/"):
 		return CircleCI
 	case t.has("kubernetes.io"):
 		return Kubernetes

@@ -149,12 +149,9 @@ func ImageValidatingPolicy(in Input, o Options) ([]byte, error) {
 	if err := t.check(true); err != nil {
 		return nil, err
 	}
-	timeout := o.WebhookTimeoutSeconds
-	if timeout == 0 {
-		timeout = 30
-	}
-	if timeout < 1 || timeout > 30 {
-		return nil, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
+	timeout, err := o.webhookTimeout()
+	if err != nil {
+		return nil, err
 	}
 	cosign := ivCosign{
 		Keyless: ivKeyless{Identities: []ivIdentity{{

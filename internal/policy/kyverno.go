@@ -128,12 +128,9 @@ func Kyverno(in Input, o Options) ([]byte, error) {
 	if err := t.check(true); err != nil {
 		return nil, err
 	}
-	timeout := o.WebhookTimeoutSeconds
-	if timeout == 0 {
-		timeout = 30
-	}
-	if timeout < 1 || timeout > 30 {
-		return nil, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
+	timeout, err := o.webhookTimeout()
+	if err != nil {
+		return nil, err
 	}
 	kl := kyvernoKeyless{
 		Subject:       t.subject,
@@ -258,4 +255,17 @@ func kyvernoHeader(t *terms, mode Mode) []string {
 		head = append(head, "Not enforced by this policy (Kyverno checks only GitHub Actions' legacy extensions): "+strings.Join(t.unenforcedKyverno, ", "))
 	}
 	return head
+}
+
+// webhookTimeout is the Kyverno admission webhook's timeout: 30 s unless
+// o says otherwise, within the 1 to 30 s Kyverno allows.
+func (o Options) webhookTimeout() (int, error) {
+	timeout := o.WebhookTimeoutSeconds
+	if timeout == 0 {
+		timeout = 30
+	}
+	if timeout < 1 || timeout > 30 {
+		return 0, fmt.Errorf("webhook timeout %ds: Kyverno allows 1 to 30 seconds", timeout)
+	}
+	return timeout, nil
 }
