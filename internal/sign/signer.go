@@ -223,11 +223,12 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.K
 	if c.DSSE {
 		content = &sgsign.DSSEData{Data: c.Data, PayloadType: payload.InTotoPayloadType}
 	}
-	// A stamper's timestamps are asked for after signing, over its bytes;
-	// other stores' cover the signature, asked for while it is logged.
+	// Timestamps of the signature are asked for while it is logged; a
+	// stamper's of other bytes (cosign's .att envelope) after, over them.
 	sp, ok := st.(stamper)
-	b, err := s.bundle(ctx, content, f, !ok)
-	if err == nil && ok {
+	after := ok && !sp.StampsSignature(c)
+	b, err := s.bundle(ctx, content, f, !after)
+	if err == nil && after {
 		err = s.stamp(ctx, f, c, b, sp)
 	}
 	if err != nil {

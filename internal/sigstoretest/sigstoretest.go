@@ -69,6 +69,11 @@ type Stack struct {
 	// that long and then refusing with 400: a signature asked to be
 	// stamped before it is logged fails.
 	TSAWaitsForLog time.Duration
+	// LogWaitsForTSA, when set, makes the log answer a write only once
+	// the TSA has stamped as many signatures as the log has received,
+	// waiting at most that long and then refusing with 400: a signature
+	// stamped only after its entry is answered fails.
+	LogWaitsForTSA time.Duration
 }
 
 // New starts the services for the test's lifetime.
@@ -203,9 +208,13 @@ func (s *Stack) logEntry(w http.ResponseWriter, r *http.Request, path string) ([
 		return nil, 0, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	index := int64(LogIndex + s.Entries)
 	s.Entries++
+	s.mu.Unlock()
+	if !s.awaitStamp() {
+		http.Error(w, "no timestamp was asked for while the entry was logged", http.StatusBadRequest)
+		return nil, 0, false
+	}
 	return body, index, true
 }
 
@@ -317,6 +326,24 @@ func (s *Stack) awaitLog() bool {
 	for {
 		s.mu.Lock()
 		ok := s.TSAWaitsForLog == 0 || s.Entries > s.Timestamps
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// awaitStamp waits, when LogWaitsForTSA is set, until the TSA has stamped
+// as many signatures as the log has received, and reports whether it did.
+func (s *Stack) awaitStamp() bool {
+	deadline := time.Now().Add(s.LogWaitsForTSA)
+	for {
+		s.mu.Lock()
+		ok := s.LogWaitsForTSA == 0 || s.Timestamps >= s.Entries
 		s.mu.Unlock()
 		if ok {
 			return true
