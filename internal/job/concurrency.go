@@ -1,11 +1,19 @@
 package job
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/keyless-dev/keyless/internal/limit"
+	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/retry"
 )
 
@@ -35,6 +43,34 @@ type services struct {
 	// sigstore carries Fulcio and TSA requests (retried) and log writes
 	// (retried by signing again); both back off on 429.
 	sigstore, log http.RoundTripper
+	// pusher writes manifests and blobs uploads blobs, for the whole run
+	// (set when the registry options are made); warmed holds the
+	// repositories their setup was started for.
+	pusher *remote.Pusher
+	blobs  *registry.Blobs
+	warmed sync.Map
+}
+
+// skipped is a layer that ggcr's pusher never uploads (it is not
+// distributable): uploading it only sets up the pusher's writer for a
+// repository.
+var skipped = static.NewLayer(nil, types.DockerForeignLayer)
+
+// warm sets up the run's writes to repo ahead of them, once: the
+// pusher's and the blob uploader's ping and token exchange, made while
+// the transparency log answers instead of after it. A setup that fails
+// is not kept; the write does it again and reports its error.
+func (s *services) warm(ctx context.Context, repo name.Repository) {
+	if s.pusher == nil || s.blobs == nil {
+		return
+	}
+	if _, started := s.warmed.LoadOrStore(repo.String(), true); started {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.pusher.Upload(ctx, repo, skipped) })
+	wg.Go(func() { _ = s.blobs.Warm(ctx, repo) })
+	wg.Wait()
 }
 
 func newServices(c *Config) *services {

@@ -84,6 +84,13 @@ func (b *Blobs) Upload(ctx context.Context, repo name.Repository, blob []byte, f
 	return h, nil
 }
 
+// Warm sets up the uploads to repo (the ping and the token exchange)
+// ahead of the first, which then finds them done.
+func (b *Blobs) Warm(ctx context.Context, repo name.Repository) error {
+	_, err := b.transport(ctx, repo)
+	return err
+}
+
 func (b *Blobs) transport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
 	b.mu.Lock()
 	t, ok := b.repos[repo.String()]

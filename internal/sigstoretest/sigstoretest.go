@@ -74,6 +74,9 @@ type Stack struct {
 	// waiting at most that long and then refusing with 400: a signature
 	// stamped only after its entry is answered fails.
 	LogWaitsForTSA time.Duration
+	// HoldCertificate, when set, is called before Fulcio answers: a test
+	// holds the certificate back with it until something has happened.
+	HoldCertificate func()
 }
 
 // New starts the services for the test's lifetime.
@@ -184,6 +187,9 @@ func (s *Stack) fulcio(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if s.HoldCertificate != nil {
+		s.HoldCertificate()
 	}
 	cert, _ := x509.ParseCertificate(leaf)
 	s.mu.Lock()
