@@ -28,7 +28,7 @@ import (
 // TestRegistrySetupOncePerRepository checks that a run pings a repository
 // and exchanges its token once for reads, once for manifest writes and
 // once for blob uploads, however many signatures it writes and reads
-// there, and never has more requests in flight than registryRequests.
+// there, and never has more requests in flight than registryRequestsMax.
 func TestRegistrySetupOncePerRepository(t *testing.T) {
 	var pings, inFlight, peak atomic.Int32
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
@@ -92,8 +92,8 @@ func TestRegistrySetupOncePerRepository(t *testing.T) {
 	if got := pings.Load(); got != 3 {
 		t.Errorf("the registry was pinged %d times for 40 writes and reads in one repository, want 3 (the pusher, the puller, the blob uploader)", got)
 	}
-	if got := peak.Load(); got > registryRequests {
-		t.Errorf("%d registry requests were in flight at once, want at most %d", got, registryRequests)
+	if got := peak.Load(); got > registryRequestsMax {
+		t.Errorf("%d registry requests were in flight at once, want at most %d", got, registryRequestsMax)
 	}
 }
 
