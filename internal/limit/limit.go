@@ -27,6 +27,7 @@ type Limiter struct {
 	sinceDn int // releases since the last halving
 	pending int // calls in flight at the last halving
 	fastest time.Duration
+	paused  time.Time // no call starts before
 	waiters []chan struct{}
 }
 
@@ -70,8 +71,36 @@ func (l *Limiter) Done(overloaded bool, took time.Duration) {
 	l.Release(overloaded)
 }
 
-// Acquire waits for a free slot, or until ctx is done.
+// Pause starts no call for d (a service's Retry-After): the calls that
+// wait meanwhile are sent when it ends, within the limit, instead of
+// each coming back on its own and being refused again.
+func (l *Limiter) Pause(d time.Duration) {
+	l.mu.Lock()
+	if until := time.Now().Add(d); until.After(l.paused) {
+		l.paused = until
+	}
+	l.mu.Unlock()
+}
+
+// Acquire waits for a free slot, and for a pause to end, or until ctx is
+// done.
 func (l *Limiter) Acquire(ctx context.Context) error {
+	if err := l.slot(ctx); err != nil {
+		return err
+	}
+	// A slot handed over during a pause waits for its end.
+	if err := l.pause(ctx); err != nil {
+		l.mu.Lock()
+		l.inUse--
+		l.wake()
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// slot waits for a free slot, first come first served.
+func (l *Limiter) slot(ctx context.Context) error {
 	l.mu.Lock()
 	if l.inUse < l.limit && len(l.waiters) == 0 {
 		l.inUse++
@@ -136,5 +165,24 @@ func (l *Limiter) wake() {
 		l.waiters = l.waiters[1:]
 		l.inUse++
 		close(ch)
+	}
+}
+
+// pause waits for the pause to end, however often it is extended.
+func (l *Limiter) pause(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		left := time.Until(l.paused)
+		l.mu.Unlock()
+		if left <= 0 {
+			return nil
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 }

@@ -100,7 +100,7 @@ func TestTransportBacksOffOn429(t *testing.T) {
 	busy.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if busy.Load() {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
@@ -189,6 +189,57 @@ func TestTransportGrowsWithLatency(t *testing.T) {
 			}
 			if diff := cmp.Diff([2]int32{tc.want, tc.want}, got); diff != "" {
 				t.Errorf("[peak requests in flight, bound at the end] (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTransportPausesForRetryAfter checks that a throttling answer holds
+// back the host's other requests for its Retry-After, rather than letting
+// them be refused in turn.
+func TestTransportPausesForRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		wantPause  bool
+	}{
+		{"429 with Retry-After", http.StatusTooManyRequests, "1", true},
+		{"503 with Retry-After", http.StatusServiceUnavailable, "1", true},
+		{"503 without", http.StatusServiceUnavailable, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var arrivals []time.Time
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				arrivals = append(arrivals, time.Now())
+				first := len(arrivals) == 1
+				mu.Unlock()
+				if first {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.status)
+				}
+			}))
+			defer srv.Close()
+			client := &http.Client{Transport: NewTransport(nil, 1)}
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					resp, err := client.Get(srv.URL)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+				})
+			}
+			wg.Wait()
+			paused := arrivals[1].Sub(arrivals[0]) >= 900*time.Millisecond
+			if diff := cmp.Diff(tc.wantPause, paused); diff != "" {
+				t.Errorf("the next request waited for the Retry-After (-want +got):\n%s\n(it came %v after)", diff, arrivals[1].Sub(arrivals[0]))
 			}
 		})
 	}

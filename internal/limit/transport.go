@@ -4,11 +4,14 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/retry"
 )
 
 // Transport is an http.RoundTripper that bounds the requests in flight to
-// each host with its own Limiter. Put it under a retrying transport, so
-// that a wait for Retry-After holds no slot.
+// each host with its own Limiter, and pauses a host for the Retry-After of
+// its throttling answers. Put it under a retrying transport, so that a
+// wait for Retry-After holds no slot.
 type Transport struct {
 	base       http.RoundTripper
 	n, ceiling int
@@ -63,7 +66,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode < http.StatusInternalServerError {
 		took = time.Since(start)
 	}
-	l.Done(err == nil && Overloaded(resp), took)
+	overloaded := err == nil && Overloaded(resp)
+	if overloaded {
+		if d, ok := retry.After(resp); ok {
+			l.Pause(d)
+		}
+	}
+	l.Done(overloaded, took)
 	return resp, err
 }
 

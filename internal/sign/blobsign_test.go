@@ -79,18 +79,21 @@ func TestSignStatementRefusesBeforeAnyService(t *testing.T) {
 
 func TestSignRetriesTransientRekorV2(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		status    int
-		wantCalls int
-		wantErr   string
+		name       string
+		status     int
+		times      int // 0: once
+		retryAfter string
+		wantCalls  int
+		wantErr    string
 	}{
-		{"503 once: signed again", 503, 2, ""},
-		{"409 once (a retried POST): signed again", 409, 2, ""},
-		{"400: permanent", 400, 1, "rekor says no"},
+		{"503 once: signed again", 503, 0, "", 2, ""},
+		{"409 once (a retried POST): signed again", 409, 0, "", 2, ""},
+		{"400: permanent", 400, 0, "", 1, "rekor says no"},
+		{"429 with Retry-After, 12 times: each waited for as asked, signed again", 429, 12, "0", 13, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := sigstoretest.New(t)
-			st.Refuse["rekor"], st.RefuseTimes["rekor"] = tc.status, 1
+			st.Refuse["rekor"], st.RefuseTimes["rekor"], st.RetryAfter = tc.status, max(tc.times, 1), tc.retryAfter
 			b, err := newSigner(t, st, token(t)).SignBlob(context.Background(), []byte("x"))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

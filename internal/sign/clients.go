@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/util"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -99,8 +100,9 @@ func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyL
 		return nil, fmt.Errorf("reading response: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		// rekorV2Transient reads the status from this message.
-		return nil, fmt.Errorf("unexpected response: %d %s", resp.StatusCode, body)
+		se := &retry.StatusError{StatusCode: resp.StatusCode}
+		se.After, _ = retry.After(resp)
+		return nil, &rekorV2Status{status: se, body: body}
 	}
 	var tle protorekor.TransparencyLogEntry
 	if err := protojson.Unmarshal(body, &tle); err != nil {
@@ -108,3 +110,16 @@ func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyL
 	}
 	return &tle, nil
 }
+
+// rekorV2Status is a Rekor v2 answer other than 201, with the service's
+// Retry-After when it throttles (rekorV2Transient, retry.Do).
+type rekorV2Status struct {
+	status *retry.StatusError
+	body   []byte
+}
+
+func (e *rekorV2Status) Error() string {
+	return fmt.Sprintf("unexpected response: %d %s", e.status.StatusCode, e.body)
+}
+
+func (e *rekorV2Status) Unwrap() error { return e.status }

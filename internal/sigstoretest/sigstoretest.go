@@ -60,6 +60,8 @@ type Stack struct {
 	// RefuseTimes, when set for a service, limits its refusals to that
 	// many requests; the later ones are answered.
 	RefuseTimes map[string]int
+	// RetryAfter, when set, is the Retry-After header of every refusal.
+	RetryAfter string
 	// Calls counts every request each service received.
 	Calls map[string]int
 	// Stamped are the hashed messages the TSA stamped, in order.
@@ -146,6 +148,9 @@ func (s *Stack) refused(w http.ResponseWriter, service string) bool {
 	if code != 0 {
 		// Like Fulcio's gateway: a JSON body without a trailing newline.
 		w.Header().Set("Content-Type", "application/json")
+		if s.RetryAfter != "" {
+			w.Header().Set("Retry-After", s.RetryAfter)
+		}
 		w.WriteHeader(code)
 		fmt.Fprintf(w, `{"code":16,"message":"%s says no"}`, service)
 	}
