@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keyless-dev/keyless/e2e/faultproxy"
+	"github.com/keyless-dev/keyless/e2e/stack"
+)
+
+// bench runs one tool at a time against the stack.
+type bench struct {
+	stack       *stack.Stack
+	net         *network
+	bin         string // the keyless binary
+	work        string
+	runID       string
+	concurrency string
+	profiles    string // a directory for CPU profiles, or ""
+	settle      time.Duration
+	phase       time.Duration // added to settle, the same for both tools of a turn
+	seq         int
+}
+
+// measure is one process: its wall time and peak resident set.
+type measure struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	maxRSS int64         // KiB
+	stack  stack.CPU     // CPU time of each stack service meanwhile
+	req    *requests     // through the proxies; nil: direct
+}
+
+func (m measure) String() string {
+	s := fmt.Sprintf("%s, %s, CPU %s; %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu), m.stack)
+	if m.req != nil {
+		s += "; " + m.req.String()
+	}
+	return s
+}
+
+// keyless pushes n fresh images and signs them with keyless in format f,
+// as the GitHub runner runs the action.
+func (b *bench) keyless(ctx context.Context, f string, n int) (measure, error) {
+	refs, err := b.push(ctx, "keyless-"+f, n)
+	if err != nil {
+		return measure{}, err
+	}
+	dir, err := b.dir()
+	if err != nil {
+		return measure{}, err
+	}
+	inputs := map[string]string{
+		"images": strings.Join(refs, "\n"), "signature-format": f,
+		"trusted-root": b.stack.TrustedRoot, "signing-config": b.net.signingConfigs[f],
+	}
+	if b.concurrency != "" {
+		inputs["concurrency"] = b.concurrency
+	}
+	env := []string{"HOME=" + dir}
+	if b.profiles != "" {
+		env = append(env, "KEYLESS_BENCH_CPUPROFILE="+filepath.Join(b.profiles, fmt.Sprintf("keyless-%s-%d.pprof", f, n)))
+	}
+	vars := b.stack.GitHubActionEnv(dir, inputs)
+	for k, v := range b.net.env() {
+		vars[k] = v
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	b.wait()
+	before := b.stack.CPU()
+	m, err := timed(ctx, dir, env, b.bin)
+	m.stack = b.stack.CPU().Since(before)
+	m.req = b.net.requests()
+	return m, err
+}
+
+// cosign pushes n fresh images and signs them with the cosign CLI that
+// writes format f: v3 for bundle, v2 for legacy, both in a row for both.
+func (b *bench) cosign(ctx context.Context, f string, n int) (measure, error) {
+	var total measure
+	for _, sub := range map[string][]string{"bundle": {"bundle"}, "legacy": {"legacy"}, "both": {"bundle", "legacy"}}[f] {
+		refs, err := b.push(ctx, "cosign-"+f, n)
+		if err != nil {
+			return total, err
+		}
+		dir, err := b.dir()
+		if err != nil {
+			return total, err
+		}
+		tok, err := b.stack.Mint(ctx, "github")
+		if err != nil {
+			return total, err
+		}
+		tokFile := filepath.Join(dir, "token")
+		if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+			return total, err
+		}
+		bin, args := b.stack.CosignV3, []string{"sign", "-y", "--identity-token=" + tokFile,
+			"--trusted-root=" + b.stack.TrustedRoot, "--signing-config=" + b.net.signingConfigs["bundle"]}
+		if sub == "legacy" {
+			bin, args = b.stack.CosignV2, []string{"sign", "-y", "--identity-token=" + tokFile,
+				"--fulcio-url=" + b.net.url(faultproxy.Fulcio), "--rekor-url=" + b.net.url(faultproxy.RekorV1),
+				"--timestamp-server-url=" + b.net.url(faultproxy.TSA), "--trusted-root=" + b.stack.TrustedRoot, "--tlog-upload=true"}
+		}
+		// cosign's own timeout (3 m by default) would end a run of 100
+		// images across a network's round trip.
+		args = append(append(args, "--timeout=1h", "--allow-http-registry", "--allow-insecure-registry"), refs...)
+		env := []string{"HOME=" + dir, "TUF_ROOT=" + dir + "/.sigstore/root", "PATH=" + os.Getenv("PATH"), "SIGSTORE_NO_CACHE=true"}
+		b.wait()
+		m, err := timed(ctx, dir, env, bin, args...)
+		if err != nil {
+			return total, err
+		}
+		total.wall += m.wall
+		total.cpu += m.cpu
+		total.maxRSS = max(total.maxRSS, m.maxRSS)
+		total.req = total.req.add(b.net.requests())
+	}
+	return total, nil
+}
+
+// add sums two runs' requests (nil is none).
+func (r *requests) add(o *requests) *requests {
+	if r == nil {
+		return o
+	}
+	if o == nil {
+		return r
+	}
+	for name, c := range o.count {
+		r.count[name] += c
+		r.slowest[name] = max(r.slowest[name], o.slowest[name])
+	}
+	return r
+}
+
+// wait lets the logs settle before a timed run, and zeroes the proxies'
+// counts.
+func (b *bench) wait() {
+	time.Sleep(b.settle + b.phase)
+	b.net.reset()
+}
+
+// timed runs a process in dir with exactly env and measures it; a
+// failure is an error with the process's output.
+func timed(ctx context.Context, dir string, env []string, bin string, args ...string) (measure, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{wall: time.Since(start)}
+	if err != nil {
+		tail := out.String()
+		if len(tail) > 4000 {
+			tail = "…" + tail[len(tail)-4000:]
+		}
+		return m, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 1)], " "), err, tail)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss // KiB on Linux
+	}
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return m, nil
+}
+
+// dir returns a fresh working directory.
+func (b *bench) dir() (string, error) {
+	b.seq++
+	d := filepath.Join(b.work, fmt.Sprintf("run-%d", b.seq))
+	return d, os.MkdirAll(filepath.Join(d, "workspace"), 0o755)
+}
+
+// push pushes n fresh random images, 16 at a time, directly to the
+// registry, and returns their digest references as the tools reach them.
+func (b *bench) push(ctx context.Context, repo string, n int) ([]string, error) {
+	b.seq++
+	repo = fmt.Sprintf("bench/%s-%s-%d", repo, b.runID, b.seq)
+	refs := make([]string, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			refs[i], errs[i] = b.stack.PushRandomImage(ctx, repo, fmt.Sprintf("img-%d", i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+		refs[i] = b.net.image(refs[i])
+	}
+	return refs, nil
+}
