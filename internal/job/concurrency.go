@@ -113,5 +113,12 @@ func pooledTransport(concurrency int) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: requestTimeout,
 	}
 }
+
+// requestTimeout bounds one request's wait for its answer, counted from
+// when it is sent: a request waiting for its turn (the bound of requests
+// in flight, a Retry-After) is not timed out for it. A Rekor v2 write's
+// answer waits for a checkpoint, seconds on public-good.
+const requestTimeout = 30 * time.Second

@@ -71,8 +71,12 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
 	sigstoreTransport := retry.New(c.svc.sigstore, retry.WithBudget(ctx))
-	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithBlobs(blobs),
-		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now))
+	signOpts := []sign.Option{sign.WithRemote(remoteOpts...), sign.WithBlobs(blobs),
+		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now)}
+	if c.Transport == nil {
+		signOpts = append(signOpts, sign.WithTransportTimeouts()) // the run's pool times each request out
+	}
+	signer, err := sign.New(tok.Raw, material, c.Formats, signOpts...)
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
 	}

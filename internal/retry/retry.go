@@ -51,12 +51,12 @@ const (
 	// MaxRetryAfter caps a server's Retry-After, so that a rate limiter
 	// asking for minutes cannot eat the whole budget in one wait.
 	MaxRetryAfter = 30 * time.Second
-	// maxThrottled bounds how often one call is told to come back later
+	// MaxThrottled bounds how often one call is told to come back later
 	// (429, or 503 with Retry-After): such an answer uses up no attempt,
 	// since a rate limiter that is waited for as it asks lets the call
 	// through, but a service that never does ends the call, at most
 	// about 100 Retry-Afters in (the run's budget may end it sooner).
-	maxThrottled = 100
+	MaxThrottled = 100
 )
 
 // Option configures a Transport or Do.
@@ -170,7 +170,7 @@ func Do(ctx context.Context, f func() error, isTemporary func(error) bool, opts 
 		delay := o.backoff(attempt)
 		switch {
 		case errors.As(err, &se) && se.After > 0:
-			if throttled++; throttled > maxThrottled {
+			if throttled++; throttled > MaxThrottled {
 				return &Error{Service: o.service, Attempts: calls, Err: err, Replayable: true}
 			}
 			delay = min(se.After, o.maxRetryAfter)

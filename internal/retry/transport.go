@@ -84,7 +84,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		done()
 		switch {
 		case throttling:
-			if throttled++; throttled > maxThrottled {
+			if throttled++; throttled > MaxThrottled {
 				return nil, &Error{Service: service, Attempts: calls, Err: failure, Replayable: true}
 			}
 		case attempt >= t.o.attempts:

@@ -83,13 +83,14 @@ func TestSignRetriesTransientRekorV2(t *testing.T) {
 		status     int
 		times      int // 0: once
 		retryAfter string
-		wantCalls  int
+		wantCalls  int // to Rekor
+		wantStamps int // from the TSA, one per signature made
 		wantErr    string
 	}{
-		{"503 once: signed again", 503, 0, "", 2, ""},
-		{"409 once (a retried POST): signed again", 409, 0, "", 2, ""},
-		{"400: permanent", 400, 0, "", 1, "rekor says no"},
-		{"429 with Retry-After, 12 times: each waited for as asked, signed again", 429, 12, "0", 13, ""},
+		{"503 once: signed again", 503, 0, "", 2, 2, ""},
+		{"409 once (a retried POST): signed again", 409, 0, "", 2, 2, ""},
+		{"400: permanent", 400, 0, "", 1, 1, "rekor says no"},
+		{"429 with Retry-After, 12 times: the same entry sent again when asked", 429, 12, "0", 13, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := sigstoretest.New(t)
@@ -104,6 +105,9 @@ func TestSignRetriesTransientRekorV2(t *testing.T) {
 			}
 			if st.Calls["rekor"] != tc.wantCalls || len(st.Certificates) != 1 {
 				t.Errorf("Rekor calls = %d, certificates = %d; want %d and 1 (the certificate is kept)", st.Calls["rekor"], len(st.Certificates), tc.wantCalls)
+			}
+			if st.Calls["tsa"] != tc.wantStamps {
+				t.Errorf("TSA calls = %d, want %d", st.Calls["tsa"], tc.wantStamps)
 			}
 		})
 	}
