@@ -99,6 +99,7 @@ type Proxy struct {
 	requests int
 	counts   map[Kind]int
 	slowest  time.Duration // the longest a forwarded request took upstream
+	last     time.Time     // when the last forwarded answer came back
 	tokens   float64
 	filled   time.Time
 }
@@ -184,6 +185,8 @@ type Stats struct {
 	// Slowest is the longest a forwarded request took upstream, the
 	// proxy's delay left out.
 	Slowest time.Duration
+	// Last is when the last forwarded answer came back (zero: none yet).
+	Last time.Time
 }
 
 // Total is the number of faults injected.
@@ -199,7 +202,7 @@ func (s Stats) Total() int {
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Requests: p.requests, Faults: map[Kind]int{}, Slowest: p.slowest}
+	s := Stats{Requests: p.requests, Faults: map[Kind]int{}, Slowest: p.slowest, Last: p.last}
 	for k, v := range p.counts {
 		s.Faults[k] = v
 	}
@@ -268,7 +271,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 	took := time.Since(start)
 	p.mu.Lock()
-	p.slowest = max(p.slowest, took)
+	p.slowest, p.last = max(p.slowest, took), start.Add(took)
 	p.mu.Unlock()
 }
 

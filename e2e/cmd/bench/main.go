@@ -15,6 +15,8 @@
 // service, the registry included, is reached through a proxy that delays
 // each request by that round trip, for keyless and cosign alike; the
 // proxies count the requests, and a second table gives them per image.
+// The proxies are also used, at no delay, with -runs above 1 (to start
+// both tools of a turn at the same point of the log's poll) or -proxy.
 //
 // This is a benchmark, never a test: figures vary with the machine's load.
 package main
@@ -50,9 +52,9 @@ func main() {
 	flag.StringVar(&o.concurrency, "concurrency", "", "keyless's concurrency input (empty: its default)")
 	flag.StringVar(&o.profiles, "cpuprofile", "", "write a Go CPU profile of each keyless run into this directory (keyless-<format>-<n>.pprof)")
 	flag.IntVar(&o.runs, "runs", 1, "run each figure this many times, keyless and cosign in turn, and give the median")
-	flag.DurationVar(&o.settle, "settle", defaultSettle, "wait this long before each timed run, so that it finds the logs idle")
+	flag.DurationVar(&o.settle, "settle", defaultSettle, "before each timed run, wait until the logs have published nothing for this long")
 	flag.DurationVar(&o.rtt, "rtt", 0, "reach every service through a proxy that adds this round trip to each request")
-	flag.BoolVar(&o.proxy, "proxy", false, "reach the services through the proxies even at -rtt 0, to count the requests")
+	flag.BoolVar(&o.proxy, "proxy", false, "reach the services through the proxies even at -rtt 0 and -runs 1, to count the requests")
 	flag.Parse()
 	counts, err := parseCounts(*ns)
 	if err == nil && o.runs < 1 {
@@ -71,15 +73,16 @@ func main() {
 	}
 }
 
-// defaultSettle is the wait before each timed run. A Rekor v2 write is
-// answered once a published checkpoint covers it, and tessera publishes
-// at most once per checkpoint interval (1 s on the stack, 500 ms on its
-// CT log): a write that reaches a log less than an interval after the
-// previous run's checkpoint is held until the interval ends, then waits
-// for rekor-tiles' next poll, a second more. Back to back, every run but
-// the first meets that, and which of two tools pays depends on which
-// reaches the log sooner after the other. 1.5 s gives each run an idle
-// log, as a CI job on its own finds it.
+// defaultSettle is how long the logs must have been idle before a timed
+// run. A Rekor v2 write is answered once a published checkpoint covers
+// it, and tessera publishes at most once per checkpoint interval (1 s on
+// the stack, 500 ms on its CT log): a write that reaches a log less than
+// an interval after the last checkpoint, the previous run's or anyone
+// else's, is held until the interval ends, then waits for rekor-tiles'
+// next poll, a second more. Back to back, every run but the first meets
+// that, and which of two tools pays depends on which reaches the log
+// sooner after the other. 1.5 s gives each run an idle log, as a CI job
+// on its own finds it.
 const defaultSettle = 1500 * time.Millisecond
 
 func parseCounts(s string) ([]int, error) {

@@ -84,6 +84,16 @@ func (n *network) reset() {
 	}
 }
 
+// lastRekorV2 is when the last Rekor v2 answer came back through its
+// proxy: the moment of one of rekor-tiles' checkpoint polls, which answer
+// its writes. Zero when there is none, or no proxy.
+func (n *network) lastRekorV2() time.Time {
+	if n.set == nil {
+		return time.Time{}
+	}
+	return n.set.Stats()[faultproxy.RekorV2].Last
+}
+
 // requests are the requests a run made to each service, and the longest
 // one took upstream, read from the proxies.
 type requests struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ type bench struct {
 	profiles    string // a directory for CPU profiles, or ""
 	settle      time.Duration
 	phase       time.Duration // added to settle, the same for both tools of a turn
+	poll        time.Time     // a moment of rekor-tiles' checkpoint poll, or zero
 	seq         int
 }
 
@@ -37,10 +39,11 @@ type measure struct {
 	maxRSS int64         // KiB
 	stack  stack.CPU     // CPU time of each stack service meanwhile
 	req    *requests     // through the proxies; nil: direct
+	logs   string        // how the stack's logs grew meanwhile
 }
 
 func (m measure) String() string {
-	s := fmt.Sprintf("%s, %s, CPU %s; %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu), m.stack)
+	s := fmt.Sprintf("%s, %s, CPU %s; %s; %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu), m.stack, m.logs)
 	if m.req != nil {
 		s += "; " + m.req.String()
 	}
@@ -76,11 +79,12 @@ func (b *bench) keyless(ctx context.Context, f string, n int) (measure, error) {
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
-	b.wait()
+	logs := b.wait(ctx)
 	before := b.stack.CPU()
 	m, err := timed(ctx, dir, env, b.bin)
 	m.stack = b.stack.CPU().Since(before)
 	m.req = b.net.requests()
+	m.logs = grown(logs, b.stack.LogSizes(ctx))
 	return m, err
 }
 
@@ -116,11 +120,12 @@ func (b *bench) cosign(ctx context.Context, f string, n int) (measure, error) {
 		// images across a network's round trip.
 		args = append(append(args, "--timeout=1h", "--allow-http-registry", "--allow-insecure-registry"), refs...)
 		env := []string{"HOME=" + dir, "TUF_ROOT=" + dir + "/.sigstore/root", "PATH=" + os.Getenv("PATH"), "SIGSTORE_NO_CACHE=true"}
-		b.wait()
+		logs := b.wait(ctx)
 		m, err := timed(ctx, dir, env, bin, args...)
 		if err != nil {
 			return total, err
 		}
+		total.logs = strings.TrimSpace(total.logs + " " + sub + ": " + grown(logs, b.stack.LogSizes(ctx)))
 		total.wall += m.wall
 		total.cpu += m.cpu
 		total.maxRSS = max(total.maxRSS, m.maxRSS)
@@ -144,11 +149,61 @@ func (r *requests) add(o *requests) *requests {
 	return r
 }
 
-// wait lets the logs settle before a timed run, and zeroes the proxies'
-// counts.
-func (b *bench) wait() {
-	time.Sleep(b.settle + b.phase)
+// wait lets the logs settle before a timed run: it waits until they
+// have published nothing for settle (others may use the stack too), for
+// at most settleMax, then for the turn's phase, and zeroes the proxies'
+// counts. It returns the logs' sizes, to compare after the run.
+func (b *bench) wait(ctx context.Context) map[string]uint64 {
+	sizes, quiet, deadline := b.stack.LogSizes(ctx), time.Now(), time.Now().Add(settleMax)
+	for time.Since(quiet) < b.settle && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if now := b.stack.LogSizes(ctx); !maps.Equal(now, sizes) {
+			sizes, quiet = now, time.Now()
+		}
+	}
+	b.sleepPhase()
 	b.net.reset()
+	return b.stack.LogSizes(ctx)
+}
+
+// sleepPhase waits for the turn's phase. Once a run has seen a Rekor v2
+// answer through the proxies, the phase is counted from rekor-tiles'
+// checkpoint poll, which that answer marks: both tools of a turn then
+// start at the same point of the poll's second, and meet the same log.
+// Without it (directly, or before the first Rekor v2 write) it is
+// counted from now, and the two tools of a turn meet the poll at points
+// of its second that differ by chance.
+func (b *bench) sleepPhase() {
+	if last := b.net.lastRekorV2(); !last.IsZero() {
+		b.poll = last
+	}
+	if b.poll.IsZero() {
+		time.Sleep(b.phase)
+		return
+	}
+	// The poll waits its period after each read of the checkpoint, so it
+	// drifts by the read's time: counted from the last answer, a few
+	// seconds on, that is a few milliseconds.
+	at := b.poll.Add(b.phase)
+	if now := time.Now(); at.Before(now) {
+		at = at.Add(now.Sub(at).Truncate(pollPeriod) + pollPeriod)
+	}
+	time.Sleep(time.Until(at))
+}
+
+// settleMax bounds the wait for quiet logs.
+const settleMax = 30 * time.Second
+
+// grown says how much each log grew since before, for a run's line: a
+// log that grew by more than the run's own entries had other writers.
+func grown(before, after map[string]uint64) string {
+	var parts []string
+	for _, name := range []string{"rekor-v2", "ct", "rekor-v1"} {
+		if a, ok := after[name]; ok {
+			parts = append(parts, fmt.Sprintf("%s +%d", name, a-before[name]))
+		}
+	}
+	return "log entries meanwhile: " + strings.Join(parts, ", ")
 }
 
 // timed runs a process in dir with exactly env and measures it; a
