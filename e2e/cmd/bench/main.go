@@ -42,6 +42,8 @@ type options struct {
 	settle      time.Duration
 	rtt         time.Duration
 	proxy       bool
+	cosignV2    string
+	cosignV3    string
 }
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 1, "run each figure this many times, keyless and cosign in turn, and give the median")
 	flag.DurationVar(&o.settle, "settle", defaultSettle, "before each timed run, wait until the logs have published nothing for this long")
 	flag.DurationVar(&o.rtt, "rtt", 0, "reach every service through a proxy that adds this round trip to each request")
+	flag.StringVar(&o.cosignV2, "cosign-v2", "", "the cosign v2 binary (empty: the stack's)")
+	flag.StringVar(&o.cosignV3, "cosign-v3", "", "the cosign v3 binary (empty: the stack's)")
 	flag.BoolVar(&o.proxy, "proxy", false, "reach the services through the proxies even at -rtt 0 and -runs 1, to count the requests")
 	flag.Parse()
 	counts, err := parseCounts(*ns)

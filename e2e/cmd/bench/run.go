@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +19,14 @@ func run(ctx context.Context, o options) error {
 	s, err := stack.Running(ctx, "")
 	if err != nil {
 		return err
+	}
+	s.CosignV2, s.CosignV3 = cmp.Or(o.cosignV2, s.CosignV2), cmp.Or(o.cosignV3, s.CosignV3)
+	if o.cosignMax > 0 {
+		for flag, bin := range map[string]string{"-cosign-v2": s.CosignV2, "-cosign-v3": s.CosignV3} {
+			if _, err := os.Stat(bin); err != nil {
+				return fmt.Errorf("%w: give the cosign binary with %s, or -cosign-max 0", err, flag)
+			}
+		}
 	}
 	work, err := os.MkdirTemp("", "keyless-bench")
 	if err != nil {
