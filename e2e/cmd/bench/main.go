@@ -54,7 +54,7 @@ func main() {
 	flag.StringVar(&o.concurrency, "concurrency", "", "keyless's concurrency input (empty: its default)")
 	flag.StringVar(&o.profiles, "cpuprofile", "", "write a Go CPU profile of each keyless run into this directory (keyless-<format>-<n>.pprof)")
 	flag.IntVar(&o.runs, "runs", 1, "run each figure this many times, keyless and cosign in turn, and give the median")
-	flag.DurationVar(&o.settle, "settle", defaultSettle, "before each timed run, wait until the logs have published nothing for this long")
+	flag.DurationVar(&o.settle, "settle", defaultSettle, "before each timed run, wait until the stack has been idle (no log entries, little CPU) for this long")
 	flag.DurationVar(&o.rtt, "rtt", 0, "reach every service through a proxy that adds this round trip to each request")
 	flag.StringVar(&o.cosignV2, "cosign-v2", "", "the cosign v2 binary (empty: the stack's)")
 	flag.StringVar(&o.cosignV3, "cosign-v3", "", "the cosign v3 binary (empty: the stack's)")

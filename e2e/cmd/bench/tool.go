@@ -149,17 +149,22 @@ func (r *requests) add(o *requests) *requests {
 	return r
 }
 
-// wait lets the logs settle before a timed run: it waits until they
-// have published nothing for settle (others may use the stack too), for
-// at most settleMax, then for the turn's phase, and zeroes the proxies'
+// wait lets the stack settle before a timed run: it waits until its logs
+// have published nothing, and its processes have used at most idleCPU
+// percent of a core, for settle (others may use the stack too), for at
+// most settleMax, then for the turn's phase, and zeroes the proxies'
 // counts. It returns the logs' sizes, to compare after the run.
 func (b *bench) wait(ctx context.Context) map[string]uint64 {
-	sizes, quiet, deadline := b.stack.LogSizes(ctx), time.Now(), time.Now().Add(settleMax)
+	sizes, cpu, quiet, deadline := b.stack.TileLogSizes(), b.stack.CPU(), time.Now(), time.Now().Add(settleMax)
 	for time.Since(quiet) < b.settle && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		if now := b.stack.LogSizes(ctx); !maps.Equal(now, sizes) {
-			sizes, quiet = now, time.Now()
+		now, used := b.stack.TileLogSizes(), b.stack.CPU().Since(cpu).Total()
+		if !maps.Equal(now, sizes) || used > idleCPU*time.Since(quiet)/100+20*time.Millisecond {
+			sizes, cpu, quiet = now, b.stack.CPU(), time.Now()
 		}
+	}
+	if !time.Now().Before(deadline) {
+		fmt.Fprintf(os.Stderr, "bench: the stack was not idle for %v within %v: running all the same\n", b.settle, settleMax)
 	}
 	b.sleepPhase()
 	b.net.reset()
@@ -191,8 +196,13 @@ func (b *bench) sleepPhase() {
 	time.Sleep(time.Until(at))
 }
 
-// settleMax bounds the wait for quiet logs.
-const settleMax = 30 * time.Second
+// settleMax bounds the wait for a quiet stack; idleCPU is the most its
+// processes use of a core, in percent, while it is quiet: idle, Trillian's
+// sequencer, MariaDB and the tile logs' loops use about 5%.
+const (
+	settleMax = time.Minute
+	idleCPU   = 15
+)
 
 // grown says how much each log grew since before, for a run's line: a
 // log that grew by more than the run's own entries had other writers.
