@@ -16,11 +16,15 @@
 //	                                                                    the status: the library's error is asked
 //	Rekor v1                sigstore-go's retryablehttp client          its client takes no transport of ours
 //	Rekor v2                Do around the whole signing, on the         an entry that timed out may be logged: only
-//	                        transient errors of the log (sign package)  signing anew is safe, not replaying a POST
+//	                        transient errors of the log (sign package); signing anew is safe, not replaying a POST
+//	                        a 429 is sent again as it was               (a 429 says the entry was not taken)
 //
-// Under all of them, internal/limit bounds the requests in flight per host
-// and halves the bound on 429, so retries meet a service that is shedding
-// load with fewer requests, not more.
+// A throttling answer (429, or 503 with Retry-After) is waited for as long
+// as it asks and uses up no attempt, up to MaxThrottled of them. Under all
+// of them, internal/limit bounds the requests in flight per host, halves
+// the bound on 429 and holds the host's other requests for the
+// Retry-After, so retries meet a service that is shedding load with fewer
+// requests, not more.
 package retry
 
 import (
