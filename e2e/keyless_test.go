@@ -61,8 +61,14 @@ func runKeyless(t testing.TB, env map[string]string, args ...string) result {
 // runCommand runs a program as runKeyless runs keyless.
 func runCommand(t testing.TB, env map[string]string, program string, args ...string) result {
 	t.Helper()
+	return runCommandFor(t, 3*time.Minute, env, program, args...)
+}
+
+// runCommandFor runs a program as runCommand does, for at most timeout.
+func runCommandFor(t testing.TB, timeout time.Duration, env map[string]string, program string, args ...string) result {
+	t.Helper()
 	work := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = work

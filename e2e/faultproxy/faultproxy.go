@@ -2,19 +2,24 @@
 // upstream service that injects transient faults at a configurable rate:
 // HTTP 500, 502 and 503, 429 with Retry-After, connection resets (before
 // the request reaches the upstream, or after, so that its answer is lost)
-// and added latency. It counts what it injected. It only listens on and
-// forwards to loopback addresses.
+// and added latency. It can also add a fixed delay to every request (a
+// network's round trip) and answer 429 with Retry-After to a client faster
+// than a token bucket allows (a rate limit). It counts what it injected
+// and the requests it saw. It only listens on and forwards to loopback
+// addresses.
 package faultproxy
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -31,6 +36,9 @@ const (
 	Reset     Kind = "reset"   // the connection is closed before the upstream sees the request
 	Lost      Kind = "lost"    // the upstream answers, then the connection is closed: the answer is lost
 	Latency   Kind = "latency" // the request is delayed, then forwarded
+	// Throttled is a 429 with Retry-After from the token bucket (Config.
+	// Bucket), never chosen at random.
+	Throttled Kind = "throttled"
 )
 
 // Kinds are all the kinds of fault, in the order they are reported.
@@ -57,6 +65,20 @@ type Config struct {
 	Kinds []Kind
 	// MaxLatency bounds the added latency; 0 means DefaultMaxLatency.
 	MaxLatency time.Duration
+	// Delay is added to every request before it is forwarded: a round
+	// trip across a network (at most maxLatencyBound).
+	Delay time.Duration
+	// Bucket, when its Rate is set, limits the requests forwarded.
+	Bucket Bucket
+}
+
+// Bucket is a token bucket: Burst tokens at first, Rate more a second. A
+// request that finds none is answered 429 with a Retry-After of the
+// seconds until the next token (at least 1), as a rate-limited public
+// service answers.
+type Bucket struct {
+	Rate  float64
+	Burst int
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -76,6 +98,10 @@ type Proxy struct {
 	rnd      *rand.Rand
 	requests int
 	counts   map[Kind]int
+	slowest  time.Duration // the longest a forwarded request took upstream
+	last     time.Time     // when the last forwarded answer came back
+	tokens   float64
+	filled   time.Time
 }
 
 // Start starts a proxy named name in front of upstream (a loopback URL;
@@ -95,6 +121,10 @@ func Start(name, upstream string, cfg Config) (*Proxy, error) {
 		cfg.MaxLatency = DefaultMaxLatency
 	}
 	cfg.MaxLatency = min(cfg.MaxLatency, maxLatencyBound)
+	cfg.Delay = min(max(cfg.Delay, 0), maxLatencyBound)
+	if cfg.Bucket.Rate < 0 || cfg.Bucket.Rate > 0 && cfg.Bucket.Burst < 1 {
+		return nil, fmt.Errorf("token bucket %+v: give a rate and a burst of at least 1", cfg.Bucket)
+	}
 	if len(cfg.Kinds) == 0 {
 		cfg.Kinds = Kinds
 	}
@@ -106,6 +136,7 @@ func Start(name, upstream string, cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		Name: name, Host: ln.Addr().String(), URL: "http://" + ln.Addr().String(),
 		cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, uint64(len(name)))), counts: map[Kind]int{},
+		tokens: float64(cfg.Bucket.Burst), filled: time.Now(),
 		rp: &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Host = r.In.Host // the registry builds upload URLs from it: keep them on the proxy
@@ -123,6 +154,13 @@ func (p *Proxy) SetRate(rate float64) {
 	p.mu.Unlock()
 }
 
+// SetBucket changes the token bucket, full to start with.
+func (p *Proxy) SetBucket(b Bucket) {
+	p.mu.Lock()
+	p.cfg.Bucket, p.tokens, p.filled = b, float64(b.Burst), time.Now()
+	p.mu.Unlock()
+}
+
 // Close stops the proxy: later requests find nothing listening.
 func (p *Proxy) Close() error {
 	p.srv.SetKeepAlivesEnabled(false)
@@ -133,10 +171,22 @@ func (p *Proxy) Close() error {
 	return err
 }
 
+// Reset zeroes the counts.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	p.requests, p.counts, p.slowest = 0, map[Kind]int{}, 0
+	p.mu.Unlock()
+}
+
 // Stats are what a proxy saw and injected.
 type Stats struct {
 	Requests int
 	Faults   map[Kind]int
+	// Slowest is the longest a forwarded request took upstream, the
+	// proxy's delay left out.
+	Slowest time.Duration
+	// Last is when the last forwarded answer came back (zero: none yet).
+	Last time.Time
 }
 
 // Total is the number of faults injected.
@@ -152,7 +202,7 @@ func (s Stats) Total() int {
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Requests: p.requests, Faults: map[Kind]int{}}
+	s := Stats{Requests: p.requests, Faults: map[Kind]int{}, Slowest: p.slowest, Last: p.last}
 	for k, v := range p.counts {
 		s.Faults[k] = v
 	}
@@ -195,11 +245,54 @@ func (p *Proxy) pick() (Kind, time.Duration, bool) {
 	return k, time.Duration(p.rnd.Int64N(int64(p.cfg.MaxLatency) + 1)), true
 }
 
-// ServeHTTP forwards r, or injects a fault.
+// take takes a token from the bucket, or says how long until there is
+// one.
+func (p *Proxy) take() (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.cfg.Bucket
+	if b.Rate == 0 {
+		return 0, true
+	}
+	now := time.Now()
+	p.tokens = min(p.tokens+now.Sub(p.filled).Seconds()*b.Rate, float64(b.Burst))
+	p.filled = now
+	if p.tokens >= 1 {
+		p.tokens--
+		return 0, true
+	}
+	p.counts[Throttled]++
+	return time.Duration((1 - p.tokens) / b.Rate * float64(time.Second)), false
+}
+
+// forward sends r upstream, timing the upstream's answer.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	p.rp.ServeHTTP(w, r)
+	took := time.Since(start)
+	p.mu.Lock()
+	p.slowest, p.last = max(p.slowest, took), start.Add(took)
+	p.mu.Unlock()
+}
+
+// ServeHTTP delays r by the configured round trip, then forwards it,
+// throttles it, or injects a fault.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d := p.cfg.Delay; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	kind, delay, ok := p.pick()
+	if wait, ok := p.take(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		http.Error(w, "faultproxy: too many requests", http.StatusTooManyRequests)
+		return
+	}
 	if !ok {
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r)
 		return
 	}
 	switch kind {
@@ -222,7 +315,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r)
 	}
 }
 

@@ -34,7 +34,8 @@ type Set struct {
 	// TokenURL is the GitHub runner token URL, on its proxy.
 	TokenURL string
 
-	stk *stack.Stack
+	stk       *stack.Stack
+	upstreams map[string]string
 }
 
 // Front starts a proxy with cfg in front of each service of stk and
@@ -63,22 +64,35 @@ func Front(stk *stack.Stack, cfg Config, dir string, down ...string) (*Set, erro
 		}
 		s.Proxies[name].Close()
 	}
-	raw, err := os.ReadFile(stk.SigningConfigAll)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	sc := string(raw)
-	for _, name := range []string{Fulcio, RekorV2, RekorV1, TSA} {
-		sc = strings.ReplaceAll(sc, `"`+hostURL(upstreams[name]), `"`+s.Proxies[name].URL)
-	}
-	s.SigningConfig = filepath.Join(dir, "signing_config_faults.json")
-	if err := os.WriteFile(s.SigningConfig, []byte(sc), 0o644); err != nil {
+	s.upstreams = upstreams
+	var err error
+	if s.SigningConfig, err = s.Rewrite(stk.SigningConfigAll, filepath.Join(dir, "signing_config_faults.json")); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.TokenURL = strings.Replace(stk.GitHubRunnerTokenURL, hostURL(stk.OIDCURL), s.Proxies[OIDC].URL, 1)
 	return s, nil
+}
+
+// Rewrite writes to dst a copy of the signing config at src with every
+// service's URL on its proxy, and returns dst.
+func (s *Set) Rewrite(src, dst string) (string, error) {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return "", err
+	}
+	sc := string(raw)
+	for _, name := range []string{Fulcio, RekorV2, RekorV1, TSA} {
+		sc = strings.ReplaceAll(sc, `"`+hostURL(s.upstreams[name]), `"`+s.Proxies[name].URL)
+	}
+	return dst, os.WriteFile(dst, []byte(sc), 0o644)
+}
+
+// URL returns the URL of service (a name of Services) on its proxy, with
+// the upstream URL's path: what a client is given instead of the
+// service's own URL.
+func (s *Set) URL(service string) string {
+	return strings.Replace(s.upstreams[service], hostURL(s.upstreams[service]), s.Proxies[service].URL, 1)
 }
 
 // hostURL is u's scheme and host.
@@ -105,6 +119,16 @@ func (s *Set) Env() map[string]string {
 func (s *Set) SetRate(rate float64) {
 	for _, p := range s.Proxies {
 		p.SetRate(rate)
+	}
+}
+
+// SetBucket sets the token bucket of service's proxy.
+func (s *Set) SetBucket(service string, b Bucket) { s.Proxies[service].SetBucket(b) }
+
+// Reset zeroes every proxy's counts.
+func (s *Set) Reset() {
+	for _, p := range s.Proxies {
+		p.Reset()
 	}
 }
 

@@ -176,7 +176,12 @@ func (c *Config) remoteWith(kc authn.Keychain) ([]remote.Option, error) {
 		remote.WithRetryPredicate(redoUpload),
 		remote.WithRetryBackoff(uploadBackoff),
 	}
-	return reuse(opts)
+	opts, pusher, err := reuse(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.svc.pusher = pusher
+	return opts, nil
 }
 
 // blobs is the run's blob uploader: the same credentials and transport as
@@ -186,7 +191,8 @@ func (c *Config) blobs() (*registry.Blobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.blobsWith(kc), nil
+	c.svc.blobs = c.blobsWith(kc)
+	return c.svc.blobs, nil
 }
 
 // blobsWith is blobs with the credentials of kc.
@@ -196,16 +202,16 @@ func (c *Config) blobsWith(kc authn.Keychain) *registry.Blobs {
 
 // reuse adds one puller and one pusher for the whole run to opts: each
 // repository is pinged and its token exchanged once, not once per call.
-func reuse(opts []remote.Option) ([]remote.Option, error) {
+func reuse(opts []remote.Option) ([]remote.Option, *remote.Pusher, error) {
 	puller, err := remote.NewPuller(opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pusher, err := remote.NewPusher(opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(opts, remote.Reuse(puller), remote.Reuse(pusher)), nil
+	return append(opts, remote.Reuse(puller), remote.Reuse(pusher)), pusher, nil
 }
 
 // uploadBackoff paces ggcr's redo of a whole blob upload: as many tries

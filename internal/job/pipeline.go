@@ -7,60 +7,84 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/keyless-dev/keyless/internal/payload"
 	"github.com/keyless-dev/keyless/internal/registry"
 	"github.com/keyless-dev/keyless/internal/sign"
+	"github.com/keyless-dev/keyless/internal/store"
 	"github.com/keyless-dev/keyless/internal/verify"
 )
 
-// signAll signs and verifies subjects, c.Concurrency at a time, keeping
-// order. Each subject runs its own pipeline — sign, log, timestamp, write,
-// read back — and each format its own branch of it, so that no step waits
-// for another subject (or format) to finish a step.
-func signAll(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, kinds []payload.Kind, subjects []registry.Subject) []Subject {
+// signing is what every subject's pipeline of a run shares.
+type signing struct {
+	c      Config
+	signer *sign.Signer
+	kinds  []payload.Kind
+	// reader reads what a subject already has, before the certificate is
+	// issued; ready returns the verifier once it is (or why it is not).
+	reader *verify.Reader
+	ready  func() (*verify.Verifier, error)
+	// warm sets up the writes to a repository ahead of them.
+	warm func(ctx context.Context, repo name.Repository)
+}
+
+// all signs and verifies subjects, c.Concurrency at a time, keeping
+// order. Each subject runs its own pipeline — read what it has, sign,
+// log, timestamp, write, read back — and each format its own branch of
+// it, so that no step waits for another subject (or format) to finish a
+// step.
+func (p *signing) all(ctx context.Context, subjects []registry.Subject) []Subject {
 	out := make([]Subject, len(subjects))
-	p := startProgress(c.Log, "signing", len(subjects))
-	defer p.stop()
-	forEach(c.Concurrency, len(subjects), func(i int) {
+	prog := startProgress(p.c.Log, "signing", len(subjects))
+	defer prog.stop()
+	forEach(p.c.Concurrency, len(subjects), func(i int) {
 		s := subjects[i]
-		out[i] = signSubject(ctx, c, signer, verifier, kinds, s)
-		p.done(s, out[i], c.Verify)
+		out[i] = p.subject(ctx, s)
+		prog.done(s, out[i], p.c.Verify)
 	})
 	return out
 }
 
-// signSubject signs every kind of s in every format at once, then reports
+// subject signs every kind of s in every format at once, then reports
 // them in their order: kinds first, then formats.
-func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *verify.Verifier, kinds []payload.Kind, s registry.Subject) Subject {
+func (p *signing) subject(ctx context.Context, s registry.Subject) Subject {
 	type branch struct {
 		sig *sign.Signature
 		res *verify.Result
 		err error
 	}
-	branches := make([]branch, len(kinds)*len(c.Formats))
+	formats := p.c.Formats
+	branches := make([]branch, len(p.kinds)*len(formats))
 	var wg sync.WaitGroup
 	for i := range branches {
-		k, f := kinds[i/len(c.Formats)], c.Formats[i%len(c.Formats)]
+		k, f := p.kinds[i/len(formats)], formats[i%len(formats)]
 		wg.Go(func() {
 			b := &branches[i]
-			// A reused signature was just read back and verified: keep that
-			// result instead of reading it again.
-			if res, ok := existing(ctx, verifier, s, k, f); ok {
+			// What s already has is read while the certificate is issued.
+			items, readErr := p.reader.Read(ctx, s.Digest, k, f)
+			v, err := p.ready()
+			if err != nil {
+				b.err = err
+				return
+			}
+			if res, ok := reusable(v, s, k, f, items, readErr); ok {
+				// Just read and verified: kept instead of read again.
 				b.sig = &sign.Signature{Format: f, PredicateType: res.PredicateType, Location: res.Location, LogURL: res.LogURL, LogIndex: res.LogIndex, Reused: true}
 				b.res = &res
 				return
 			}
-			if b.sig, b.err = signer.Sign(ctx, s, k, f); b.err != nil {
+			go p.warm(ctx, s.Digest.Context())
+			if b.sig, b.err = p.signer.Sign(ctx, s, k, f); b.err != nil {
 				return
 			}
 			b.sig.Bundle = slim(b.sig.Bundle)
-			if !c.Verify {
+			if !p.c.Verify {
 				return
 			}
-			res := verifyOne(ctx, verifier, s, k, f)
+			res := verifyOne(ctx, v, s, k, f)
 			b.res = &res
 		})
 	}
@@ -74,12 +98,26 @@ func signSubject(ctx context.Context, c Config, signer *sign.Signer, verifier *v
 			r.Signatures = append(r.Signatures, *b.sig)
 		}
 	}
-	if r.Err == nil && c.Verify {
+	if r.Err == nil && p.c.Verify {
 		for _, b := range branches {
 			r.Verifications = append(r.Verifications, *b.res)
 		}
 	}
 	return r
+}
+
+// reusable returns the verification of a signature already stored for s
+// in format f (items, as read) when it verifies with this run's identity
+// and carries exactly this run's annotations (the verifier checks both):
+// a re-run then signs nothing new, so re-runs neither fail nor pile up
+// signatures and log entries, while a run asked for other annotations
+// signs anew. What could not be read is signed anew.
+func reusable(v *verify.Verifier, s registry.Subject, k payload.Kind, f sign.Format, items []store.Item, readErr error) (verify.Result, bool) {
+	if readErr != nil {
+		return verify.Result{}, false
+	}
+	res, err := v.Check(s, k, f, items)
+	return res, err == nil && res.Verified
 }
 
 // slim keeps of a signed bundle what the report reads (the kinds of its

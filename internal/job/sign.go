@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -70,13 +71,18 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	// Fulcio and the TSA retry through this transport, bounded by the run's
 	// budget (sigstore-go sends their requests without a context).
 	sigstoreTransport := retry.New(c.svc.sigstore, retry.WithBudget(ctx))
-	signer, err := sign.New(tok.Raw, material, c.Formats, sign.WithRemote(remoteOpts...), sign.WithBlobs(blobs),
-		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now))
+	signOpts := []sign.Option{sign.WithRemote(remoteOpts...), sign.WithBlobs(blobs),
+		sign.WithTransport(sigstoreTransport), sign.WithLogTransport(c.svc.log), sign.WithClock(c.Now)}
+	if c.Transport == nil {
+		signOpts = append(signOpts, sign.WithTransportTimeouts()) // the run's pool times each request out
+	}
+	signer, err := sign.New(tok.Raw, material, c.Formats, signOpts...)
 	if err != nil {
 		return nil, err // a missing service names signing-config; other errors are not the input's
 	}
-	// The certificate is fetched while the images are resolved: neither
-	// writes anything, and a run of one image waits for both.
+	// The certificate is fetched while the images are resolved and what
+	// they already have is read: none of it writes anything, and a run of
+	// one image waits for all of it.
 	identity, issuer := run.Policy.Identity, run.Policy.Issuer
 	certified := make(chan error, 1)
 	if !c.DryRun {
@@ -90,20 +96,30 @@ func Sign(ctx context.Context, c Config) (*Result, error) {
 	if c.DryRun {
 		return dryRun(run, subjects, c)
 	}
-	if err := <-certified; err != nil {
-		return nil, err
-	}
-	verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
-	if err != nil {
-		return nil, err
-	}
-	// A signature counts, for reuse and for the read-back, only when it
-	// carries exactly the annotations this run was asked to sign.
-	verifier = verifier.Exact()
 	// The first writes the run can make at once: one per kind of each
 	// subject in flight.
 	signer.ExpectWrites(min(len(subjects), c.Concurrency) * len(kinds))
-	run.Subjects = signAll(ctx, c, signer, verifier, kinds, subjects)
+	pipelines, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := sync.OnceValues(func() (*verify.Verifier, error) {
+		if err := <-certified; err != nil {
+			cancel() // what the pipelines still read is of no use
+			return nil, err
+		}
+		verifier, err := verify.New(material.Root, run.Policy, remoteOpts...)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		// A signature counts, for reuse and for the read-back, only when
+		// it carries exactly the annotations this run was asked to sign.
+		return verifier.Exact(), nil
+	})
+	p := &signing{c: c, signer: signer, kinds: kinds, reader: verify.NewReader(remoteOpts...), ready: ready, warm: c.svc.warm}
+	run.Subjects = p.all(pipelines, subjects)
+	if _, err := ready(); err != nil {
+		return nil, err // nothing was signed
+	}
 	run.Unverified = !c.Verify
 	run.Verified = c.Verify && run.ok(true)
 	run.Duration = c.Now().Sub(run.Started)
@@ -236,16 +252,6 @@ func summarize(cert *x509.Certificate) *certificate.Summary {
 		return nil
 	}
 	return &s
-}
-
-// existing returns the verification of the signature already stored for s
-// in format f when it verifies with this run's identity and carries exactly
-// this run's annotations (the verifier checks both): a re-run then signs
-// nothing new, so re-runs neither fail nor pile up signatures and log
-// entries, while a run asked for other annotations signs anew.
-func existing(ctx context.Context, v *verify.Verifier, s registry.Subject, k payload.Kind, f sign.Format) (verify.Result, bool) {
-	res, err := v.Verify(ctx, s, k, f)
-	return res, err == nil && res.Verified
 }
 
 // dryRun checks that every repository can be written to and returns the

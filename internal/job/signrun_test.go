@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -197,5 +204,66 @@ func TestSignRecordsTimestampsInEveryFormat(t *testing.T) {
 				t.Errorf("SignedTimestamps = %v after %d timestamps, want true after %d", run.SignedTimestamps, st.Timestamps, len(formats))
 			}
 		})
+	}
+}
+
+// TestSignReadsWhileTheCertificateIsIssued checks that each subject's
+// stored signatures are read (for reuse) while Fulcio issues the
+// certificate, not after: the fake Fulcio holds the certificate until the
+// registry has been asked for them, or 2 s.
+func TestSignReadsWhileTheCertificateIsIssued(t *testing.T) {
+	for _, f := range []sign.Format{sign.Bundle, sign.Legacy} {
+		t.Run(string(f), func(t *testing.T) {
+			st := sigstoretest.New(t)
+			read := make(chan struct{})
+			var once sync.Once
+			reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
+					once.Do(func() { close(read) })
+				}
+				reg.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			pushImage(t, host, "demo/app")
+			var readFirst bool
+			st.HoldCertificate = func() {
+				select {
+				case <-read:
+					readFirst = true
+				case <-time.After(2 * time.Second):
+				}
+			}
+			c := signConfig(t, st, host)
+			c.Formats = []sign.Format{f}
+			run, err := Sign(context.Background(), c)
+			if err != nil {
+				t.Fatalf("Sign() error = %v", err)
+			}
+			if got := len(run.Subjects[0].Signatures); got != 1 || run.Subjects[0].Err != nil {
+				t.Fatalf("signatures = %d, error %v; want 1 and none", got, run.Subjects[0].Err)
+			}
+			if !readFirst {
+				t.Error("the stored signatures were read only after the certificate was issued")
+			}
+		})
+	}
+}
+
+// TestSignFailsWhenTheCertificateDoes checks that a run whose certificate
+// is refused returns that error and writes nothing, though its pipelines
+// started reading while Fulcio answered.
+func TestSignFailsWhenTheCertificateDoes(t *testing.T) {
+	st := sigstoretest.New(t)
+	st.Refuse["fulcio"] = 403
+	host := memRegistry(t)
+	d := pushImage(t, host, "demo/app")
+	run, err := Sign(context.Background(), signConfig(t, st, host))
+	if err == nil || !strings.Contains(err.Error(), "Fulcio refused") || run != nil {
+		t.Fatalf("Sign() = %v, %v; want no run and Fulcio's refusal", run, err)
+	}
+	if n := referrers(t, d.String()); n != 0 {
+		t.Errorf("stored bundles = %d, want none", n)
 	}
 }

@@ -100,7 +100,7 @@ func TestTransportBacksOffOn429(t *testing.T) {
 	busy.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if busy.Load() {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
@@ -129,5 +129,118 @@ func TestTransportBacksOffOn429(t *testing.T) {
 	}
 	if got := l.Limit(); got != 16 {
 		t.Errorf("limit after 200 successes = %d, want 16 again", got)
+	}
+}
+
+// TestTransportGrowsWithLatency checks the bound against three services:
+// one whose answers take a fixed time whatever the load (a far service:
+// the wait is the network's), which gets up to the ceiling at once; the
+// same without a ceiling; and one that serves a request at a time (a
+// nearby, saturated service: the wait is its queue), which never gets
+// more than the bound the transport started with, once it has seen its
+// answers slow down.
+func TestTransportGrowsWithLatency(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ceiling   int
+		serialize bool
+		want      int32 // peak requests in flight at the service
+	}{
+		{"far service grows to the ceiling", 32, false, 32},
+		{"far service without a ceiling", 0, false, 4},
+		{"saturated service stays at the floor", 32, true, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var inFlight, peak atomic.Int32
+			var serial sync.Mutex
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				if tc.serialize {
+					serial.Lock()
+					defer serial.Unlock()
+					time.Sleep(5 * time.Millisecond)
+					return
+				}
+				time.Sleep(40 * time.Millisecond)
+			}))
+			defer srv.Close()
+			tr := NewTransport(nil, 4, WithCeiling(tc.ceiling))
+			client := &http.Client{Transport: tr}
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					for range 4 {
+						resp, err := client.Get(srv.URL)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						resp.Body.Close()
+					}
+				})
+			}
+			wg.Wait()
+			got := [2]int32{peak.Load(), int32(tr.Limiter(srv.Listener.Addr().String()).Limit())}
+			if tc.serialize {
+				got[0] = tc.want // its first answers, the fastest, grow it a little at first
+			}
+			if diff := cmp.Diff([2]int32{tc.want, tc.want}, got); diff != "" {
+				t.Errorf("[peak requests in flight, bound at the end] (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTransportPausesForRetryAfter checks that a throttling answer holds
+// back the host's other requests for its Retry-After, rather than letting
+// them be refused in turn.
+func TestTransportPausesForRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		wantPause  bool
+	}{
+		{"429 with Retry-After", http.StatusTooManyRequests, "1", true},
+		{"503 with Retry-After", http.StatusServiceUnavailable, "1", true},
+		{"503 without", http.StatusServiceUnavailable, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var arrivals []time.Time
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				arrivals = append(arrivals, time.Now())
+				first := len(arrivals) == 1
+				mu.Unlock()
+				if first {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.status)
+				}
+			}))
+			defer srv.Close()
+			client := &http.Client{Transport: NewTransport(nil, 1)}
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					resp, err := client.Get(srv.URL)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+				})
+			}
+			wg.Wait()
+			paused := arrivals[1].Sub(arrivals[0]) >= 900*time.Millisecond
+			if diff := cmp.Diff(tc.wantPause, paused); diff != "" {
+				t.Errorf("the next request waited for the Retry-After (-want +got):\n%s\n(it came %v after)", diff, arrivals[1].Sub(arrivals[0]))
+			}
+		})
 	}
 }

@@ -23,14 +23,16 @@ import (
 // of the OCI distribution spec's monolithic upload, a POST for a session
 // and a PUT with the body, where ggcr's streamed upload takes three (POST,
 // PATCH, PUT). A blob this run has put in a repository, or found there, is
-// not asked about again: every referrer shares the empty config.
+// not asked about again, nor while it is going up: every referrer shares
+// the empty config.
 type Blobs struct {
 	keychain authn.Keychain
 	rt       http.RoundTripper
 
-	mu    sync.Mutex
-	repos map[string]*repoTransport // by repository
-	known map[string]bool           // repository@digest
+	mu      sync.Mutex
+	repos   map[string]*repoTransport // by repository
+	known   map[string]bool           // repository@digest
+	pending map[string]chan struct{}  // repository@digest going up; closed when done
 }
 
 // repoTransport is one repository's authenticated transport, made once:
@@ -47,7 +49,7 @@ func NewBlobs(kc authn.Keychain, rt http.RoundTripper) *Blobs {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return &Blobs{keychain: kc, rt: rt, repos: map[string]*repoTransport{}, known: map[string]bool{}}
+	return &Blobs{keychain: kc, rt: rt, repos: map[string]*repoTransport{}, known: map[string]bool{}, pending: map[string]chan struct{}{}}
 }
 
 // uploadAttempts bounds the redos of one upload whose session was lost
@@ -64,11 +66,33 @@ func (b *Blobs) Upload(ctx context.Context, repo name.Repository, blob []byte, f
 		return v1.Hash{}, err
 	}
 	key := repo.String() + "@" + h.String()
-	b.mu.Lock()
-	known := b.known[key]
-	b.mu.Unlock()
-	if known {
-		return h, nil
+	for {
+		b.mu.Lock()
+		known, pending := b.known[key], b.pending[key]
+		if !known && pending == nil {
+			done := make(chan struct{})
+			b.pending[key] = done
+			defer func() {
+				b.mu.Lock()
+				delete(b.pending, key)
+				b.mu.Unlock()
+				close(done)
+			}()
+		}
+		b.mu.Unlock()
+		if known {
+			return h, nil
+		}
+		if pending == nil {
+			break
+		}
+		// The same blob is going up to the same repository: wait for it,
+		// and upload it only if that failed.
+		select {
+		case <-pending:
+		case <-ctx.Done():
+			return v1.Hash{}, ctx.Err()
+		}
 	}
 	rt, err := b.transport(ctx, repo)
 	if err != nil {
@@ -82,6 +106,13 @@ func (b *Blobs) Upload(ctx context.Context, repo name.Repository, blob []byte, f
 	b.known[key] = true
 	b.mu.Unlock()
 	return h, nil
+}
+
+// Warm sets up the uploads to repo (the ping and the token exchange)
+// ahead of the first, which then finds them done.
+func (b *Blobs) Warm(ctx context.Context, repo name.Repository) error {
+	_, err := b.transport(ctx, repo)
+	return err
 }
 
 func (b *Blobs) transport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {

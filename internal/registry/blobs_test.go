@@ -205,3 +205,27 @@ func TestBlobsSetupFailureIsNotKept(t *testing.T) {
 		t.Error("the blob is not in the registry")
 	}
 }
+
+// TestBlobsUploadAtOnce checks that the same blob uploaded to the same
+// repository by many signatures at once goes up once: the empty config
+// of a run's referrers is asked about once, not once per image.
+func TestBlobsUploadAtOnce(t *testing.T) {
+	reg := newBlobRegistry(t)
+	blobs := registry.NewBlobs(authn.DefaultKeychain, nil)
+	if _, err := blobs.Upload(context.Background(), reg.repo, []byte("sig"), true); err != nil { // the ping
+		t.Fatal(err)
+	}
+	reg.requests()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := blobs.Upload(context.Background(), reg.repo, []byte("{}"), false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff([]string{"HEAD blob", "POST upload", "PUT upload"}, reg.requests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -11,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// resolver turns references into subjects, once per digest.
+// resolver turns one input into subjects, once per digest.
 type resolver struct {
 	opts []remote.Option
 	seen map[string]bool
@@ -49,7 +50,8 @@ func (r *resolver) resolve(input string, ref name.Reference, recursive bool) err
 
 // expand adds the manifests of index m, found at the given depth, and
 // recurses into those that are indexes themselves. budget is what is left
-// of MaxIndexManifests for this input.
+// of MaxIndexManifests for this input. The manifests an index lists are
+// read at once, and added in its order.
 func (r *resolver) expand(input string, index Subject, m *manifest, depth int, budget *int) error {
 	if depth > MaxIndexDepth {
 		return inputError(input, fmt.Errorf("index %s is nested %d indexes deep, over keyless's limit of %d: refusing to sign or verify part of it (sign the nested indexes one by one, without recursive)", index.Digest, depth, MaxIndexDepth))
@@ -58,18 +60,24 @@ func (r *resolver) expand(input string, index Subject, m *manifest, depth int, b
 		return inputError(input, fmt.Errorf("index %s lists more manifests than keyless's limit of %d for one image: refusing to sign or verify part of it", index.Digest, MaxIndexManifests))
 	}
 	*budget -= len(m.children)
-	for _, c := range m.children {
+	fetched := make([]*manifest, len(m.children))
+	errs := make([]error, len(m.children))
+	all(len(m.children), func(i int) {
+		if d := index.Digest.Context().Digest(m.children[i].Digest.String()); !r.seen[d.String()] {
+			fetched[i], errs[i] = fetchManifest(d, r.opts)
+		}
+	})
+	for i, c := range m.children {
 		d := index.Digest.Context().Digest(c.Digest.String())
-		if r.seen[d.String()] {
-			continue
+		if fetched[i] == nil && errs[i] == nil || r.seen[d.String()] {
+			continue // seen before the index was read, or above in it
 		}
-		cm, err := fetchManifest(d, r.opts)
-		if isNotFound(err) {
+		if err := errs[i]; isNotFound(err) {
 			return inputError(input, fmt.Errorf("index %s lists %s, which is not in the registry: push every manifest of the index", index.Digest, d.DigestStr()))
-		}
-		if err != nil {
+		} else if err != nil {
 			return classify(input, fmt.Sprintf("reading %s, listed in index %s of", d.DigestStr(), index.Digest.DigestStr()), err)
 		}
+		cm := fetched[i]
 		s := Subject{Digest: d, Input: input, Descriptor: cm.desc}
 		if c.Platform != nil {
 			s.Platform = c.Platform.String()
@@ -82,6 +90,16 @@ func (r *resolver) expand(input string, index Subject, m *manifest, depth int, b
 		}
 	}
 	return nil
+}
+
+// all calls f(0) … f(n-1) at once and waits: the transport bounds the
+// requests in flight.
+func all(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
 }
 
 // manifest is what keyless reads of a manifest: its descriptor, and its

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
@@ -229,5 +231,52 @@ func TestParseManifest(t *testing.T) {
 				t.Errorf("parseManifest mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestResolveReadsAtOnce checks that the inputs, and the manifests an
+// index lists, are read at once rather than one round trip after another,
+// and still come out in input order, duplicates dropped.
+func TestResolveReadsAtOnce(t *testing.T) {
+	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	var inFlight, peak atomic.Int32
+	var slow atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() && strings.Contains(r.URL.Path, "/manifests/") {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	idx, children := pushIndex(t, host+"/multi:v1")
+	var refs, want []string
+	for i := range 8 {
+		ref := fmt.Sprintf("%s/app:%d", host, i)
+		d := registrytest.PushImage(t, ref)
+		refs, want = append(refs, ref), append(want, host+"/app@"+d.String())
+	}
+	refs = append(refs, refs[0], host+"/multi:v1")
+	slow.Store(true)
+	got, err := Resolve(context.Background(), refs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, s := range got {
+		digests = append(digests, s.Digest.String())
+	}
+	for _, d := range append([]v1.Hash{idx}, children...) {
+		want = append(want, host+"/multi@"+d.String())
+	}
+	if diff := cmp.Diff(want, digests); diff != "" {
+		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+	if p := peak.Load(); p < 4 {
+		t.Errorf("at most %d manifests were read at once, want the inputs read together", p)
 	}
 }

@@ -92,16 +92,25 @@ func Resolve(ctx context.Context, refs []string, recursive bool, opts ...remote.
 	if err != nil {
 		return nil, err
 	}
-	r := resolver{
-		opts: append(slices.Clip(opts), remote.WithContext(ctx)), // never write into the caller's array
-		seen: map[string]bool{},
-	}
-	for i, ref := range parsed {
-		if err := r.resolve(refs[i], ref, recursive); err != nil {
-			return nil, err
+	opts = append(slices.Clip(opts), remote.WithContext(ctx)) // never write into the caller's array
+	// Every input is read at once, then they are merged in their order:
+	// the first error in that order is the one returned.
+	each := make([]resolver, len(parsed))
+	errs := make([]error, len(parsed))
+	all(len(parsed), func(i int) {
+		each[i] = resolver{opts: opts, seen: map[string]bool{}}
+		errs[i] = each[i].resolve(refs[i], parsed[i], recursive)
+	})
+	merged := resolver{seen: map[string]bool{}}
+	for i := range each {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, s := range each[i].out {
+			merged.add(s)
 		}
 	}
-	return r.out, nil
+	return merged.out, nil
 }
 
 // classify turns a registry error into an InputError when the user must fix

@@ -16,11 +16,15 @@
 //	                                                                    the status: the library's error is asked
 //	Rekor v1                sigstore-go's retryablehttp client          its client takes no transport of ours
 //	Rekor v2                Do around the whole signing, on the         an entry that timed out may be logged: only
-//	                        transient errors of the log (sign package)  signing anew is safe, not replaying a POST
+//	                        transient errors of the log (sign package); signing anew is safe, not replaying a POST
+//	                        a 429 is sent again as it was               (a 429 says the entry was not taken)
 //
-// Under all of them, internal/limit bounds the requests in flight per host
-// and halves the bound on 429, so retries meet a service that is shedding
-// load with fewer requests, not more.
+// A throttling answer (429, or 503 with Retry-After) is waited for as long
+// as it asks and uses up no attempt, up to MaxThrottled of them. Under all
+// of them, internal/limit bounds the requests in flight per host, halves
+// the bound on 429 and holds the host's other requests for the
+// Retry-After, so retries meet a service that is shedding load with fewer
+// requests, not more.
 package retry
 
 import (
@@ -48,9 +52,15 @@ const (
 	// in all and a service that is down is named well within the default
 	// 10m budget (the run's context deadline stops them sooner).
 	defaultMaxDelay = 4 * time.Second
-	// defaultMaxRetryAfter caps a server's Retry-After, so that a rate
-	// limiter asking for minutes cannot eat the whole budget in one wait.
-	defaultMaxRetryAfter = 30 * time.Second
+	// MaxRetryAfter caps a server's Retry-After, so that a rate limiter
+	// asking for minutes cannot eat the whole budget in one wait.
+	MaxRetryAfter = 30 * time.Second
+	// MaxThrottled bounds how often one call is told to come back later
+	// (429, or 503 with Retry-After): such an answer uses up no attempt,
+	// since a rate limiter that is waited for as it asks lets the call
+	// through, but a service that never does ends the call, at most
+	// about 100 Retry-Afters in (the run's budget may end it sooner).
+	MaxThrottled = 100
 )
 
 // Option configures a Transport or Do.
@@ -68,7 +78,7 @@ type options struct {
 func newOptions(opts []Option) options {
 	o := options{
 		attempts: defaultAttempts, base: defaultBaseDelay, max: defaultMaxDelay,
-		maxRetryAfter: defaultMaxRetryAfter, sleep: sleep,
+		maxRetryAfter: MaxRetryAfter, sleep: sleep,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -147,22 +157,34 @@ func (o *options) wait(ctx context.Context, d time.Duration) error {
 }
 
 // Do calls f until it succeeds, fails permanently (isTemporary is false;
-// nil means Temporary), the attempts run out, or ctx is done.
+// nil means Temporary), the attempts run out, or ctx is done. A failure
+// that holds a *StatusError with After (the service's Retry-After) is
+// waited for that long and uses up no attempt.
 func Do(ctx context.Context, f func() error, isTemporary func(error) bool, opts ...Option) error {
 	o := newOptions(opts)
 	if isTemporary == nil {
 		isTemporary = Temporary
 	}
-	for attempt := 1; ; attempt++ {
+	for attempt, calls, throttled := 1, 1, 0; ; calls++ {
 		err := f()
 		if err == nil || !isTemporary(err) {
 			return err
 		}
-		if attempt >= o.attempts {
-			return &Error{Service: o.service, Attempts: attempt, Err: err, Replayable: true}
+		var se *StatusError
+		delay := o.backoff(attempt)
+		switch {
+		case errors.As(err, &se) && se.After > 0:
+			if throttled++; throttled > MaxThrottled {
+				return &Error{Service: o.service, Attempts: calls, Err: err, Replayable: true}
+			}
+			delay = min(se.After, o.maxRetryAfter)
+		case attempt >= o.attempts:
+			return &Error{Service: o.service, Attempts: calls, Err: err, Replayable: true}
+		default:
+			attempt++
 		}
-		if serr := o.wait(ctx, o.backoff(attempt)); serr != nil {
-			return &Error{Service: o.service, Attempts: attempt, Err: err, Stopped: serr, Replayable: true}
+		if serr := o.wait(ctx, delay); serr != nil {
+			return &Error{Service: o.service, Attempts: calls, Err: err, Stopped: serr, Replayable: true}
 		}
 	}
 }
@@ -212,6 +234,8 @@ func (e *Error) Unwrap() []error {
 // StatusError is a transient HTTP status that was retried to no avail.
 type StatusError struct {
 	StatusCode int
+	// After is the Retry-After of a throttling answer (After), 0 if none.
+	After time.Duration
 }
 
 // Error returns the message.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +73,7 @@ func TestTransport(t *testing.T) {
 		{name: "429 honours Retry-After", statuses: []int{429}, header: http.Header{"Retry-After": {"7"}},
 			code: 200, requests: 2, waits: []time.Duration{7 * time.Second}},
 		{name: "Retry-After is capped", statuses: []int{503}, header: http.Header{"Retry-After": {"3600"}},
-			code: 200, requests: 2, waits: []time.Duration{defaultMaxRetryAfter}},
+			code: 200, requests: 2, waits: []time.Duration{MaxRetryAfter}},
 		{name: "400 is not retried", statuses: []int{400}, code: 400, requests: 1, waits: []time.Duration{}},
 		{name: "404 is not retried", statuses: []int{404}, code: 404, requests: 1, waits: []time.Duration{}},
 		{name: "408 is retried", statuses: []int{408}, code: 200, requests: 2},
@@ -82,6 +83,14 @@ func TestTransport(t *testing.T) {
 			err: "giving up after 3 attempts: HTTP 503 Service Unavailable"},
 		{name: "body not replayable", statuses: []int{503}, body: func() io.Reader { return io.MultiReader(strings.NewReader("payload")) },
 			code: 503, requests: 1, waits: []time.Duration{}},
+		{name: "throttled answers use no attempt", statuses: []int{429, 429, 503, 429}, attempts: 2,
+			header: http.Header{"Retry-After": {"1"}}, code: 200, requests: 5,
+			waits: []time.Duration{time.Second, time.Second, time.Second, time.Second}},
+		{name: "a 503 without Retry-After is an attempt", statuses: []int{503, 503}, attempts: 2, requests: 2,
+			err: "giving up after 2 attempts: HTTP 503 Service Unavailable"},
+		{name: "throttled answers are bounded", statuses: repeat(429, MaxThrottled+1), attempts: 2,
+			header: http.Header{"Retry-After": {"1"}}, requests: MaxThrottled + 1,
+			err: "giving up after 101 attempts: HTTP 429 Too Many Requests"},
 		{name: "PATCH not retried", statuses: []int{503}, method: http.MethodPatch,
 			body: func() io.Reader { return strings.NewReader("chunk") }, code: 503, requests: 1, waits: []time.Duration{}},
 	} {
@@ -213,16 +222,20 @@ func TestConnectionErrorsRetried(t *testing.T) {
 func TestDo(t *testing.T) {
 	errFlaky := &StatusError{StatusCode: 502}
 	errBad := errors.New("bad input")
+	errThrottled := fmt.Errorf("adding entry: %w", &StatusError{StatusCode: 429, After: 7 * time.Second})
 	for _, tc := range []struct {
 		name  string
 		fails []error
 		calls int
 		err   string
+		waits []time.Duration // nil: not checked (jittered)
 	}{
 		{name: "succeeds after transient failures", fails: []error{errFlaky, errFlaky}, calls: 3},
 		{name: "permanent failure at once", fails: []error{errBad}, calls: 1, err: "bad input"},
 		{name: "gives up", fails: []error{errFlaky, errFlaky, errFlaky, errFlaky}, calls: 4,
 			err: "Rekor: giving up after 4 attempts: HTTP 502 Bad Gateway"},
+		{name: "waits as throttled, using no attempt", fails: []error{errThrottled, errThrottled, errThrottled, errThrottled, errFlaky},
+			calls: 6, waits: []time.Duration{7 * time.Second, 7 * time.Second, 7 * time.Second, 7 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
@@ -244,8 +257,22 @@ func TestDo(t *testing.T) {
 			if diff := cmp.Diff(tc.calls, calls); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}
+			if tc.waits != nil {
+				if diff := cmp.Diff(tc.waits, fs.waits[:min(len(fs.waits), len(tc.waits))]); diff != "" {
+					t.Errorf("waits (-want +got):\n%s", diff)
+				}
+			}
 		})
 	}
+}
+
+// repeat is n times status.
+func repeat(status, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = status
+	}
+	return out
 }
 
 func TestRedo(t *testing.T) {
@@ -282,7 +309,7 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0, false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			d, ok := retryAfter(tc.in, now)
+			d, ok := parseRetryAfter(tc.in, now)
 			if diff := cmp.Diff([2]any{tc.want, tc.ok}, [2]any{d, ok}); diff != "" {
 				t.Errorf("retryAfter(%q) (-want +got):\n%s", tc.in, diff)
 			}

@@ -36,12 +36,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// PATCH is not idempotent (a registry appends a blob chunk to its
 	// upload session): its caller redoes the whole operation instead.
 	replayable := (!hasBody || req.GetBody != nil) && req.Method != http.MethodPatch
-	for attempt := 1; ; attempt++ {
+	// calls counts the requests sent, attempt those that used up an
+	// attempt: a throttling answer, waited for as it asks, uses none.
+	for attempt, calls, throttled := 1, 1, 0; ; calls++ {
 		r := req
-		if attempt > 1 && hasBody {
+		if calls > 1 && hasBody {
 			body, err := req.GetBody()
 			if err != nil {
-				return nil, &Error{Service: service, Attempts: attempt - 1, Err: err, Replayable: true}
+				return nil, &Error{Service: service, Attempts: calls - 1, Err: err, Replayable: true}
 			}
 			r = req.Clone(ctx)
 			r.Body = body
@@ -55,7 +57,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			done()
 			if t.budgetErr() != nil {
-				return nil, &Error{Service: service, Attempts: attempt, Err: err, Stopped: t.budgetErr(), Replayable: true}
+				return nil, &Error{Service: service, Attempts: calls, Err: err, Stopped: t.budgetErr(), Replayable: true}
 			}
 			return nil, err
 		case TemporaryStatus(resp.StatusCode) && replayable:
@@ -66,24 +68,50 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if !replayable {
 			done()
-			return nil, &Error{Service: service, Attempts: attempt, Err: failure}
+			return nil, &Error{Service: service, Attempts: calls, Err: failure}
 		}
 		delay := t.o.backoff(attempt)
+		wait, throttling := time.Duration(0), false
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if wait, throttling = After(resp); throttling {
+				delay = min(wait, t.o.maxRetryAfter)
+			} else if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				delay = min(ra, t.o.maxRetryAfter)
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
 		done()
-		if attempt >= t.o.attempts {
-			return nil, &Error{Service: service, Attempts: attempt, Err: failure, Replayable: true}
+		switch {
+		case throttling:
+			if throttled++; throttled > MaxThrottled {
+				return nil, &Error{Service: service, Attempts: calls, Err: failure, Replayable: true}
+			}
+		case attempt >= t.o.attempts:
+			return nil, &Error{Service: service, Attempts: calls, Err: failure, Replayable: true}
+		default:
+			attempt++
 		}
 		if serr := t.o.wait(ctx, delay); serr != nil {
-			return nil, &Error{Service: service, Attempts: attempt, Err: failure, Stopped: serr, Replayable: true}
+			return nil, &Error{Service: service, Attempts: calls, Err: failure, Stopped: serr, Replayable: true}
 		}
 	}
+}
+
+// After returns how long resp, a throttling answer (429 Too Many
+// Requests, or 503 with a Retry-After), asks the client to wait: its
+// Retry-After, at most MaxRetryAfter, or a second when it gives none
+// that parses. ok is false for any other answer.
+func After(resp *http.Response) (time.Duration, bool) {
+	ra, parsed := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable && parsed:
+	case resp.StatusCode != http.StatusTooManyRequests:
+		return 0, false
+	case !parsed:
+		ra = time.Second
+	}
+	return min(max(ra, time.Millisecond), MaxRetryAfter), true
 }
 
 func (t *Transport) service(req *http.Request) string {
@@ -124,8 +152,9 @@ func (b *doneBody) Close() error {
 	return err
 }
 
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// parseRetryAfter parses a Retry-After header: delay-seconds or an HTTP
+// date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}

@@ -79,18 +79,22 @@ func TestSignStatementRefusesBeforeAnyService(t *testing.T) {
 
 func TestSignRetriesTransientRekorV2(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		status    int
-		wantCalls int
-		wantErr   string
+		name       string
+		status     int
+		times      int // 0: once
+		retryAfter string
+		wantCalls  int // to Rekor
+		wantStamps int // from the TSA, one per signature made
+		wantErr    string
 	}{
-		{"503 once: signed again", 503, 2, ""},
-		{"409 once (a retried POST): signed again", 409, 2, ""},
-		{"400: permanent", 400, 1, "rekor says no"},
+		{"503 once: signed again", 503, 0, "", 2, 2, ""},
+		{"409 once (a retried POST): signed again", 409, 0, "", 2, 2, ""},
+		{"400: permanent", 400, 0, "", 1, 1, "rekor says no"},
+		{"429 with Retry-After, 12 times: the same entry sent again when asked", 429, 12, "0", 13, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := sigstoretest.New(t)
-			st.Refuse["rekor"], st.RefuseTimes["rekor"] = tc.status, 1
+			st.Refuse["rekor"], st.RefuseTimes["rekor"], st.RetryAfter = tc.status, max(tc.times, 1), tc.retryAfter
 			b, err := newSigner(t, st, token(t)).SignBlob(context.Background(), []byte("x"))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -101,6 +105,9 @@ func TestSignRetriesTransientRekorV2(t *testing.T) {
 			}
 			if st.Calls["rekor"] != tc.wantCalls || len(st.Certificates) != 1 {
 				t.Errorf("Rekor calls = %d, certificates = %d; want %d and 1 (the certificate is kept)", st.Calls["rekor"], len(st.Certificates), tc.wantCalls)
+			}
+			if st.Calls["tsa"] != tc.wantStamps {
+				t.Errorf("TSA calls = %d, want %d", st.Calls["tsa"], tc.wantStamps)
 			}
 		})
 	}

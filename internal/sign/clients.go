@@ -3,11 +3,13 @@ package sign
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"time"
 
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -16,6 +18,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/util"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/keyless-dev/keyless/internal/retry"
 	"github.com/keyless-dev/keyless/internal/trust"
 )
 
@@ -35,7 +38,7 @@ func (o options) clients(svc trust.Services) (*clients, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Rekor URL %q: %w", svc.Rekor, err)
 		}
-		ro.ClientV2 = &rekorV2{base: u, client: &http.Client{Transport: o.logTransport, Timeout: o.timeout}}
+		ro.ClientV2 = &rekorV2{base: u, client: &http.Client{Transport: o.logTransport, Timeout: max(o.callTimeout, 0)}}
 	default:
 		c, err := rekorclient.GetRekorClient(svc.Rekor, rekorclient.WithUserAgent(util.ConstructUserAgent()),
 			rekorclient.WithRetryCount(o.retries), rekorclient.WithNoDisableKeepalives(true))
@@ -50,7 +53,7 @@ func (o options) clients(svc trust.Services) (*clients, error) {
 	}
 	for _, u := range svc.TSAs {
 		c.ts = append(c.ts, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
-			URL: u, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
+			URL: u, Timeout: o.callTimeout, Retries: o.transportRetries(), Transport: o.transport,
 		}))
 	}
 	return c, nil
@@ -83,7 +86,28 @@ func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyL
 	}
 	u := *r.base
 	u.Path = path.Join(u.Path, "/api/v2/log/entries")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
+	// A 429 says the log did not take the entry: the same request is sent
+	// again when the log asks, keeping the signature and its timestamps.
+	// Any other failure may hide an entry taken: the signer signs anew.
+	for throttled := 0; ; throttled++ {
+		tle, err := r.post(ctx, u.String(), payload)
+		var se *rekorV2Status
+		if err == nil || !errors.As(err, &se) || se.status.StatusCode != http.StatusTooManyRequests || throttled == retry.MaxThrottled {
+			return tle, err
+		}
+		t := time.NewTimer(se.status.After)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// post sends one write.
+func (r *rekorV2) post(ctx context.Context, u string, payload []byte) (*protorekor.TransparencyLogEntry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
 	if err != nil {
 		return nil, fmt.Errorf("creating request: %w", err)
 	}
@@ -99,8 +123,9 @@ func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyL
 		return nil, fmt.Errorf("reading response: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		// rekorV2Transient reads the status from this message.
-		return nil, fmt.Errorf("unexpected response: %d %s", resp.StatusCode, body)
+		se := &retry.StatusError{StatusCode: resp.StatusCode}
+		se.After, _ = retry.After(resp)
+		return nil, &rekorV2Status{status: se, body: body}
 	}
 	var tle protorekor.TransparencyLogEntry
 	if err := protojson.Unmarshal(body, &tle); err != nil {
@@ -108,3 +133,16 @@ func (r *rekorV2) Add(ctx context.Context, entry any) (*protorekor.TransparencyL
 	}
 	return &tle, nil
 }
+
+// rekorV2Status is a Rekor v2 answer other than 201, with the service's
+// Retry-After when it throttles (rekorV2Transient, retry.Do).
+type rekorV2Status struct {
+	status *retry.StatusError
+	body   []byte
+}
+
+func (e *rekorV2Status) Error() string {
+	return fmt.Sprintf("unexpected response: %d %s", e.status.StatusCode, e.body)
+}
+
+func (e *rekorV2Status) Unwrap() error { return e.status }

@@ -66,8 +66,12 @@ type options struct {
 	remote       []remote.Option
 	blobs        *registry.Blobs
 	retries      uint
-	timeout      time.Duration
-	now          func() time.Time
+	timeout      time.Duration // of a Rekor v1 request
+	// callTimeout bounds a Fulcio, TSA or Rekor v2 call as sigstore-go's
+	// clients do, retries and waits for a turn included; negative: not
+	// at all, the transport bounding each request it sends.
+	callTimeout time.Duration
+	now         func() time.Time
 }
 
 // Defaults, in one place.
@@ -95,13 +99,19 @@ func WithRemote(opts ...remote.Option) Option { return func(o *options) { o.remo
 // registry options do.
 func WithBlobs(b *registry.Blobs) Option { return func(o *options) { o.blobs = b } }
 
+// WithTransportTimeouts says that the transports (WithTransport,
+// WithLogTransport) bound each request they send: a Fulcio, TSA or Rekor
+// v2 call is then not timed out as a whole, so that one waiting its turn
+// behind a rate limit, or retried after a Retry-After, is not cut short.
+func WithTransportTimeouts() Option { return func(o *options) { o.callTimeout = -1 } }
+
 // WithClock sets the clock used to select services.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // New returns a Signer for token. It selects the services each format needs
 // from the material's signing config and fails when one is missing.
 func New(token string, material *trust.Material, formats []Format, opts ...Option) (*Signer, error) {
-	o := options{retries: defaultRetries, timeout: defaultRequestTimeout, now: time.Now}
+	o := options{retries: defaultRetries, timeout: defaultRequestTimeout, callTimeout: defaultRequestTimeout, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -143,7 +153,7 @@ func New(token string, material *trust.Material, formats []Format, opts ...Optio
 	s.keypair = kp
 	// Every format selects the same Fulcio from the signing config.
 	s.cert = &onceCertificate{provider: sgsign.NewFulcio(&sgsign.FulcioOptions{
-		BaseURL: s.services[formats[0]].Fulcio, Timeout: o.timeout, Retries: o.transportRetries(), Transport: o.transport,
+		BaseURL: s.services[formats[0]].Fulcio, Timeout: o.callTimeout, Retries: o.transportRetries(), Transport: o.transport,
 	})}
 	return s, nil
 }
@@ -223,11 +233,12 @@ func (s *Signer) Sign(ctx context.Context, subject registry.Subject, k payload.K
 	if c.DSSE {
 		content = &sgsign.DSSEData{Data: c.Data, PayloadType: payload.InTotoPayloadType}
 	}
-	// A stamper's timestamps are asked for after signing, over its bytes;
-	// other stores' cover the signature, asked for while it is logged.
+	// Timestamps of the signature are asked for while it is logged; a
+	// stamper's of other bytes (cosign's .att envelope) after, over them.
 	sp, ok := st.(stamper)
-	b, err := s.bundle(ctx, content, f, !ok)
-	if err == nil && ok {
+	after := ok && !sp.StampsSignature(c)
+	b, err := s.bundle(ctx, content, f, !after)
+	if err == nil && after {
 		err = s.stamp(ctx, f, c, b, sp)
 	}
 	if err != nil {

@@ -19,6 +19,10 @@ import (
 type stamper interface {
 	// Stamped returns the bytes to timestamp for b, signed over c.
 	Stamped(c store.Content, b *protobundle.Bundle) ([]byte, error)
+	// StampsSignature reports whether those bytes, for content c, are
+	// the signature alone, as sigstore-go stamps it: they are then
+	// stamped while the signature is logged, not after.
+	StampsSignature(c store.Content) bool
 }
 
 var _ stamper = (*store.Tag)(nil)

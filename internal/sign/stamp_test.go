@@ -75,3 +75,39 @@ func TestSignWritesNothingWhenEitherFails(t *testing.T) {
 		})
 	}
 }
+
+// TestSignStampsWhileTheLogAnswers checks which signatures are stamped
+// while their entry is written, so that the timestamp authority's round
+// trip adds nothing to the log's: the fake log answers only once the TSA
+// has stamped the signature it received, and the TSA only once the log
+// has received it. A .att layer's timestamp covers its whole envelope,
+// log entry included, so it is asked for after the log answers.
+func TestSignStampsWhileTheLogAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		kind   payload.Kind
+		format sign.Format
+		along  bool // stamped while the entry is written
+	}{
+		{"bundle signature", payload.Signature{}, sign.Bundle, true},
+		{"bundle attestation", testKind{}, sign.Bundle, true},
+		{"legacy .sig", payload.Signature{}, sign.Legacy, true},
+		{"legacy .att", testKind{}, sign.Legacy, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := sigstoretest.New(t)
+			if tc.along {
+				st.TSAWaitsForLog, st.LogWaitsForTSA = 2*time.Second, 2*time.Second
+			}
+			s := newSigner(t, st, token(t), tc.format)
+			sig, err := s.Sign(context.Background(), pushed(t), tc.kind, tc.format)
+			if err != nil {
+				t.Fatalf("Sign() error = %v", err)
+			}
+			got := [2]int{len(sig.Bundle.GetVerificationMaterial().GetTlogEntries()), st.Timestamps}
+			if diff := cmp.Diff([2]int{1, 1}, got); diff != "" {
+				t.Errorf("[log entries, timestamps] (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"regexp"
-	"strconv"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -37,9 +35,6 @@ func (e *logError) Error() string { return e.name + ": " + e.err.Error() }
 
 func (e *logError) Unwrap() error { return e.err }
 
-// rekorV2Status matches the rekor-tiles client's error for a non-201 answer.
-var rekorV2Status = regexp.MustCompile(`unexpected response: (\d{3})`)
-
 // rekorV2Transient reports whether err is a transient Rekor v2 failure,
 // worth signing again for.
 func rekorV2Transient(err error) bool {
@@ -47,8 +42,9 @@ func rekorV2Transient(err error) bool {
 	if !errors.As(err, &le) || le.version != 2 {
 		return false
 	}
-	if m := rekorV2Status.FindStringSubmatch(le.err.Error()); m != nil {
-		status, _ := strconv.Atoi(m[1])
+	var se *rekorV2Status
+	if errors.As(le.err, &se) {
+		status := se.status.StatusCode
 		return status == http.StatusConflict || retry.TemporaryStatus(status)
 	}
 	return retry.Redo(le.err)

@@ -60,6 +60,8 @@ type Stack struct {
 	// RefuseTimes, when set for a service, limits its refusals to that
 	// many requests; the later ones are answered.
 	RefuseTimes map[string]int
+	// RetryAfter, when set, is the Retry-After header of every refusal.
+	RetryAfter string
 	// Calls counts every request each service received.
 	Calls map[string]int
 	// Stamped are the hashed messages the TSA stamped, in order.
@@ -69,6 +71,14 @@ type Stack struct {
 	// that long and then refusing with 400: a signature asked to be
 	// stamped before it is logged fails.
 	TSAWaitsForLog time.Duration
+	// LogWaitsForTSA, when set, makes the log answer a write only once
+	// the TSA has stamped as many signatures as the log has received,
+	// waiting at most that long and then refusing with 400: a signature
+	// stamped only after its entry is answered fails.
+	LogWaitsForTSA time.Duration
+	// HoldCertificate, when set, is called before Fulcio answers: a test
+	// holds the certificate back with it until something has happened.
+	HoldCertificate func()
 }
 
 // New starts the services for the test's lifetime.
@@ -138,6 +148,9 @@ func (s *Stack) refused(w http.ResponseWriter, service string) bool {
 	if code != 0 {
 		// Like Fulcio's gateway: a JSON body without a trailing newline.
 		w.Header().Set("Content-Type", "application/json")
+		if s.RetryAfter != "" {
+			w.Header().Set("Retry-After", s.RetryAfter)
+		}
 		w.WriteHeader(code)
 		fmt.Fprintf(w, `{"code":16,"message":"%s says no"}`, service)
 	}
@@ -180,6 +193,9 @@ func (s *Stack) fulcio(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	if s.HoldCertificate != nil {
+		s.HoldCertificate()
+	}
 	cert, _ := x509.ParseCertificate(leaf)
 	s.mu.Lock()
 	s.Tokens = append(s.Tokens, r.Header.Get("Authorization"))
@@ -203,9 +219,13 @@ func (s *Stack) logEntry(w http.ResponseWriter, r *http.Request, path string) ([
 		return nil, 0, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	index := int64(LogIndex + s.Entries)
 	s.Entries++
+	s.mu.Unlock()
+	if !s.awaitStamp() {
+		http.Error(w, "no timestamp was asked for while the entry was logged", http.StatusBadRequest)
+		return nil, 0, false
+	}
 	return body, index, true
 }
 
@@ -317,6 +337,24 @@ func (s *Stack) awaitLog() bool {
 	for {
 		s.mu.Lock()
 		ok := s.TSAWaitsForLog == 0 || s.Entries > s.Timestamps
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// awaitStamp waits, when LogWaitsForTSA is set, until the TSA has stamped
+// as many signatures as the log has received, and reports whether it did.
+func (s *Stack) awaitStamp() bool {
+	deadline := time.Now().Add(s.LogWaitsForTSA)
+	for {
+		s.mu.Lock()
+		ok := s.LogWaitsForTSA == 0 || s.Timestamps >= s.Entries
 		s.mu.Unlock()
 		if ok {
 			return true

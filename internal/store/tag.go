@@ -93,6 +93,11 @@ func (*Tag) Stamped(c Content, b *protobundle.Bundle) ([]byte, error) {
 	return envelopeJSON(b)
 }
 
+// StampsSignature reports whether the timestamp of content c covers its
+// signature alone: a .sig layer's does, an .att layer's covers the
+// envelope.
+func (*Tag) StampsSignature(c Content) bool { return !c.DSSE }
+
 // Write appends b as one layer of subject's .sig or .att image.
 func (t *Tag) Write(ctx context.Context, subject registry.Subject, k payload.Kind, c Content, b *protobundle.Bundle) (string, error) {
 	tag := TagFor(subject.Digest, k)

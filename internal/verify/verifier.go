@@ -59,11 +59,34 @@ type Result struct {
 	Cause Cause `json:"-"`
 }
 
+// Reader reads the signatures stored for a subject, unverified: the
+// registry's half of a Verifier, which needs neither trusted root nor
+// policy, so that a run can read while its certificate is issued.
+type Reader struct {
+	stores map[store.Format]store.Store
+}
+
+// NewReader returns a Reader that reads through the registry options.
+func NewReader(remoteOpts ...remote.Option) *Reader {
+	ro := store.WithRemote(remoteOpts...)
+	return &Reader{stores: map[store.Format]store.Store{store.Bundle: store.NewReferrer(ro), store.Legacy: store.NewTag(ro)}}
+}
+
+// Read returns what is stored for subject in format f that may be of
+// kind k (the store filters by its unsigned labels), for Check.
+func (r *Reader) Read(ctx context.Context, subject name.Digest, k payload.Kind, f store.Format) ([]store.Item, error) {
+	st, ok := r.stores[f]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", f)
+	}
+	return st.Read(ctx, subject, k)
+}
+
 // Verifier verifies stored signatures against a trusted root and a policy.
 type Verifier struct {
+	*Reader
 	v        *sgverify.Verifier
 	identity sgverify.CertificateIdentity
-	stores   map[store.Format]store.Store
 	tsas     []root.TimestampingAuthority
 	sct      *sctMemo // nil without CT logs
 	// logs maps a transparency log's hex ID to its base URL.
@@ -108,9 +131,7 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 		return nil, err
 	}
 	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
-	ro := store.WithRemote(remoteOpts...)
-	out := &Verifier{identity: id, tsas: tr.TimestampingAuthorities(),
-		stores: map[store.Format]store.Store{store.Bundle: store.NewReferrer(ro), store.Legacy: store.NewTag(ro)}}
+	out := &Verifier{Reader: NewReader(remoteOpts...), identity: id, tsas: tr.TimestampingAuthorities()}
 	if len(tr.CTLogs()) > 0 {
 		noSCT, err := sgverify.NewVerifier(tr, opts...)
 		if err != nil {
@@ -137,22 +158,23 @@ func New(tr root.TrustedMaterial, p Policy, remoteOpts ...remote.Option) (*Verif
 // that it signs what k would sign now. Registry errors are returned;
 // failed checks are in Result.
 func (v *Verifier) Verify(ctx context.Context, subject registry.Subject, k payload.Kind, f store.Format) (Result, error) {
-	res := Result{Format: f, LogIndex: -1}
-	st, ok := v.stores[f]
-	if !ok {
-		return res, fmt.Errorf("unknown format %q", f)
+	items, err := v.Read(ctx, subject.Digest, k, f)
+	if err != nil {
+		return Result{Format: f, LogIndex: -1, Cause: readCause(err)}, err
 	}
+	return v.Check(subject, k, f, items)
+}
+
+// Check verifies items, read for subject in format f (Read), as Verify
+// does; an error says that k could not be built for subject.
+func (v *Verifier) Check(subject registry.Subject, k payload.Kind, f store.Format, items []store.Item) (Result, error) {
+	res := Result{Format: f, LogIndex: -1}
 	var want *payload.Decoded
 	if v.exact {
 		var err error
 		if want, err = expected(k, subject); err != nil {
 			return res, err
 		}
-	}
-	items, err := st.Read(ctx, subject.Digest, k)
-	if err != nil {
-		res.Cause = readCause(err)
-		return res, err
 	}
 	if len(items) == 0 {
 		res.Cause = Absent

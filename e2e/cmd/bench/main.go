@@ -10,6 +10,14 @@
 //
 //	cd e2e && go run ./cmd/bench -n 1,10,100,1000 -format bundle,legacy,both
 //
+// With -runs N, each figure is run N times, keyless and cosign in turn,
+// and the table gives the median and the spread. With -rtt, every
+// service, the registry included, is reached through a proxy that delays
+// each request by that round trip, for keyless and cosign alike; the
+// proxies count the requests, and a second table gives them per image.
+// The proxies are also used, at no delay, with -runs above 1 (to start
+// both tools of a turn at the same point of the log's poll) or -proxy.
+//
 // This is a benchmark, never a test: figures vary with the machine's load.
 package main
 
@@ -17,33 +25,69 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/keyless-dev/keyless/e2e/stack"
 )
 
+// options are the bench's flags.
+type options struct {
+	counts      []int
+	formats     []string
+	cosignMax   int
+	concurrency string
+	profiles    string
+	runs        int
+	settle      time.Duration
+	rtt         time.Duration
+	proxy       bool
+	cosignV2    string
+	cosignV3    string
+}
+
 func main() {
+	var o options
 	ns := flag.String("n", "1,10,100,1000", "numbers of images, comma-separated")
 	formats := flag.String("format", "bundle,legacy,both", "signature formats, comma-separated")
-	cosignMax := flag.Int("cosign-max", 100, "run cosign only up to this many images (it takes about 1 s per image; 0 skips it)")
-	concurrency := flag.String("concurrency", "", "keyless's concurrency input (empty: its default)")
-	profiles := flag.String("cpuprofile", "", "write a Go CPU profile of each keyless run into this directory (keyless-<format>-<n>.pprof)")
+	flag.IntVar(&o.cosignMax, "cosign-max", 100, "run cosign only up to this many images (it takes about 1 s per image; 0 skips it)")
+	flag.StringVar(&o.concurrency, "concurrency", "", "keyless's concurrency input (empty: its default)")
+	flag.StringVar(&o.profiles, "cpuprofile", "", "write a Go CPU profile of each keyless run into this directory (keyless-<format>-<n>.pprof)")
+	flag.IntVar(&o.runs, "runs", 1, "run each figure this many times, keyless and cosign in turn, and give the median")
+	flag.DurationVar(&o.settle, "settle", defaultSettle, "before each timed run, wait until the stack has been idle (no log entries, little CPU) for this long")
+	flag.DurationVar(&o.rtt, "rtt", 0, "reach every service through a proxy that adds this round trip to each request")
+	flag.StringVar(&o.cosignV2, "cosign-v2", "", "the cosign v2 binary (empty: the stack's)")
+	flag.StringVar(&o.cosignV3, "cosign-v3", "", "the cosign v3 binary (empty: the stack's)")
+	flag.BoolVar(&o.proxy, "proxy", false, "reach the services through the proxies even at -rtt 0 and -runs 1, to count the requests")
 	flag.Parse()
 	counts, err := parseCounts(*ns)
+	if err == nil && o.runs < 1 {
+		err = fmt.Errorf("-runs: %d is not a positive number", o.runs)
+	}
+	if err == nil && (o.rtt < 0 || o.settle < 0) {
+		err = fmt.Errorf("-rtt and -settle cannot be negative")
+	}
 	if err == nil {
-		err = run(context.Background(), counts, strings.Split(*formats, ","), *cosignMax, *concurrency, *profiles)
+		o.counts, o.formats = counts, strings.Split(*formats, ",")
+		err = run(context.Background(), o)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
+
+// defaultSettle is how long the logs must have been idle before a timed
+// run. A Rekor v2 write is answered once a published checkpoint covers
+// it, and tessera publishes at most once per checkpoint interval (1 s on
+// the stack, 500 ms on its CT log): a write that reaches a log less than
+// an interval after the last checkpoint, the previous run's or anyone
+// else's, is held until the interval ends, then waits for rekor-tiles'
+// next poll, a second more. Back to back, every run but the first meets
+// that, and which of two tools pays depends on which reaches the log
+// sooner after the other. 1.5 s gives each run an idle log, as a CI job
+// on its own finds it.
+const defaultSettle = 1500 * time.Millisecond
 
 func parseCounts(s string) ([]int, error) {
 	var out []int
@@ -56,92 +100,3 @@ func parseCounts(s string) ([]int, error) {
 	}
 	return out, nil
 }
-
-// row is one line of the table.
-type row struct {
-	format  string
-	images  int
-	keyless measure
-	cosign  *measure // nil: not run
-}
-
-func run(ctx context.Context, counts []int, formats []string, cosignMax int, concurrency, profiles string) error {
-	s, err := stack.Running(ctx, "")
-	if err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "keyless-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	var flags []string
-	if profiles != "" {
-		if profiles, err = filepath.Abs(profiles); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(profiles, 0o755); err != nil {
-			return err
-		}
-		overlay, err := profileOverlay("..", work)
-		if err != nil {
-			return err
-		}
-		flags = append(flags, "-overlay="+overlay)
-	}
-	bin, err := stack.Build(ctx, "./cmd/action", work, flags...)
-	if err != nil {
-		return err
-	}
-	b := &bench{stack: s, bin: bin, work: work, runID: time.Now().UTC().Format("20060102-150405"), concurrency: concurrency, profiles: profiles}
-	var rows []row
-	for _, f := range formats {
-		if _, ok := signingConfigs(s)[f]; !ok {
-			return fmt.Errorf("-format: unknown format %q: use bundle, legacy or both", f)
-		}
-		for _, n := range counts {
-			r := row{format: f, images: n}
-			if r.keyless, err = b.keyless(ctx, f, n); err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "keyless %s %d: %s\n", f, n, r.keyless)
-			if n <= cosignMax {
-				m, err := b.cosign(ctx, f, n)
-				if err != nil {
-					return err
-				}
-				r.cosign = &m
-				fmt.Fprintf(os.Stderr, "cosign %s %d: %s\n", f, n, m)
-			}
-			rows = append(rows, r)
-		}
-	}
-	fmt.Fprintf(os.Stdout, "\n%d cores (GOMAXPROCS %d), %s; cosign run up to %d images (— above)\n\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), cosignMax)
-	printTable(os.Stdout, rows, runtime.NumCPU())
-	return nil
-}
-
-// printTable writes the rows as a Markdown table. The CPU columns tell
-// how much of a keyless time the machine's cores alone impose: keyless's
-// and the stack's CPU time during the run, divided by the cores, is the
-// least wall time that work could take on them.
-func printTable(w io.Writer, rows []row, cores int) {
-	fmt.Fprintf(w, "| format | images | keyless | keyless peak RSS | cosign | cosign peak RSS | keyless/cosign | CPU, keyless + stack | CPU floor on %d cores |\n", cores)
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, r := range rows {
-		c, crss, ratio := "—", "—", "—"
-		if r.cosign != nil {
-			c, crss = seconds(r.cosign.wall), mb(r.cosign.maxRSS)
-			ratio = fmt.Sprintf("%.2f", r.keyless.wall.Seconds()/r.cosign.wall.Seconds())
-		}
-		stackCPU := r.keyless.stack.Total()
-		floor := (r.keyless.cpu + stackCPU) / time.Duration(max(cores, 1))
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %.2f + %.2f s | %s |\n", r.format, r.images, seconds(r.keyless.wall), mb(r.keyless.maxRSS), c, crss, ratio,
-			r.keyless.cpu.Seconds(), stackCPU.Seconds(), seconds(floor))
-	}
-}
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
-
-func mb(kb int64) string { return fmt.Sprintf("%d MB", (kb+512)/1024) }

@@ -1,174 +1,130 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
+	"runtime"
 	"time"
 
 	"github.com/keyless-dev/keyless/e2e/stack"
 )
 
-// bench runs one tool at a time against the stack.
-type bench struct {
-	stack       *stack.Stack
-	bin         string // the keyless binary
-	work        string
-	runID       string
-	concurrency string
-	profiles    string // a directory for CPU profiles, or ""
-	seq         int
-}
-
-// measure is one process: its wall time and peak resident set.
-type measure struct {
-	wall   time.Duration
-	cpu    time.Duration // user + system
-	maxRSS int64         // KiB
-	stack  stack.CPU     // CPU time of each stack service meanwhile
-}
-
-func (m measure) String() string {
-	return fmt.Sprintf("%s, %s, CPU %s; %s", seconds(m.wall), mb(m.maxRSS), seconds(m.cpu), m.stack)
-}
-
-// signingConfigs maps each format to the signing config keyless uses.
-func signingConfigs(s *stack.Stack) map[string]string {
-	return map[string]string{"bundle": s.SigningConfig, "legacy": s.SigningConfigV1, "both": s.SigningConfigAll}
-}
-
-// keyless pushes n fresh images and signs them with keyless in format f,
-// as the GitHub runner runs the action.
-func (b *bench) keyless(ctx context.Context, f string, n int) (measure, error) {
-	refs, err := b.push(ctx, "keyless-"+f, n)
+// run builds keyless, and measures every format and number of images,
+// then prints the tables.
+func run(ctx context.Context, o options) error {
+	s, err := stack.Running(ctx, "")
 	if err != nil {
-		return measure{}, err
+		return err
 	}
-	dir, err := b.dir()
+	s.CosignV2, s.CosignV3 = cmp.Or(o.cosignV2, s.CosignV2), cmp.Or(o.cosignV3, s.CosignV3)
+	if o.cosignMax > 0 {
+		for flag, bin := range map[string]string{"-cosign-v2": s.CosignV2, "-cosign-v3": s.CosignV3} {
+			if _, err := os.Stat(bin); err != nil {
+				return fmt.Errorf("%w: give the cosign binary with %s, or -cosign-max 0", err, flag)
+			}
+		}
+	}
+	work, err := os.MkdirTemp("", "keyless-bench")
 	if err != nil {
-		return measure{}, err
+		return err
 	}
-	inputs := map[string]string{
-		"images": strings.Join(refs, "\n"), "signature-format": f,
-		"trusted-root": b.stack.TrustedRoot, "signing-config": signingConfigs(b.stack)[f],
-	}
-	if b.concurrency != "" {
-		inputs["concurrency"] = b.concurrency
-	}
-	env := []string{"HOME=" + dir}
-	if b.profiles != "" {
-		env = append(env, "KEYLESS_BENCH_CPUPROFILE="+filepath.Join(b.profiles, fmt.Sprintf("keyless-%s-%d.pprof", f, n)))
-	}
-	for k, v := range b.stack.GitHubActionEnv(dir, inputs) {
-		env = append(env, k+"="+v)
-	}
-	before := b.stack.CPU()
-	m, err := timed(ctx, dir, env, b.bin)
-	m.stack = b.stack.CPU().Since(before)
-	return m, err
-}
-
-// cosign pushes n fresh images and signs them with the cosign CLI that
-// writes format f: v3 for bundle, v2 for legacy, both in a row for both.
-func (b *bench) cosign(ctx context.Context, f string, n int) (measure, error) {
-	var total measure
-	for _, sub := range map[string][]string{"bundle": {"bundle"}, "legacy": {"legacy"}, "both": {"bundle", "legacy"}}[f] {
-		refs, err := b.push(ctx, "cosign-"+f, n)
+	defer os.RemoveAll(work)
+	var flags []string
+	if o.profiles != "" {
+		if o.profiles, err = filepath.Abs(o.profiles); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(o.profiles, 0o755); err != nil {
+			return err
+		}
+		overlay, err := profileOverlay("..", work)
 		if err != nil {
-			return total, err
+			return err
 		}
-		dir, err := b.dir()
-		if err != nil {
-			return total, err
-		}
-		tok, err := b.stack.Mint(ctx, "github")
-		if err != nil {
-			return total, err
-		}
-		tokFile := filepath.Join(dir, "token")
-		if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
-			return total, err
-		}
-		bin, args := b.stack.CosignV3, []string{"sign", "-y", "--identity-token=" + tokFile,
-			"--trusted-root=" + b.stack.TrustedRoot, "--signing-config=" + b.stack.SigningConfig}
-		if sub == "legacy" {
-			bin, args = b.stack.CosignV2, []string{"sign", "-y", "--identity-token=" + tokFile,
-				"--fulcio-url=" + b.stack.FulcioURL, "--rekor-url=" + b.stack.RekorV1URL,
-				"--timestamp-server-url=" + b.stack.TSAURL, "--trusted-root=" + b.stack.TrustedRoot, "--tlog-upload=true"}
-		}
-		args = append(append(args, "--allow-http-registry", "--allow-insecure-registry"), refs...)
-		env := []string{"HOME=" + dir, "TUF_ROOT=" + dir + "/.sigstore/root", "PATH=" + os.Getenv("PATH"), "SIGSTORE_NO_CACHE=true"}
-		m, err := timed(ctx, dir, env, bin, args...)
-		if err != nil {
-			return total, err
-		}
-		total.wall += m.wall
-		total.cpu += m.cpu
-		total.maxRSS = max(total.maxRSS, m.maxRSS)
+		flags = append(flags, "-overlay="+overlay)
 	}
-	return total, nil
-}
-
-// timed runs a process in dir with exactly env and measures it; a
-// failure is an error with the process's output.
-func timed(ctx context.Context, dir string, env []string, bin string, args ...string) (measure, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Hour)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Env = dir, env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	m := measure{wall: time.Since(start)}
+	bin, err := stack.Build(ctx, "./cmd/action", work, flags...)
 	if err != nil {
-		tail := out.String()
-		if len(tail) > 4000 {
-			tail = "…" + tail[len(tail)-4000:]
-		}
-		return m, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 1)], " "), err, tail)
+		return err
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.maxRSS = ru.Maxrss // KiB on Linux
+	// Runs compared turn by turn go through the proxies, which mark the
+	// log's poll for both tools of a turn (bench.sleepPhase).
+	net, err := newNetwork(s, work, o.rtt, o.proxy || o.runs > 1)
+	if err != nil {
+		return err
 	}
-	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return m, nil
-}
-
-// dir returns a fresh working directory.
-func (b *bench) dir() (string, error) {
-	b.seq++
-	d := filepath.Join(b.work, fmt.Sprintf("run-%d", b.seq))
-	return d, os.MkdirAll(filepath.Join(d, "workspace"), 0o755)
-}
-
-// push pushes n fresh random images, 16 at a time, and returns their
-// digest references.
-func (b *bench) push(ctx context.Context, repo string, n int) ([]string, error) {
-	b.seq++
-	repo = fmt.Sprintf("bench/%s-%s-%d", repo, b.runID, b.seq)
-	refs := make([]string, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			refs[i], errs[i] = b.stack.PushRandomImage(ctx, repo, fmt.Sprintf("img-%d", i))
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	defer net.close()
+	b := &bench{stack: s, net: net, bin: bin, work: work, runID: time.Now().UTC().Format("20060102-150405"),
+		concurrency: o.concurrency, profiles: o.profiles, settle: o.settle}
+	if net.set != nil {
+		// An untimed first run finds the poll for the first turn.
+		if _, err := b.keyless(ctx, "bundle", 1); err != nil {
+			return err
 		}
 	}
-	return refs, nil
+	var rows []row
+	for _, f := range o.formats {
+		if _, ok := signingConfigs(s)[f]; !ok {
+			return fmt.Errorf("-format: unknown format %q: use bundle, legacy or both", f)
+		}
+		for _, n := range o.counts {
+			r := row{format: f, images: n, rtt: o.rtt}
+			for i := range o.runs {
+				b.phase = turnPhase()
+				m, err := b.keyless(ctx, f, n)
+				if err != nil {
+					return err
+				}
+				r.keyless = append(r.keyless, m)
+				fmt.Fprintf(os.Stderr, "keyless %s %d, run %d of %d: %s\n", f, n, i+1, o.runs, m)
+				if n > o.cosignMax {
+					continue
+				}
+				if m, err = b.cosign(ctx, f, n); err != nil {
+					return err
+				}
+				r.cosign = append(r.cosign, m)
+				fmt.Fprintf(os.Stderr, "cosign %s %d, run %d of %d: %s\n", f, n, i+1, o.runs, m)
+			}
+			if o.runs > 1 {
+				fmt.Fprintf(os.Stderr, "%s %d: %s\n", f, n, r.summary())
+			}
+			rows = append(rows, r)
+		}
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(os.Stdout, "\n%d cores (GOMAXPROCS %d), %s, load average %s; %d run(s) each, %v settle; cosign run up to %d images (— above)\n\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadavg(load), o.runs, o.settle, o.cosignMax)
+	printTable(os.Stdout, rows, runtime.NumCPU())
+	if net.set != nil {
+		fmt.Fprintln(os.Stdout)
+		printRequests(os.Stdout, rows)
+	}
+	return nil
 }
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg(b []byte) string {
+	var one, five, fifteen string
+	if _, err := fmt.Sscan(string(b), &one, &five, &fifteen); err != nil {
+		return "unknown"
+	}
+	return one + " " + five + " " + fifteen
+}
+
+// turnPhase is a random wait of up to pollPeriod, added to the settle
+// before both tools' runs of one turn. A run's Rekor v2 write is answered
+// at the first of rekor-tiles' checkpoint polls (once a second, at a
+// phase of its own) after its checkpoint: after a fixed settle, run after
+// run would meet the poll at the same point of its second, and every
+// figure would be its luck. With this, the turns sample the phase as CI
+// jobs do, and both tools of a turn meet the same one.
+func turnPhase() time.Duration { return rand.N(pollPeriod) }
+
+// pollPeriod is how often rekor-tiles looks for a new checkpoint (fixed
+// in rekor-tiles).
+const pollPeriod = time.Second
